@@ -1,0 +1,1 @@
+"""mailbot: an email-driven complaints intake bot for UK care and support organisations."""
