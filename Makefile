@@ -1,0 +1,28 @@
+# The two commands: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint system-packages clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-packages:
+	@bash scripts/install-system-packages.sh
+
+demo: system-packages $(STAMP)
+	$(PY) -m mailbot.demo
+
+test: system-packages $(STAMP)
+	MAILBOT_REQUIRE_SERVERS=$${MAILBOT_REQUIRE_SERVERS:-1} $(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check mailbot tests benchmarks
+
+clean:
+	rm -rf $(VENV) var/demo

@@ -1,0 +1,57 @@
+"""The running bot's parts, built once from the configuration and passed to every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.classify import RuleChain, load_chain
+from mailbot.config import Config
+from mailbot.db.session import make_engine, make_sessionmaker, upgrade
+from mailbot.letters import Letters
+from mailbot.policy import Policy, load_policies
+from mailbot.reference import ReferenceFormat
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policies: dict[str, Policy]
+    chain: RuleChain
+    letters: Letters
+    references: ReferenceFormat
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def policy_for(self, mailbox: str) -> Policy:
+        return self.policies[self.config.mailbox(mailbox).policy]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class SetupError(Exception):
+    """The configuration names something that is not there (a policy, a rules file)."""
+
+
+def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime] = utc_now) -> App:
+    """Load policies, rules and templates and open the database (bringing its schema up to date)."""
+    policies = load_policies(config.cases.policies_dir)
+    for mailbox in config.mailboxes:
+        if mailbox.policy not in policies:
+            raise SetupError(f"{config.path}: mailbox {mailbox.name!r}: policy {mailbox.policy!r} not found in "
+                             f"{config.cases.policies_dir} (available: {', '.join(sorted(policies))})")
+    engine = make_engine(config.database_url)
+    if migrate:
+        upgrade(engine)
+    return App(config, engine, make_sessionmaker(engine), policies, load_chain(config.cases.classify_rules),
+               Letters(config.cases.templates_dir), ReferenceFormat(config.cases.reference_format), clock)

@@ -1,0 +1,84 @@
+"""The rule base class, its parameter declarations and the registry that rules/classify.toml names types from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from mailbot.classify.result import ThreadMatch
+from mailbot.parse import ParsedMail
+
+RULE_TYPES: dict[str, type[Rule]] = {}
+
+
+@dataclass(frozen=True)
+class MailContext:
+    """What rules may read besides the mail itself, worked out once per mail."""
+
+    thread: ThreadMatch | None
+    own_addresses: frozenset[str]
+    subject: str
+    body: str  # the new words of a reply; for new mail the whole text and any mail forwarded with it
+
+
+@dataclass(frozen=True)
+class Param:
+    """One key a rule type accepts in classify.toml."""
+
+    kind: type
+    required: bool = False
+    help: str = ""
+
+    def describe(self) -> str:
+        shape = "list of strings" if self.kind is list else self.kind.__name__
+        return f"{shape}{', required' if self.required else ''}"
+
+
+class Rule:
+    """A named test on one mail. Subclasses declare `type_name` and `parameters` and implement `check`."""
+
+    type_name: ClassVar[str]
+    parameters: ClassVar[Mapping[str, Param]] = {}
+
+    def __init__(self, name: str, description: str, params: Mapping[str, Any]) -> None:
+        self.name = name
+        self.description = description
+        self.configure(params)
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        """Read and compile the parameters; raise ValueError with a message a coordinator can act on."""
+
+    def check(self, mail: ParsedMail, context: MailContext) -> bool:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def register(rule_class: type[Rule]) -> type[Rule]:
+    RULE_TYPES[rule_class.type_name] = rule_class
+    return rule_class
+
+
+def compile_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from exc
+    return tuple(compiled)
+
+
+def any_search(patterns: Sequence[re.Pattern[str]], text: str) -> bool:
+    return any(pattern.search(text) for pattern in patterns)
+
+
+def normalise_wording(text: str) -> str:
+    """Curly quotes and non-breaking spaces as typed by phones and Word, made plain for phrase matching."""
+    return text.translate(_PLAIN).casefold()
+
+
+_PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\xa0": " "})

@@ -1,0 +1,314 @@
+"""The ``mailbot`` command: thin commands over the same functions the scheduler runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mailbot import cases, jobs, mailbox, smtp
+from mailbot.app import App, SetupError, build_app
+from mailbot.classify import ClassifyRulesError
+from mailbot.config import Config, ConfigError, load_config
+from mailbot.db.models import InboundMessage, Outbox
+from mailbot.db.session import make_engine, upgrade
+from mailbot.letters import LetterError
+from mailbot.parse import UnparseableMail, parse_mail
+from mailbot.pipeline import classify_only, process_one, process_pending
+from mailbot.policy import PolicyError, check_policy_file, explain, load_policies
+
+USER_ERRORS = (ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError)
+
+
+class UsageError(Exception):
+    """A command typed wrongly; says what would be accepted."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    except (UsageError, mailbox.MailboxError) as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mailbot", description=__doc__)
+    top.add_argument("--config", type=Path, default=Path(os.environ.get("MAILBOT_CONFIG", "config.toml")),
+                     help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)")
+    top.add_argument("-v", "--verbose", action="store_true")
+    sub = top.add_subparsers(required=True, metavar="COMMAND")
+    _command(sub, "run", cmd_run, "poll and deliver on a schedule until stopped")
+    poll = _command(sub, "poll", cmd_poll, "one cycle of every mailbox plus an outbox flush")
+    poll.add_argument("--once", action="store_true", required=True, help="run one cycle and exit")
+    _command(sub, "check-config", cmd_check_config, "validate the file and try the IMAP and SMTP logins")
+    db = _command(sub, "db", None, "database schema").add_subparsers(required=True, metavar="ACTION")
+    _command(db, "upgrade", cmd_db_upgrade, "apply migrations")
+    imp = _command(sub, "import", cmd_import, "record mail since a date as cases, sending nothing")
+    imp.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD")
+    imp.add_argument("--mailbox", help="only this mailbox (default: all)")
+    _cases_commands(sub)
+    _inspection_commands(sub)
+    return top
+
+
+def _command(sub, name: str, func: Callable | None, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    command = sub.add_parser(name, help=help_text, description=help_text)
+    if func is not None:
+        command.set_defaults(func=func)
+    return command
+
+
+def _cases_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    group = _command(sub, "cases", None, "look at cases").add_subparsers(required=True, metavar="ACTION")
+    listing = _command(group, "list", cmd_cases_list, "list cases")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--status", choices=("open", "closed"))
+    show = _command(group, "show", cmd_cases_show, "one case with its correspondence")
+    show.add_argument("ref")
+    show.add_argument("--json", action="store_true")
+
+
+def _inspection_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    classify = _command(sub, "classify", cmd_classify, "classify .eml files offline; changes nothing")
+    classify.add_argument("files", nargs="+", type=Path)
+    classify.add_argument("--json", action="store_true")
+    policy = _command(sub, "policy", None, "complaints policy files").add_subparsers(required=True, metavar="ACTION")
+    check = _command(policy, "check", cmd_policy_check, "validate a policy file")
+    check.add_argument("file", type=Path)
+    explain_cmd = _command(policy, "explain", cmd_policy_explain, "print a policy's whole timeline")
+    explain_cmd.add_argument("--policy", required=True, help="policy name (see rules/policies/)")
+    explain_cmd.add_argument("--received", type=_datetime, required=True, help='e.g. "2026-12-23 16:30"')
+    shunted = _command(sub, "shunted", None, "messages that failed").add_subparsers(required=True, metavar="ACTION")
+    _command(shunted, "list", cmd_shunted_list, "list shunted messages with their errors")
+    retry = _command(shunted, "retry", cmd_shunted_retry, "process a shunted message again")
+    retry.add_argument("id", type=int)
+    outbox = _command(sub, "outbox", None, "outgoing mail").add_subparsers(required=True, metavar="ACTION")
+    _command(outbox, "list", cmd_outbox_list, "mail not yet sent, held or failed")
+    release = _command(outbox, "release", cmd_outbox_release, "send a held or failed message again")
+    release.add_argument("id", type=int)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date and time like '2026-12-23 16:30', got {text!r}") from None
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, os.environ)
+
+
+def _app(args: argparse.Namespace) -> App:
+    return build_app(_config(args))
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    app = _app(args)
+    scheduler = jobs.schedule(app)
+    logging.getLogger(__name__).info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        report = jobs.poll_cycle(app)
+    finally:
+        app.close()
+    for intake in report.intake:
+        if intake.baseline is not None:
+            print(f"{intake.mailbox}: first contact; {intake.baseline} message(s) already there left alone "
+                  "(record them with `mailbot import --since DATE`)")
+        else:
+            print(f"{intake.mailbox}: {intake.fetched} new message(s)")
+    p, d = report.processing, report.delivery
+    print(f"processed {p.processed}, shunted {p.shunted}; sent {d.sent}, retrying {d.retrying}, "
+          f"failed {d.failed}, held {d.held}; filed {report.filed} in Sent")
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _config(args)
+    load_policies(config.cases.policies_dir)
+    print(f"{config.path}: configuration is valid")
+    failures = 0
+    for box in config.mailboxes:
+        failures += _report_check(lambda box=box: mailbox.check_login(box), f"mailbox {box.name}")
+    failures += _report_check(lambda: asyncio.run(smtp.check_login(config.smtp)), "smtp")
+    return 1 if failures else 0
+
+
+def _report_check(check: Callable[[], str], what: str) -> int:
+    try:
+        print(f"ok   {check()}")
+        return 0
+    except (mailbox.MailboxError, OSError, smtp.aiosmtplib.SMTPException) as exc:
+        print(f"FAIL {what}: {exc}")
+        return 1
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(_config(args).database_url)
+    upgrade(engine)
+    engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        for box in app.config.mailboxes:
+            if args.mailbox and box.name != args.mailbox:
+                continue
+            with mailbox.connect(box) as client:
+                stored = mailbox.import_since(app, client, box, args.since)
+                report = process_pending(app)
+                mailbox.mark_done(app, client, box)
+            print(f"{box.name}: imported {stored} message(s) since {args.since}; processed {report.processed}, "
+                  f"shunted {report.shunted}; nothing was sent")
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions() as session:
+        found = cases.list_cases(session, args.status)
+        if args.json:
+            print(json.dumps([cases.as_dict(c, correspondence=False) for c in found], indent=2))
+        else:
+            for case in found:
+                print(cases.one_line(case))
+    app.close()
+    return 0
+
+
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions() as session:
+        case = cases.case_by_reference(session, args.ref)
+        if case is None:
+            raise UsageError(f"no case {args.ref!r} (see `mailbot cases list`)")
+        print(json.dumps(cases.as_dict(case), indent=2) if args.json else cases.describe(case))
+    app.close()
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    app = _app(args)
+    results = [_classify_file(app, path) for path in args.files]
+    app.close()
+    if args.json:
+        print(json.dumps(results, indent=2))
+    for result in [] if args.json else results:
+        print(f"{result['file']}: {result['kind']} {' '.join(result['flags'])}".rstrip()
+              + (f" -> {result['case']}" if result["case"] else "") + f"  [{', '.join(result['rules_hit'])}]")
+    return 0
+
+
+def _classify_file(app: App, path: Path) -> dict[str, object]:
+    try:
+        mail = parse_mail(path.read_bytes())
+    except (OSError, UnparseableMail) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    verdict, lookup = classify_only(app, mail)
+    return {"file": str(path), "kind": verdict.kind, "flags": list(verdict.flags),
+            "rules_hit": list(verdict.rules_hit), "case": lookup.match.case_ref if lookup.match else None,
+            "matched_by": lookup.match.matched_by if lookup.match else None, "note": lookup.refused}
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    policy = check_policy_file(args.file)
+    print(f"{args.file}: policy {policy.name!r} is valid ({len(policy.stages)} stage(s))")
+    return 0
+
+
+def cmd_policy_explain(args: argparse.Namespace) -> int:
+    policies = load_policies(_config(args).cases.policies_dir) if args.config.exists() else \
+        load_policies(Path("rules/policies"))
+    if args.policy not in policies:
+        raise UsageError(f"no policy {args.policy!r}; available: {', '.join(sorted(policies))}")
+    print(explain(policies[args.policy], args.received))
+    return 0
+
+
+def cmd_shunted_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions() as session:
+        for row in session.scalars(select(InboundMessage).where(InboundMessage.state == "shunted")):
+            last_line = (row.error or "").strip().splitlines()[-1:] or [""]
+            print(f"{row.id}\t{row.mailbox}\tUID {row.uid}\t{row.message_id or '-'}\t{last_line[0]}")
+    app.close()
+    return 0
+
+
+def cmd_shunted_retry(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions.begin() as session:
+        row = session.get(InboundMessage, args.id)
+        if row is None or row.state != "shunted":
+            raise UsageError(f"message {args.id} is not shunted (see `mailbot shunted list`)")
+        row.state, row.error = "fetched", None
+    state = process_one(app, args.id)
+    print(f"message {args.id}: {state}")
+    app.close()
+    return 0 if state == "processed" else 1
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions() as session:
+        for row in session.scalars(select(Outbox).where(Outbox.state != "sent").order_by(Outbox.id)):
+            print(f"{row.id}\t{row.state}\t{row.purpose}\t{', '.join(row.recipients)}\t"
+                  f"attempts {row.attempts}\t{row.last_error or ''}")
+    app.close()
+    return 0
+
+
+def cmd_outbox_release(args: argparse.Namespace) -> int:
+    app = _app(args)
+    with app.sessions.begin() as session:
+        row = session.get(Outbox, args.id)
+        if row is None or row.state not in ("held", "failed"):
+            raise UsageError(f"outbox {args.id} is not held or failed (see `mailbot outbox list`)")
+        row.state, row.next_attempt_at, row.deliver_until = "pending", app.clock(), app.clock() + \
+            (row.deliver_until - row.created_at)
+    print(f"outbox {args.id} released; it will be sent at the next flush")
+    app.close()
+    return 0
+

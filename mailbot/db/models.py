@@ -1,0 +1,213 @@
+"""The case record: inbound messages, cases, correspondence, attachments, the outbox and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores instants as UTC and always returns them timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class MailboxState(Base):
+    """Where intake has got to in one folder of one mailbox."""
+
+    __tablename__ = "mailbox_state"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    baseline_uid: Mapped[int] = mapped_column(BigInteger)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboundMessage(Base):
+    """One message fetched from a mailbox, kept raw, with its progress: fetched -> processed | shunted."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the server's INTERNALDATE
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(20), default="fetched", index=True)
+    send_allowed: Mapped[bool] = mapped_column(default=True)
+    kind: Mapped[str | None] = mapped_column(String(30))
+    rules_hit: Mapped[list[str] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+
+class ReferenceCounter(Base):
+    """The last case sequence number issued in a year."""
+
+    __tablename__ = "reference_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    policy: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    mailbox: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(Text)
+    complainant_name: Mapped[str] = mapped_column(String(300))
+    complainant_address: Mapped[str] = mapped_column(String(320), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acknowledge_due: Mapped[date | None] = mapped_column(Date)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    response_due: Mapped[date | None] = mapped_column(Date)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    correspondence: Mapped[list[Correspondence]] = relationship(
+        back_populates="case", order_by="Correspondence.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+
+class Correspondence(Base):
+    """One mail on a case, in or out, with its new text apart from the quoted history."""
+
+    __tablename__ = "correspondence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    kind: Mapped[str] = mapped_column(String(30))
+    from_address: Mapped[str] = mapped_column(String(320))
+    to_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text)
+    date: Mapped[datetime] = mapped_column(UtcDateTime())
+    new_text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+    case: Mapped[Case] = relationship(back_populates="correspondence")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="correspondence")
+
+
+class Attachment(Base):
+    """A file received with a mail; the bytes live on disk under their SHA-256."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    correspondence_id: Mapped[int] = mapped_column(ForeignKey("correspondence.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+    correspondence: Mapped[Correspondence] = relationship(back_populates="attachments")
+
+
+class Outbox(Base):
+    """A rendered outgoing mail. pending -> sending -> sent | failed; held when the outcome is unknown."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    automatic: Mapped[bool] = mapped_column(default=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)  # the first, lower-cased: for the daily cap
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    deliver_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    smtp_response: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    filed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CaseEvent(Base):
+    """The audit trail: who changed what on a case, when, and from which message."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    case: Mapped[Case] = relationship(back_populates="events")

@@ -1,0 +1,105 @@
+"""Processing stored messages: parse, classify, thread, act — one transaction per message.
+
+An unexpected error rolls the message's transaction back and shunts it with its traceback; the next message goes
+on. A shunted message is never lost: it keeps its raw bytes and can be retried with ``mailbot shunted retry``.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mailbot import cases
+from mailbot.app import App
+from mailbot.classify import Classification, classify
+from mailbot.db.models import Case, InboundMessage
+from mailbot.parse import ParsedMail, parse_mail
+from mailbot.routing import Routing, route
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessReport:
+    processed: int = 0
+    shunted: int = 0
+    outcomes: list[str] = field(default_factory=list)
+
+
+def process_pending(app: App) -> ProcessReport:
+    """Process every message still in the ``fetched`` state, oldest first."""
+    report = ProcessReport()
+    with app.sessions() as session:
+        waiting = list(session.scalars(
+            select(InboundMessage.id).where(InboundMessage.state == "fetched").order_by(InboundMessage.id)))
+    for inbound_id in waiting:
+        state = process_one(app, inbound_id)
+        report.processed += state == "processed"
+        report.shunted += state == "shunted"
+    return report
+
+
+def process_one(app: App, inbound_id: int) -> str | None:
+    """Process one message; returns its new state, or None when another worker already took it."""
+    try:
+        with app.sessions.begin() as session:
+            inbound = _claim(session, inbound_id)
+            if inbound is None:
+                return None
+            _handle(session, app, inbound)
+            return "processed"
+    except Exception:  # the runner's error policy: whatever went wrong, the message is kept and shunted
+        shunt(app, inbound_id, traceback.format_exc())
+        return "shunted"
+
+
+def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
+    """Take the message for this transaction; a second worker's claim waits, then finds it taken."""
+    claimed = session.execute(
+        update(InboundMessage).where(InboundMessage.id == inbound_id, InboundMessage.state == "fetched")
+        .values(state="processed")
+    )
+    if claimed.rowcount != 1:
+        return None
+    return session.get(InboundMessage, inbound_id)
+
+
+def shunt(app: App, inbound_id: int, error: str) -> None:
+    log.error("message %s shunted:\n%s", inbound_id, error)
+    with app.sessions.begin() as session:
+        inbound = session.get(InboundMessage, inbound_id)
+        if inbound is not None:
+            inbound.state, inbound.error, inbound.processed_at = "shunted", error, app.clock()
+            inbound.case_id = None
+
+
+def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
+    mail = parse_mail(inbound.raw)
+    inbound.message_id = mail.message_id
+    inbound.processed_at = app.clock()
+    earlier = cases.known_message(session, mail.message_id, inbound.sha256, inbound.id)
+    if earlier is not None:
+        inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
+        inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
+        return
+    lookup = cases.find_thread(session, mail, app.references)
+    verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses)
+    inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
+    routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup))
+    inbound.outcome = route(routing)
+
+
+def _thread_case(session: Session, lookup: cases.ThreadLookup) -> Case | None:
+    return cases.case_by_reference(session, lookup.match.case_ref) if lookup.match else None
+
+
+def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, cases.ThreadLookup]:
+    """What processing would decide, without changing anything (for ``mailbot classify``)."""
+    with app.sessions() as session:
+        lookup = cases.find_thread(session, mail, app.references)
+        return classify(mail, app.chain, lookup.match, app.config.own_addresses), lookup
+

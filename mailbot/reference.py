@@ -1,0 +1,53 @@
+"""Case references: issuing the next one for a year, and finding one in a subject, body or plus-address."""
+
+from __future__ import annotations
+
+import re
+import string
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.db.models import ReferenceCounter
+
+
+class ReferenceFormat:
+    """A configured format such as ``CMP-{year}-{seq:04d}`` and the pattern that recognises it in text."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.pattern = re.compile(r"(?<![A-Za-z0-9])" + self._regex() + r"(?![A-Za-z0-9])", re.IGNORECASE)
+
+    def _regex(self) -> str:
+        parts = []
+        for literal, name, _spec, _conv in string.Formatter().parse(self.fmt):
+            parts.append(re.escape(literal))
+            if name == "year":
+                parts.append(r"\d{4}")
+            elif name == "seq":
+                parts.append(r"\d{1,9}")
+        return "".join(parts)
+
+    def make(self, year: int, seq: int) -> str:
+        return self.fmt.format(year=year, seq=seq)
+
+    def find_all(self, text: str) -> list[str]:
+        """References in the text, in order, as written (callers compare case-insensitively)."""
+        return [m.group(0) for m in self.pattern.finditer(text or "")]
+
+    def find(self, text: str) -> str | None:
+        found = self.find_all(text)
+        return found[0] if found else None
+
+
+def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
+    """The next reference for the year; the counter row is locked so two processes never share one."""
+    counter = session.execute(
+        select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = ReferenceCounter(year=year, last_seq=0)
+        session.add(counter)
+    counter.last_seq += 1
+    session.flush()
+    return fmt.make(year, counter.last_seq)

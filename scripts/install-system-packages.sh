@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the demo and the tests run for real: Dovecot (IMAP) and PostgreSQL.
+set -euo pipefail
+missing=()
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing ${missing[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start their own throwaway servers; the system-wide ones are not needed.
+for service in dovecot postgresql; do
+  (systemctl disable --now "$service" || service "$service" stop) >/dev/null 2>&1 || true
+done

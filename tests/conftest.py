@@ -1,0 +1,140 @@
+"""Fixtures: real Dovecot, a real SMTP server (aiosmtpd), SQLite and a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mailbot import devservers
+from mailbot.app import App, build_app
+from mailbot.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+PASSWORD = "secret"
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[devservers.Dovecot]:
+    devservers.require(devservers.find_dovecot)
+    server = devservers.Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
+    with server:
+        yield server
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[devservers.SmtpCapture]:
+    devservers.require(devservers.find_aiosmtpd)
+    with devservers.SmtpCapture(outdir=tmp_path / "sent") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[devservers.PostgresCluster]:
+    devservers.require(devservers.find_postgres)
+    with devservers.PostgresCluster() as cluster:
+        yield cluster
+
+
+_db_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mailbot.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"test_{os.getpid()}_{next(_db_counter)}")
+
+
+class Clock:
+    """A clock the test moves by hand, so deadlines and retries are checked on known dates."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC))
+
+
+def write_config(tmp_path: Path, dovecot: devservers.Dovecot, smtp: devservers.SmtpCapture, database_url: str,
+                 extra: str = "", mailboxes: str | None = None) -> Path:
+    mailbox_tables = mailboxes or mailbox_table("complaints", dovecot.port)
+    text = f"""
+[organisation]
+name = "Riverside Care Trust"
+from_address = "complaints@riverside.example"
+from_name = "Riverside Care Trust Complaints"
+
+[database]
+url = "{database_url}"
+
+[storage]
+directory = "{tmp_path / 'store'}"
+
+[cases]
+policies_dir = "{ROOT / 'rules' / 'policies'}"
+templates_dir = "{ROOT / 'templates'}"
+classify_rules = "{ROOT / 'rules' / 'classify.toml'}"
+policy = "lgsco-hos-code"
+{extra}
+[smtp]
+host = "127.0.0.1"
+port = {smtp.port}
+tls = "none"
+
+{mailbox_tables}
+"""
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def mailbox_table(user: str, port: int, extra: str = "") -> str:
+    return f"""
+[[mailbox]]
+name = "{user}"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+username = "{user}"
+password_env = "TEST_IMAP_PASSWORD"
+{extra}
+"""
+
+
+ENVIRON = {"TEST_IMAP_PASSWORD": PASSWORD}
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, dovecot: devservers.Dovecot, smtp_server: devservers.SmtpCapture,
+             database_url: str, clock: Clock) -> Iterator[Callable[..., App]]:
+    apps: list[App] = []
+
+    def factory(extra: str = "", mailboxes: str | None = None) -> App:
+        path = write_config(tmp_path, dovecot, smtp_server, database_url, extra, mailboxes)
+        app = build_app(load_config(path, ENVIRON), clock=clock)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    return make_app()
+
+
+def config_for(app: App) -> Config:
+    return app.config

@@ -1,0 +1,85 @@
+"""The configuration file: valid files load; every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = """
+[organisation]
+name = "Riverside Care Trust"
+from_address = "complaints@riverside.example"
+
+[smtp]
+host = "smtp.riverside.example"
+
+[[mailbox]]
+name = "complaints"
+host = "imap.riverside.example"
+username = "complaints@riverside.example"
+password_env = "IMAP_PW"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_loads() -> None:
+    config = load_config(ROOT / "config.example.toml", {"MAILBOT_IMAP_PASSWORD": "x", "MAILBOT_SMTP_PASSWORD": "y"})
+    box = config.mailboxes[0]
+    assert (box.tls, box.port, box.password) == ("tls", 993, "x")
+    assert config.smtp.password == "y"
+    assert config.cases.policies_dir == ROOT / "rules" / "policies"
+    assert "feedback@example.org" in config.own_addresses
+
+
+def test_defaults_are_safe(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), {})
+    box = config.mailboxes[0]
+    assert box.tls == "tls" and box.port == 993  # TLS unless "none" is written
+    assert box.password is None  # the variable is not set: reported when logging in, not at load
+    assert config.smtp.tls == "starttls" and config.smtp.port == 587
+    assert config.timezone == "Europe/London"
+    assert config.database_url == f"sqlite:///{tmp_path / 'var' / 'mailbot.db'}"
+    assert config.cases.reference_format == "CMP-{year}-{seq:04d}"
+
+
+@pytest.mark.parametrize(("change", "key", "says"), [
+    (('password_env = "IMAP_PW"', 'password_env = "IMAP_PW"\ntls = "plain"'), "mailbox[0].tls",
+     "expected one of tls, starttls, none"),
+    (('password_env = "IMAP_PW"', 'password = "hunter2"'), "mailbox[0].password", "never stored in the file"),
+    (('name = "complaints"', 'name = "complaints"\nfolder = 3'), "mailbox[0].folder", "expected a string"),
+    (('host = "imap.riverside.example"', 'host = "imap.riverside.example"\nprot = 993'), "mailbox[0].prot",
+     "unknown key"),
+    (('from_address = "complaints@riverside.example"', 'from_address = "complaints"'),
+     "organisation.from_address", "expected an email address"),
+    (('[smtp]', '[schedule]\ntimezone = "Europe/Londn"\n[smtp]'), "schedule.timezone", "unknown time zone"),
+    (('[smtp]', '[cases]\nreference_format = "CMP-{seq}"\n[smtp]'), "cases.reference_format", "{year}"),
+    (('[smtp]', '[schedule]\npoll_interval_seconds = 0\n[smtp]'), "schedule.poll_interval_seconds", "positive"),
+])
+def test_mistakes_name_the_file_and_key(tmp_path: Path, change: tuple[str, str], key: str, says: str) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    assert raised.value.key == key
+    assert str(path) in str(raised.value) and says in str(raised.value)
+
+
+def test_missing_file_and_bad_syntax(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.toml", {})
+    with pytest.raises(ConfigError, match=r"\(syntax\)"):
+        load_config(write(tmp_path, "[organisation\n"), {})
+
+
+def test_duplicate_mailbox_names(tmp_path: Path) -> None:
+    box = GOOD.split("[[mailbox]]")[1]
+    with pytest.raises(ConfigError, match=r"mailbox\[1\]\.name: duplicate"):
+        load_config(write(tmp_path, GOOD + "[[mailbox]]" + box), {})
