@@ -1,5 +1,5 @@
-"""Complaints policies as data: load and check a policy file from ``rules/policies/``, and work out from it when
-each stage must be acknowledged and answered."""
+"""Complaints policies as data: load and check a policy file from ``rules/policies/``, and work out from it
+when each stage must be acknowledged and answered."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class PolicyError(Exception):
         super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # The policy as typed, frozen data
 
 
@@ -227,7 +227,8 @@ class Policy:
         for kind in self.kinds:
             if kind.name == name:
                 return kind
-        raise KeyError(f"policy {self.name} has no kind {name!r} (kinds: {', '.join(k.name for k in self.kinds)})")
+        known = ", ".join(k.name for k in self.kinds)
+        raise KeyError(f"policy {self.name} has no kind {name!r} (kinds: {known})")
 
     def role_label(self, role: str) -> str:
         return next((r.label for r in self.roles if r.name == role), role)
@@ -236,10 +237,11 @@ class Policy:
                  acknowledged: datetime | date | None = None) -> StageTimeline:
         """The dates for ``stage`` of a complaint received (or escalated to it) at ``received``.
 
-        Where the response is counted from the acknowledgement and ``acknowledged`` is None, the acknowledgement
-        is assumed to go on its due date (the latest the policy allows), and ``acknowledgement_assumed`` is set.
-        An acknowledgement counts from the local day it was sent, even a closed day, without the cut-off: when
-        the organisation chooses to write must not push the response date later.
+        Where the response is counted from the acknowledgement and ``acknowledged`` is None, the
+        acknowledgement is assumed to go on its due date (the latest the policy allows), and
+        ``acknowledgement_assumed`` is set. An acknowledgement counts from the local day it was sent, even a
+        closed day, without the cut-off: when the organisation chooses to write must not push the response
+        date later.
         """
         chosen = self.stage(stage)
         ack_due = chosen.acknowledge.within.after(self.calendar, received) if chosen.acknowledge else None
@@ -263,7 +265,7 @@ class Policy:
         return respond.extension.limit.after(self.calendar, respond_due, receipt=False)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Loading
 
 
@@ -296,7 +298,8 @@ def load_policies(directory: Path) -> dict[str, Policy]:
 def find_policy(name: str, directory: Path) -> Policy:
     policies = load_policies(directory)
     if name not in policies:
-        raise PolicyError(directory, "", f"no policy named {_show(name)} (found: {', '.join(sorted(policies))})")
+        found = ", ".join(sorted(policies))
+        raise PolicyError(directory, "", f"no policy named {_show(name)} (found: {found})")
     return policies[name]
 
 
@@ -383,9 +386,9 @@ class _Table:
             raise self.error(name, f"expected {_one_of(options)}, got {_show(value)}")
         return value
 
-    def identifier(self, name: str, default: Any = _REQUIRED) -> str:
-        value = self.value(name, "a name in lower case letters, digits and _", default)
-        if value is not None and not (isinstance(value, str) and _IDENTIFIER.match(value)):
+    def identifier(self, name: str) -> str:
+        value = self.value(name, "a name in lower case letters, digits and _")
+        if not (isinstance(value, str) and _IDENTIFIER.match(value)):
             raise self.error(name, f"expected a name in lower case letters, digits and _, got {_show(value)}")
         return value
 
@@ -489,9 +492,12 @@ def _roles(t: _Table) -> tuple[Role, ...]:
 
 
 def _role(t: _Table, name: str, roles: tuple[Role, ...], required: bool = True) -> str | None:
-    role = t.identifier(name, _REQUIRED if required else None)
+    """A reference to a role, which must be declared under [roles]: this catches misspelt role names."""
+    if not required and not t.has(name):
+        return None
+    role = t.identifier(name)
     declared = [r.name for r in roles]
-    if role is not None and role not in declared:
+    if role not in declared:
         raise t.error(name, f"unknown role {_show(role)}: declare it under [roles] (declared: "
                             f"{', '.join(declared)})")
     return role
@@ -522,13 +528,14 @@ def _stage(t: _Table, roles: tuple[Role, ...], index: int) -> Stage:
             "acknowledge", "respond", "source")
     different = t.flag("different_handler_from_previous")
     if different and index == 0:
-        raise t.error("different_handler_from_previous", "the first stage has no previous handler; expected false")
+        raise t.error("different_handler_from_previous",
+                      "the first stage has no previous handler; expected false")
     acknowledge = _acknowledgement(t.table("acknowledge", required=False))
     respond_table = t.table_of("respond")
     respond = _response(respond_table)
     if respond.counted == "from_acknowledgement" and acknowledge is None:
-        raise respond_table.error("counted", "the response is counted from the acknowledgement, but the stage "
-                                             "has no [acknowledge] time; add one or use \"from_receipt\"")
+        raise respond_table.error("counted", "the response is counted from the acknowledgement, but the "
+                                             "stage has no [acknowledge] time; add one or count from_receipt")
     return Stage(
         name=t.identifier("name"), label=t.text("label"), handler=_role(t, "handler", roles) or "",
         different_handler_from_previous=different,
@@ -578,10 +585,12 @@ def _kind(name: str, t: _Table, stages: tuple[Stage, ...], roles: tuple[Role, ..
     handling = t.choice("handling", HANDLING)
     if handling == "record" and t.has("starts_at"):
         raise t.error("starts_at", "only a kind handled as a \"case\" starts at a stage")
-    starts_at = t.choice("starts_at", [s.name for s in stages], stages[0].name) if handling == "case" else None
+    stage_names = [s.name for s in stages]
+    starts_at = t.choice("starts_at", stage_names, stage_names[0]) if handling == "case" else None
     return FeedbackKind(
-        name=name, label=t.text("label"), handling=handling, reply=t.choice("reply", REPLIES, "acknowledgement"),
-        starts_at=starts_at, route_to=_role(t, "route_to", roles, required=False), note=t.text("note", ""),
+        name=name, label=t.text("label"), handling=handling,
+        reply=t.choice("reply", REPLIES, "acknowledgement"), starts_at=starts_at,
+        route_to=_role(t, "route_to", roles, required=False), note=t.text("note", ""),
     )
 
 
@@ -592,8 +601,8 @@ def _signpost(t: _Table) -> Signpost:
         raise t.error("email", f"expected an email address, got {_show(email)}")
     if website and not website.startswith(("https://", "http://")):
         raise t.error("website", f"expected an address starting https://, got {_show(website)}")
-    return Signpost(t.text("name"), t.text("when", ""), t.text("phone", ""), email, t.text("post", ""), website,
-                    t.text("note", ""), t.flag("any_time"))
+    return Signpost(t.text("name"), t.text("when", ""), t.text("phone", ""), email, t.text("post", ""),
+                    website, t.text("note", ""), t.flag("any_time"))
 
 
 def _time_limit(t: _Table | None) -> TimeLimit | None:
@@ -619,12 +628,12 @@ def _routing(tables: list[_Table], roles: tuple[Role, ...]) -> tuple[RoutingNote
         if note.matter in (n.matter for n in notes):
             raise t.error("matter", f"{_show(note.matter)} already has a routing note")
         if note.to is None and not note.procedure:
-            raise t.error("to", "say where the matter goes: a role in \"to\", or another \"procedure\", or both")
+            raise t.error("to", "say where the matter goes: a role in \"to\", another \"procedure\", or both")
         notes.append(note)
     return tuple(notes)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # explain: the whole timeline in words, for a complaints manager to check against the written policy
 
 
@@ -644,7 +653,7 @@ def explain(policy: Policy, received: datetime) -> str:
         else:
             lines += ["", *_stage_heading(policy, index)]
         lines += _stage_dates(policy, policy.timeline(index, escalated))
-    return "\n".join(lines + [""] + _after_lines(policy) + _general_lines(policy)) + "\n"
+    return "\n".join([*lines, "", *_after_lines(policy), *_general_lines(policy)]) + "\n"
 
 
 def _day(d: date) -> str:
@@ -653,13 +662,15 @@ def _day(d: date) -> str:
 
 def _heading(policy: Policy, received: datetime) -> list[str]:
     cal = policy.calendar
-    cutoff = f"mail after {cal.cutoff:%H:%M} counts from the next working day" if cal.cutoff else "no cut-off time"
+    cutoff = f"mail after {cal.cutoff:%H:%M} counts from the next working day" if cal.cutoff \
+        else "no cut-off time"
     source = ", ".join(p for p in (policy.source.document, policy.source.section) if p)
     local = cal.local_time(received)
     return [
         f"Complaints timeline: {policy.title} ({policy.name})",
         f"Source: {source}",
-        f"Working days: {NATIONS[cal.nation]} bank holidays ({cal.nation}); local time {cal.timezone}; {cutoff}.",
+        f"Working days: {NATIONS[cal.nation]} bank holidays ({cal.nation}); local time {cal.timezone}; "
+        f"{cutoff}.",
         f"Received: {_day(local.date())} {local:%H:%M}; counting starts {_day(cal.start_day(received))}.",
     ]
 
@@ -699,7 +710,8 @@ def _must(what: str, flags: tuple[str, ...]) -> list[str]:
 def _acknowledge_lines(ack: Acknowledgement | None, due: date | None) -> list[str]:
     if ack is None or due is None:
         return ["  Acknowledgement: the policy sets no time."]
-    return [f"  Acknowledgement due {_day(due)}: {ack.within} from receipt.", *_must("It", ack.must_tell)]
+    return [f"  Acknowledgement due {_day(due)}: {ack.within} from receipt.",
+            *_must("The acknowledgement", ack.must_tell)]
 
 
 def _respond_lines(respond: Response, tl: StageTimeline) -> list[str]:
@@ -708,10 +720,11 @@ def _respond_lines(respond: Response, tl: StageTimeline) -> list[str]:
     elif respond.counted == "from_receipt":
         line = f"  {respond.label} due {_day(tl.respond_due)}: {respond.within} from receipt."
     else:
-        sent = f", assumed sent {_day(tl.acknowledge_due)}" if tl.acknowledgement_assumed and tl.acknowledge_due \
-            else ""
-        line = f"  {respond.label} due {_day(tl.respond_due)}: {respond.within} from the acknowledgement{sent}."
-    return [line, *_must("It", respond.must_tell)]
+        assumed = tl.acknowledgement_assumed and tl.acknowledge_due
+        sent = f", assumed sent {_day(tl.acknowledge_due)}" if assumed and tl.acknowledge_due else ""
+        line = f"  {respond.label} due {_day(tl.respond_due)}: {respond.within} from the acknowledgement" \
+               f"{sent}."
+    return [line, *_must(f"The {respond.label.lower()}", respond.must_tell)]
 
 
 def _extension_lines(respond: Response, latest: date | None) -> list[str]:
@@ -722,13 +735,12 @@ def _extension_lines(respond: Response, latest: date | None) -> list[str]:
         line = "  Extension: allowed, with no maximum stated."
     else:
         line = f"  Latest with extension: {_day(latest)} (at most {extension.limit} more)."
-    return [line, *_must("Telling the complainant of it", extension.must_tell)]
+    return [line, *_must("A letter extending the time", extension.must_tell)]
 
 
 def _after_lines(policy: Policy) -> list[str]:
-    if not policy.after_final_stage:
-        return ["After the final stage: the policy names nowhere else to go."]
-    return ["After the final stage, the complainant can go to:", *(_signpost_line(s) for s in policy.after_final_stage)]
+    return ["After the final stage, the complainant can go to:",
+            *(_signpost_line(s) for s in policy.after_final_stage)]
 
 
 def _signpost_line(s: Signpost) -> str:
@@ -754,12 +766,16 @@ def _kind_text(policy: Policy, kind: FeedbackKind) -> str:
     if kind.handling == "case":
         return f"{kind.label}: a case starting at {policy.stage(kind.starts_at or 0).label}"
     reply = {"thank_you": "thank-you sent", "acknowledgement": "acknowledged", "none": "no reply"}[kind.reply]
-    return f"{kind.label}: recorded, {reply}"
+    passed = f", passed to {policy.role_label(kind.route_to)}" if kind.route_to else ""
+    return f"{kind.label}: recorded, {reply}{passed}"
 
 
 def _routing_line(policy: Policy, note: RoutingNote) -> str:
     parts = [f"to {policy.role_label(note.to)}"] if note.to else []
     parts += [f"under {note.procedure}"] if note.procedure else []
-    parts.append("also under this complaints procedure" if note.in_scope else "outside this complaints procedure")
+    if not note.in_scope:
+        parts.append("outside this complaints procedure")
+    elif note.procedure:
+        parts.append("and may also go through this complaints procedure")
     parts += [note.note] if note.note else []
     return f"Routing: {note.matter.replace('_', ' ')}: {'; '.join(parts)}."

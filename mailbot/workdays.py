@@ -19,7 +19,7 @@ ONE_DAY = timedelta(days=1)
 def bank_holidays(nation: str, year: int) -> frozenset[date]:
     """One nation's bank holidays (substitute days included) for one year, computed once per process.
 
-    Always with a subdivision: ``holidays.UK()`` without one lacks Easter Monday, St Andrew's Day and the rest.
+    Always with a subdivision: ``holidays.UK()`` without one lacks Easter Monday, St Andrew's Day and more.
     """
     return frozenset(holidays.UK(subdiv=nation, years=year))
 
@@ -42,8 +42,8 @@ class WorkingCalendar:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown timezone {self.timezone!r}: expected an IANA name such as Europe/London") \
-                from err
+            raise ValueError(f"unknown timezone {self.timezone!r}: "
+                             "expected an IANA name such as Europe/London") from err
         if self.cutoff is not None and self.cutoff.tzinfo is not None:
             raise ValueError("the cut-off is a local time of day and must not carry a timezone")
 
@@ -104,9 +104,9 @@ class WorkingCalendar:
         that is not.
 
         Calendar days run whether the office is open or not, so counting starts from the date the message
-        actually arrived, ignoring the cut-off and closed days: the earlier reading. A deadline on a closed day
-        is moved *earlier*, never later: the organisation can only be relied on to act on a working day, and
-        moving it later would give the organisation time the policy does not give.
+        actually arrived, ignoring the cut-off and closed days: the earlier reading. A deadline on a closed
+        day is moved *earlier*, never later: the organisation can only be relied on to act on a working day,
+        and moving it later would give the organisation time the policy does not give.
         """
         if n < 0:
             raise ValueError(f"cannot count {n} calendar days: the count must not be negative")
