@@ -13,6 +13,7 @@ from mailbot.app import App
 from mailbot.config import MailboxConfig
 from mailbot.db.models import Case, Outbox
 from mailbot.pipeline import ProcessReport, process_pending
+from mailbot.routing import RECORDED
 from mailbot.smtp import FlushReport, flush_outbox
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,13 @@ def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
     if row.purpose not in ACKNOWLEDGING or row.case_id is None or row.sent_at is None:
         return
     case = session.get(Case, row.case_id)
-    if case is None or case.stage == "recorded":
-        if case is not None:
-            cases.mark_acknowledged(session, case, row.sent_at, None)
+    if case is None:
         return
-    timeline = app.policies[case.policy].timeline(case.stage, case.received_at, acknowledged=row.sent_at)
-    cases.mark_acknowledged(session, case, row.sent_at, timeline.respond_due)
+    respond_due = None
+    if case.stage != RECORDED:
+        policy = app.policies[case.policy]
+        respond_due = policy.timeline(case.stage, case.received_at, acknowledged=row.sent_at).respond_due
+    cases.mark_acknowledged(session, case, row.sent_at, respond_due)
 
 
 def file_sent(app: App, report: CycleReport) -> int:

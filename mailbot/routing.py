@@ -14,13 +14,14 @@ from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.outbox import Recipient, Threading, automatic_block_reason, compose, outgoing_message_id, queue
 from mailbot.parse import ParsedMail
-from mailbot.policy import Policy
+from mailbot.policy import FeedbackKind, Policy
 from mailbot.quotes import new_text
 from mailbot.reference import issue_reference
 
 NEW_FEEDBACK = ("complaint", "concern", "compliment", "comment")
 ON_A_CASE = ("reply", "escalation", "staff_reply")
 MACHINES = ("auto_reply", "bounce", "bulk")
+RECORDED = "recorded"  # the stage of an item the policy records without a complaints procedure
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,9 @@ def open_new_case(r: Routing, kind: str) -> str:
 
 def _new_case(r: Routing, policy: Policy, kind: str) -> cases.NewCase:
     received = r.inbound.received_at
-    local_year = received.astimezone(policy.calendar.zone).year
-    ref = issue_reference(r.session, r.app.references, local_year)
-    stage = policy.stages[0].name if _has_stages(policy, kind) else "recorded"
-    timeline = policy.timeline(stage, received) if stage != "recorded" else None
+    ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
+    stage = opening_stage(policy, kind)
+    timeline = policy.timeline(stage, received) if stage != RECORDED else None
     return cases.NewCase(
         ref=ref, kind=kind, policy=policy.name, stage=stage, mailbox=r.inbound.mailbox, received_at=received,
         acknowledge_due=timeline.acknowledge_due if timeline else None,
@@ -88,11 +88,24 @@ def _new_case(r: Routing, policy: Policy, kind: str) -> cases.NewCase:
     )
 
 
-def _has_stages(policy: Policy, kind: str) -> bool:
+def _feedback_kind(policy: Policy, kind: str) -> FeedbackKind | None:
     try:
-        return policy.kind(kind).handling == "case"
+        return policy.kind(kind)
     except KeyError:
-        return True  # a kind the policy does not name is handled as a complaint: the protective choice
+        return None  # a kind the policy does not name is handled as a complaint: the protective choice
+
+
+def opening_stage(policy: Policy, kind: str) -> str:
+    """The stage a new item starts at, or ``recorded`` for kinds the policy only records (e.g. compliments)."""
+    rules = _feedback_kind(policy, kind)
+    if rules is not None and rules.handling == "record":
+        return RECORDED
+    return (rules.starts_at if rules else None) or policy.stages[0].name
+
+
+def reply_letter(policy: Policy, kind: str) -> str:
+    rules = _feedback_kind(policy, kind)
+    return rules.reply if rules else "acknowledgement"
 
 
 def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
@@ -103,7 +116,9 @@ def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
     to = _reply_address(r.mail)
     reason = "the mail must not be answered automatically" if not r.verdict.may_auto_reply else None
     reason = reason or automatic_block_reason(r.session, r.app.config, to.address, r.now)
-    letter_name = "acknowledgement" if case.stage != "recorded" else "thank_you"
+    letter_name = reply_letter(policy, case.kind)
+    if letter_name == "none":
+        return "no reply: the policy sends none for this kind"
     row = _queue_letter(r, case, policy, letter_name, to, reason)
     if reason:
         cases.log_event(r.session, case, "mailbot", "not acknowledged", r.now, reason, r.inbound)
@@ -118,7 +133,7 @@ def _reply_address(mail: ParsedMail) -> Recipient:
 
 
 def _queue_letter(r: Routing, case: Case, policy: Policy, letter_name: str, to: Recipient, blocked: str | None):
-    stage = policy.stage(case.stage) if case.stage != "recorded" else None
+    stage = policy.stage(case.stage) if case.stage != RECORDED else None
     context = letter_context(r.app, case, stage, r.mail.subject)
     letter = r.app.letters.render(letter_name, context, policy=policy.name, stage=case.stage)
     key = f"{case.stage}\0{r.mail.message_id or r.inbound.sha256}"
