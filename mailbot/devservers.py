@@ -1,7 +1,6 @@
-"""Real, throwaway Dovecot IMAP, SMTP capture and PostgreSQL servers on loopback ports.
+"""Real, throwaway Dovecot IMAP, SMTP capture and PostgreSQL servers on free loopback ports.
 
-Used by the test-suite fixtures and by ``make demo`` (``python -m mailbot.devservers``).
-"""
+For the test-suite's fixtures and for ``make demo`` (``python -m mailbot.devservers``)."""
 
 from __future__ import annotations
 
@@ -31,11 +30,14 @@ from pathlib import Path
 from typing import Any, NoReturn, Self
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 LOOPBACK = "127.0.0.1"
 REQUIRE_ENV = "MAILBOT_REQUIRE_SERVERS"
 DEFAULT_USERS: Mapping[str, str] = {"complaints": "secret"}
 _START_ATTEMPTS = 3
+# A unix socket path must fit in 108 bytes; Dovecot's longest is base_dir + "/token-login/imap-urlauth".
+_MAX_BASE_DIR_LEN = 80
 
 
 class ServerUnavailable(Exception):
@@ -87,33 +89,42 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def _stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM the child's whole process group, wait, SIGKILL whatever will not go.
+    """SIGTERM the child's whole process group until it is gone; SIGKILL it at the deadline.
 
-    Signalling only Dovecot's master makes it sit ~1 s waiting for its children; sending
-    every process the SIGTERM the master would forward is as clean and near-instant.
+    Signalling only Dovecot's master makes it sit ~1 s waiting for its children, and a
+    child it forks just after our signal would miss it (the master then waits ~6 s for
+    that one), so the whole group is signalled again on every round.
     """
-    if proc.poll() is None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-    proc.wait()
     deadline = time.monotonic() + timeout
-    while _signal_group(proc.pid, 0):  # the children outlive the master by a few ms
+    while _live_group_members(proc.pid):
         if time.monotonic() > deadline:
             _signal_group(proc.pid, signal.SIGKILL)
             break
-        time.sleep(0.01)
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(0.02)
+    proc.wait()
 
 
-def _signal_group(pgid: int, signum: int) -> bool:
-    """Send signum to a process group; False if the group no longer exists."""
-    try:
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    return True
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """PIDs in process group pgid that are not zombies (which only wait to be reaped)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process exited while we looked
+            continue
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def _read_greeting(host: str, port: int) -> bytes:
@@ -154,7 +165,7 @@ _DOVECOT_CONF = """\
 # Throwaway config written by mailbot.devservers; never used outside {workdir}.
 protocols = imap
 listen = {host}
-base_dir = {workdir}/run
+base_dir = {base_dir}
 state_dir = {workdir}/state
 instance_name = mailbot-dovecot-{port}
 log_path = {log}
@@ -249,6 +260,7 @@ class Dovecot:
         self.start_timeout = start_timeout
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._base_dir = self.workdir / "run"
 
     @property
     def config_path(self) -> Path:
@@ -279,6 +291,8 @@ class Dovecot:
         if self._proc is not None:
             _stop_process_group(self._proc)
             self._proc = None
+        if not self._base_dir.is_relative_to(self.workdir):
+            shutil.rmtree(self._base_dir, ignore_errors=True)
 
     def __enter__(self) -> Self:
         self.start()
@@ -290,6 +304,10 @@ class Dovecot:
     def _prepare_dirs(self) -> None:
         for name in ("run", "state", "mail"):
             (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        self._base_dir = self.workdir / "run"
+        if len(str(self._base_dir)) > _MAX_BASE_DIR_LEN:
+            # Deep workdirs would overflow Dovecot's socket paths; sockets go to a short temp dir.
+            self._base_dir = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         users_file = self.workdir / "users"
         users_file.write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self.users.items()))
         users_file.chmod(0o600)
@@ -318,6 +336,7 @@ class Dovecot:
             home = f"{self.mail_root}/%u"
         return _DOVECOT_CONF.format(
             workdir=self.workdir,
+            base_dir=self._base_dir,
             host=self.host,
             port=self.port,
             log=self.log_path,
@@ -342,7 +361,7 @@ class Dovecot:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                self._proc = None
+                self.stop()  # reaps any children the dead master left behind
                 if not last_attempt and "Address already in use" in _tail(self.log_path):
                     return False
                 raise ServerStartError(f"dovecot exited during start-up; log tail:\n{_tail(self.log_path)}")
@@ -371,7 +390,7 @@ class Dovecot:
             response = imap.append(folder, raw, flags=tuple(flags))
         match = _APPENDUID.search(response)
         if match is None:
-            raise ServerStartError(f"dovecot APPEND gave no APPENDUID: {response!r}")
+            raise IMAPClientError(f"dovecot APPEND gave no APPENDUID: {response!r}")
         return int(match.group(1))
 
     def messages(
@@ -425,7 +444,7 @@ class _CaptureHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        rejection = self.capture.rejection_for(address)
+        rejection = self.capture._rejection_for(address)
         if rejection is not None:
             return rejection
         envelope.rcpt_tos.append(address)
@@ -433,12 +452,12 @@ class _CaptureHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        failure = self.capture.take_failure()
+        failure = self.capture._take_failure()
         if failure is not None:
             return failure
         # auth_data is the LoginPassword our authenticator returned (None without AUTH).
         login = getattr(session.auth_data, "login", None)
-        self.capture.record(
+        self.capture._record(
             envelope.mail_from,
             tuple(envelope.rcpt_tos),
             envelope.original_content,
@@ -510,15 +529,17 @@ class SmtpCapture:
             self._failures.clear()
             self._rejections.clear()
 
-    def take_failure(self) -> str | None:
+    # The three methods below are called by _CaptureHandler on the server thread.
+
+    def _take_failure(self) -> str | None:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
 
-    def rejection_for(self, address: str) -> str | None:
+    def _rejection_for(self, address: str) -> str | None:
         with self._lock:
             return self._rejections.get(address.lower())
 
-    def record(self, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes, auth_user: str | None) -> None:
+    def _record(self, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes, auth_user: str | None) -> None:
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
         with self._lock:
@@ -599,6 +620,8 @@ def find_aiosmtpd() -> None:
     if importlib.util.find_spec("aiosmtpd") is None:
         raise ServerUnavailable("aiosmtpd not installed: pip install aiosmtpd")
 
+
+_INITDB_OPTIONS = ("--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync", "--no-instructions")
 
 _PG_CONF = """
 # Throwaway test cluster written by mailbot.devservers: speed over durability.
@@ -685,38 +708,16 @@ class PostgresCluster:
         if self._os_user is not None:
             owner = pwd.getpwnam(self._os_user)
             os.chown(self.directory, owner.pw_uid, owner.pw_gid)
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data_dir),
-            "-U",
-            self.superuser,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-locale",
-            "--no-sync",
-            "--no-instructions",
-        )
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.superuser, *_INITDB_OPTIONS)
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(_PG_CONF.format(host=self.host, socket_dir=self.directory))
 
     def _start_server(self) -> None:
         for attempt in range(1, _START_ATTEMPTS + 1):
             self.port = free_port()
-            result = self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_path),
-                "-w",
-                "-t",
-                str(int(self.start_timeout)),
-                "-o",
-                f"-p {self.port}",
-                "start",
-                check=False,
-            )
+            wait = ["-w", "-t", str(int(self.start_timeout))]
+            options = ["-l", str(self.log_path), "-o", f"-p {self.port}"]
+            result = self._run("pg_ctl", "-D", str(self.data_dir), *wait, *options, "start", check=False)
             if result.returncode == 0:
                 return
             log = _tail(self.log_path)
@@ -750,6 +751,18 @@ def _raise_interrupt(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def _announcement(imap: Dovecot, smtp: SmtpCapture) -> dict[str, object]:
+    user, password = next(iter(imap.users.items()))
+    return {
+        "imap_port": imap.port,
+        "smtp_port": smtp.port,
+        "host": LOOPBACK,
+        "sent_dir": str(smtp.outdir),
+        "user": user,
+        "password": password,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run Dovecot and an SmtpCapture until SIGTERM/SIGINT, announcing them as one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m mailbot.devservers", description=main.__doc__)
@@ -757,18 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir: Path = args.workdir.absolute()
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    user, password = next(iter(DEFAULT_USERS.items()))
     try:
         with Dovecot(workdir / "dovecot") as imap, SmtpCapture(outdir=workdir / "sent") as smtp:
-            info = {
-                "imap_port": imap.port,
-                "smtp_port": smtp.port,
-                "host": LOOPBACK,
-                "sent_dir": str(smtp.outdir),
-                "user": user,
-                "password": password,
-            }
-            print(json.dumps(info), flush=True)
+            print(json.dumps(_announcement(imap, smtp)), flush=True)
             while True:
                 signal.pause()
     except KeyboardInterrupt:

@@ -157,6 +157,17 @@ def test_two_dovecots_run_side_by_side(dovecot: Dovecot, tmp_path: Path) -> None
 
 
 @pytest.mark.servers
+def test_dovecot_in_a_deep_workdir_keeps_sockets_short(tmp_path: Path) -> None:
+    require(find_dovecot)
+    with Dovecot(tmp_path.joinpath(*["deeply-nested"] * 8)) as server:
+        server.deliver(RAW)
+        assert len(server.messages()) == 1
+        base_dir = server._base_dir
+        assert not base_dir.is_relative_to(tmp_path)
+    assert not base_dir.exists()
+
+
+@pytest.mark.servers
 def test_dovecot_start_failure_reports_log_tail(tmp_path: Path) -> None:
     require(find_dovecot)
 
