@@ -92,12 +92,13 @@ class NewCase:
     acknowledge_due: date | None
     response_due: date | None
     flags: tuple[str, ...]
+    status: str = "open"
 
 
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
     sender = mail.sender
     case = Case(
-        ref=new.ref, kind=new.kind, policy=new.policy, stage=new.stage, status="open", mailbox=new.mailbox,
+        ref=new.ref, kind=new.kind, policy=new.policy, stage=new.stage, status=new.status, mailbox=new.mailbox,
         subject=mail.subject, complainant_name=sender.name if sender else "",
         complainant_address=sender.email if sender else "", received_at=new.received_at,
         acknowledge_due=new.acknowledge_due, response_due=new.response_due, flags=list(new.flags),
@@ -170,12 +171,13 @@ def known_message(session: Session, message_id: str | None, sha256: str, exclude
 
 
 def mark_acknowledged(session: Session, case: Case, at: datetime, respond_due: date | None) -> None:
-    """The acknowledgement left: record when, and the response date that now runs from it."""
+    """The acknowledgement left: record when, and the response date that runs from it — never later than the
+    date the acknowledgement already promised, even when delivery was delayed."""
     if case.acknowledged_at is not None:
         return
     case.acknowledged_at = at
     if respond_due is not None:
-        case.response_due = respond_due
+        case.response_due = min(respond_due, case.response_due) if case.response_due else respond_due
     log_event(session, case, "mailbot", "acknowledged", at, f"response due {respond_due}" if respond_due else "")
 
 

@@ -36,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("alembic", "mail.log"):  # migrations and the demo's SMTP server log every step at INFO
+        logging.getLogger(chatty).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # mail-parser warns about every part type it leaves to us (e.g. the rfc822-headers of a bounce)
+    logging.getLogger("mailparser").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as exc:
@@ -77,7 +81,7 @@ def _cases_commands(sub) -> None:  # type: ignore[no-untyped-def]
     group = _command(sub, "cases", None, "look at cases").add_subparsers(required=True, metavar="ACTION")
     listing = _command(group, "list", cmd_cases_list, "list cases")
     listing.add_argument("--json", action="store_true")
-    listing.add_argument("--status", choices=("open", "closed"))
+    listing.add_argument("--status", choices=("open", "closed", "recorded"))
     show = _command(group, "show", cmd_cases_show, "one case with its correspondence")
     show.add_argument("ref")
     show.add_argument("--json", action="store_true")

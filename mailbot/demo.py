@@ -74,8 +74,9 @@ def run(workdir: Path) -> None:
         for message in smtp.messages:
             print(f"   {message.path}  to {', '.join(message.rcpt_tos)}: {message.message['Subject']}")
         in_mailbox = imap.messages()
-        print(f"\n== All {len(in_mailbox)} messages are still in the mailbox, each marked "
-              f"{sum(b'$MailbotProcessed' in flags for _, flags, _ in in_mailbox)} of them processed.")
+        marked = sum(b"$MailbotProcessed" in flags for _, flags, _ in in_mailbox)
+        print(f"\n== {len(in_mailbox)} messages are still in the mailbox (nothing is ever deleted); "
+              f"{marked} carry the $MailbotProcessed keyword.")
     print(f"\nThe database stays in {workdir}; look at a case with:\n"
           f"  .venv/bin/mailbot --config {config} cases show REF")
 

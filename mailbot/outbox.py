@@ -43,8 +43,8 @@ class Threading:
 
 def outgoing_message_id(purpose: str, ref: str, key: str, domain: str) -> str:
     """Deterministic, so the same letter for the same cause can only ever be queued once."""
-    digest = hashlib.sha256(f"{purpose}\0{ref}\0{key}".encode()).hexdigest()[:16]
-    return f"mailbot.{purpose}.{ref.lower()}.{digest}@{domain}"
+    digest = hashlib.sha256(f"{purpose}\0{ref}\0{key}".encode()).hexdigest()[:12]
+    return f"{ref.lower()}.{purpose[:12]}.{digest}@{domain}"
 
 
 def subject_with_reference(subject: str, ref: str) -> str:

@@ -1,7 +1,6 @@
-"""Turn the raw bytes of one inbound mail into a frozen ParsedMail.
+"""Turn the raw bytes of one inbound mail into a frozen ParsedMail (pure, no I/O).
 
-Pure: no I/O. Anything that cannot be read as a mail at all raises UnparseableMail so the runner can shunt it.
-"""
+Anything that cannot be read as a mail at all raises UnparseableMail, so the runner can shunt it."""
 
 from __future__ import annotations
 
@@ -141,23 +140,28 @@ def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -
     bodies = _collect_bodies(message)
     html = "\n".join(bodies.htmls) or None
     return ParsedMail(
-        message_id=_first_message_id(message.get_all("message-id", [])),
-        in_reply_to=_message_ids(message.get_all("in-reply-to", [])),
-        references=_message_ids(message.get_all("references", [])),
+        message_id=_first_message_id(_raw_values(message, "message-id")),
+        in_reply_to=_message_ids(_raw_values(message, "in-reply-to")),
+        references=_message_ids(_raw_values(message, "references")),
         sender=next(iter(_addresses(message, parser, "from")), None),
         reply_to=_addresses(message, parser, "reply-to"),
         to=_addresses(message, parser, "to"),
         cc=_addresses(message, parser, "cc"),
-        subject=" ".join(_header_text(message.get("subject", "")).split()),
+        subject=" ".join(next((value for name, value in headers if name == "subject"), "").split()),
         date=_date(message, parser),
         text=_body_text(bodies.texts, html),
         html=html,
         attachments=bodies.attachments,
         headers=headers,
-        return_path=_return_path(message.get("return-path")),
+        return_path=_return_path(next(iter(_raw_values(message, "return-path")), None)),
         content_type=message.get_content_type().lower(),
         forwarded=_enclosed_mails(bodies.enclosed, depth),
     )
+
+
+def _raw_values(message: Message, name: str) -> list[str]:
+    """Header values as on the wire; Message.get() would turn raw 8-bit bytes into U+FFFD."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name]
 
 
 # --- text decoding --------------------------------------------------------------------------------------
@@ -241,26 +245,26 @@ def _first_message_id(values: list[str]) -> str | None:
 
 
 def _addresses(message: Message, parser: mailparser.MailParser | None, name: str) -> tuple[Address, ...]:
-    raw = message.get_all(name, [])
+    raw = _raw_values(message, name)
     if not raw:
         return ()
     pairs = getattr(parser, name.replace("-", "_")) if parser else _stdlib_addresses(raw)
     found = tuple(Address(name=_header_text(n), email=addr.lower()) for n, addr in pairs if addr)
-    if found or not "".join(str(v) for v in raw).strip():
+    if found or not "".join(raw).strip():
         return found
     # A From with no addr-spec at all still names somebody; keep the name so a person can see it.
     return (Address(name=_header_text(raw[0]), email=""),)
 
 
 def _stdlib_addresses(raw: list[str]) -> list[tuple[str, str]]:
-    return email.utils.getaddresses([_FOLD.sub("", str(value)) for value in raw])
+    return email.utils.getaddresses([_FOLD.sub("", value) for value in raw])
 
 
 def _date(message: Message, parser: mailparser.MailParser | None) -> datetime | None:
     """mail-parser's strict reading first; the stdlib's lenient one for dates without a zone and the like."""
     found = parser.date if parser else None
     if found is None:
-        found = _stdlib_date(message.get("date"))
+        found = _stdlib_date(next(iter(_raw_values(message, "date")), None))
     if found is None:
         return None
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
@@ -359,11 +363,8 @@ def _part_text(part: Message) -> str:
 
 
 def _attachment(part: Message) -> Attachment:
-    filename = part.get_filename() or ""
-    if isinstance(filename, tuple):  # pragma: no cover - compat32 collapses RFC 2231 values already
-        filename = str(filename[-1])
     return Attachment(
-        filename=_header_text(filename),
+        filename=_header_text(part.get_filename() or ""),
         content_type=part.get_content_type().lower(),
         payload=_part_bytes(part) if part.get_content_maintype() != "message" else _flatten(part),
     )
@@ -410,7 +411,7 @@ _PARAGRAPH_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
 
 
 class _HtmlText(HTMLParser):
-    """Visible text of an HTML body; <blockquote> becomes "> " so quote-stripping works on it like plain text."""
+    """Visible text of an HTML body; <blockquote> becomes "> " so quote-stripping works as on plain text."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -452,6 +453,9 @@ class _HtmlText(HTMLParser):
             self._line_depth = self._quote_depth
         self._line.append(re.sub(r"\s+", " ", data))
 
+    def finish(self) -> None:
+        self._end_line()
+
     def _end_line(self, force: bool = False) -> None:
         text = "".join(self._line).strip()
         if text or force:
@@ -465,6 +469,7 @@ def html_to_text(html: str) -> str:
     reader = _HtmlText()
     reader.feed(html)
     reader.close()
-    reader._end_line()
+    reader.finish()
     text = "\n".join(line.replace("\xa0", " ").rstrip() for line in reader.lines)
-    return re.sub(r"\n(?:>*\n){2,}", "\n\n", text).strip()
+    text = re.sub(r"\n(?:>*\n){2,}", "\n\n", text)
+    return re.sub(r"^(?:>*\s*\n)+|(?:\n>*\s*)+$", "", text).strip()

@@ -1,8 +1,7 @@
-"""The new words of a reply: the quoted history removed with mail-parser-reply, the signature kept.
+"""The new words of a reply: the quoted history removed with mail-parser-reply, the signature kept."""
 
-Signatures are kept on purpose: the library's signature rule cuts everything after the first "Thanks," or
-"Regards," line, which can drop the part of a complaint that matters.
-"""
+# Signatures are kept on purpose: the library's signature rule cuts everything after the first "Thanks," or
+# "Regards," line, which can drop the part of a complaint that matters.
 
 from __future__ import annotations
 
@@ -12,7 +11,8 @@ from mailparser_reply import EmailReplyParser
 
 from mailbot.parse import ParsedMail
 
-# English first; Polish, German, French, Dutch, Italian and Spanish are common among UK care staff and families.
+# English first; Polish, German, French, Dutch, Italian and Spanish are common among UK care staff
+# and families.
 REPLY_LANGUAGES = ("en", "pl", "de", "fr", "nl", "it", "es")
 
 # A reply header the library has no language for (Welsh "Ar ... <a@b> ysgrifennodd:", Russian clients, ...):

@@ -80,11 +80,15 @@ def _new_case(r: Routing, policy: Policy, kind: str) -> cases.NewCase:
     received = r.inbound.received_at
     ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
     stage = opening_stage(policy, kind)
-    timeline = policy.timeline(stage, received) if stage != RECORDED else None
+    # The acknowledgement is written now, so a response counted from it is counted from now: the date the
+    # letter promises is the date the case holds.
+    acknowledged = r.now if r.inbound.send_allowed else None
+    timeline = policy.timeline(stage, received, acknowledged=acknowledged) if stage != RECORDED else None
     return cases.NewCase(
         ref=ref, kind=kind, policy=policy.name, stage=stage, mailbox=r.inbound.mailbox, received_at=received,
         acknowledge_due=timeline.acknowledge_due if timeline else None,
         response_due=timeline.respond_due if timeline else None, flags=r.verdict.flags,
+        status="open" if timeline else RECORDED,
     )
 
 

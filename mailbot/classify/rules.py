@@ -1,4 +1,4 @@
-"""The rule base class, its parameter declarations and the registry that rules/classify.toml names types from."""
+"""The rule base class, its parameter declarations, and the registry of types that classify.toml names."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def any_search(patterns: Sequence[re.Pattern[str]], text: str) -> bool:
 
 def normalise_wording(text: str) -> str:
     """Curly quotes and non-breaking spaces as typed by phones and Word, made plain for phrase matching."""
-    return text.translate(_PLAIN).casefold()
+    return text.translate(_PLAIN)
 
 
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\xa0": " "})

@@ -1,0 +1,115 @@
+"""Rules on what the mail says: phrase lists, patterns and the language it is written in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mailbot.classify.rules import (
+    MailContext,
+    Param,
+    Rule,
+    any_search,
+    compile_patterns,
+    normalise_wording,
+    register,
+)
+from mailbot.parse import ParsedMail
+
+_PLACES = frozenset({"subject", "body"})
+_PLACES_PARAM = Param(list, help='where to look: "subject", "body" (default both)')
+
+
+def _places(params: Mapping[str, Any]) -> tuple[str, ...]:
+    places = tuple(params.get("in", ("subject", "body")))
+    if unknown := set(places) - _PLACES:
+        raise ValueError(f"'in' has {sorted(unknown)}; accepted: \"subject\", \"body\"")
+    return places
+
+
+def _read(context: MailContext, places: Sequence[str]) -> str:
+    return "\n".join(context.subject if place == "subject" else context.body for place in places)
+
+
+def phrase_pattern(phrases: Sequence[str], case_sensitive: bool) -> re.Pattern[str] | None:
+    """Whole-word, whitespace-tolerant alternatives; a trailing * on a word allows any ending ("bruis*")."""
+    alternatives = sorted((_phrase_regex(p) for p in phrases if p.strip()), key=len, reverse=True)
+    if not alternatives:
+        return None
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", flags)
+
+
+def _phrase_regex(phrase: str) -> str:
+    words = normalise_wording(phrase).split()
+    return r"\s+".join(re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words)
+
+
+@register
+class PhraseRule(Rule):
+    """Any of the phrases occurs as whole words; `unless` phrases are blanked out first ("hit and miss")."""
+
+    type_name = "phrases"
+    parameters: Mapping[str, Param] = {
+        "phrases": Param(list, required=True, help="words or phrases; a trailing * allows any ending"),
+        "unless": Param(list, help="phrases that do not count, removed before matching"),
+        "in": _PLACES_PARAM,
+        "case_sensitive": Param(bool, help="match case exactly (for abbreviations such as MP)"),
+    }
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        case_sensitive = bool(params.get("case_sensitive", False))
+        self.pattern = phrase_pattern(params["phrases"], case_sensitive)
+        self.unless = phrase_pattern(params.get("unless", ()), case_sensitive=False)
+        self.places = _places(params)
+
+    def check(self, mail: ParsedMail, context: MailContext) -> bool:
+        if self.pattern is None:
+            return False
+        text = _read(context, self.places)
+        if self.unless is not None:
+            text = self.unless.sub(" ", text)
+        return bool(self.pattern.search(text))
+
+
+@register
+class PatternRule(Rule):
+    """A regular expression matches the subject or body (e.g. bounce subjects such as "^Undeliverable")."""
+
+    type_name = "pattern"
+    parameters: Mapping[str, Param] = {
+        "patterns": Param(list, required=True, help="regular expressions, case-insensitive"),
+        "in": _PLACES_PARAM,
+    }
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        self.patterns = compile_patterns(params["patterns"])
+        self.places = _places(params)
+
+    def check(self, mail: ParsedMail, context: MailContext) -> bool:
+        return any(any_search(self.patterns, _read(context, [place])) for place in self.places)
+
+
+@register
+class StopWordRule(Rule):
+    """The mail is written in a language whose common short words it uses (Welsh: "yr", "mae", "yn" ...)."""
+
+    type_name = "stop_words"
+    parameters: Mapping[str, Param] = {
+        "words": Param(list, required=True, help="common words of the language, lower case"),
+        "min_distinct": Param(int, help="how many different listed words must occur (default 3)"),
+        "min_share": Param(float, help="share of all words that must be listed words (default 0.08)"),
+        "in": _PLACES_PARAM,
+    }
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        self.words = frozenset(word.casefold() for word in params["words"])
+        self.min_distinct = int(params.get("min_distinct", 3))
+        self.min_share = float(params.get("min_share", 0.08))
+        self.places = _places(params)
+
+    def check(self, mail: ParsedMail, context: MailContext) -> bool:
+        tokens = re.findall(r"\w+(?:'\w+)?", _read(context, self.places).casefold())
+        listed = [token for token in tokens if token in self.words]
+        return len(set(listed)) >= self.min_distinct and len(listed) >= self.min_share * len(tokens)
