@@ -48,10 +48,20 @@ def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime
     policies = load_policies(config.cases.policies_dir)
     for mailbox in config.mailboxes:
         if mailbox.policy not in policies:
-            raise SetupError(f"{config.path}: mailbox {mailbox.name!r}: policy {mailbox.policy!r} not found in "
-                             f"{config.cases.policies_dir} (available: {', '.join(sorted(policies))})")
+            raise SetupError(
+                f"{config.path}: mailbox {mailbox.name!r}: policy {mailbox.policy!r} not found in "
+                f"{config.cases.policies_dir} (available: {', '.join(sorted(policies))})"
+            )
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
-    return App(config, engine, make_sessionmaker(engine), policies, load_chain(config.cases.classify_rules),
-               Letters(config.cases.templates_dir), ReferenceFormat(config.cases.reference_format), clock)
+    return App(
+        config,
+        engine,
+        make_sessionmaker(engine),
+        policies,
+        load_chain(config.cases.classify_rules),
+        Letters(config.cases.templates_dir),
+        ReferenceFormat(config.cases.reference_format),
+        clock,
+    )

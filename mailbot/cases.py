@@ -1,4 +1,4 @@
-"""Case records: finding the case a mail belongs to, opening new cases, recording correspondence and events."""
+"""Case records: finding the case a mail belongs to, opening cases, recording correspondence and events."""
 
 from __future__ import annotations
 
@@ -41,8 +41,11 @@ def find_thread(session: Session, mail: ParsedMail, refs: ReferenceFormat) -> Th
             continue
         if is_party(session, case, sender):
             return ThreadLookup(ThreadMatch(case.ref, matched_by))
-        refused = refused or f"{case.ref} quoted in the {matched_by} by {sender or 'an unknown sender'}, " \
-                             "who is not a party to that case"
+        refused = (
+            refused
+            or f"{case.ref} quoted in the {matched_by} by {sender or 'an unknown sender'}, "
+            "who is not a party to that case"
+        )
     return ThreadLookup(None, refused)
 
 
@@ -58,8 +61,11 @@ def case_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Case 
     if not message_ids:
         return None
     return session.scalars(
-        select(Case).join(Correspondence).where(Correspondence.message_id.in_(message_ids))
-        .order_by(Correspondence.id.desc()).limit(1)
+        select(Case)
+        .join(Correspondence)
+        .where(Correspondence.message_id.in_(message_ids))
+        .order_by(Correspondence.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -75,7 +81,8 @@ def is_party(session: Session, case: Case, address: str) -> bool:
     if case.complainant_address == address:
         return True
     wrote = select(Correspondence.id).where(
-        Correspondence.case_id == case.id, Correspondence.direction == "in",
+        Correspondence.case_id == case.id,
+        Correspondence.direction == "in",
         func.lower(Correspondence.from_address) == address,
     )
     return session.scalars(wrote.limit(1)).first() is not None
@@ -98,43 +105,81 @@ class NewCase:
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
     sender = mail.sender
     case = Case(
-        ref=new.ref, kind=new.kind, policy=new.policy, stage=new.stage, status=new.status, mailbox=new.mailbox,
-        subject=mail.subject, complainant_name=sender.name if sender else "",
-        complainant_address=sender.email if sender else "", received_at=new.received_at,
-        acknowledge_due=new.acknowledge_due, response_due=new.response_due, flags=list(new.flags),
+        ref=new.ref,
+        kind=new.kind,
+        policy=new.policy,
+        stage=new.stage,
+        status=new.status,
+        mailbox=new.mailbox,
+        subject=mail.subject,
+        complainant_name=sender.name if sender else "",
+        complainant_address=sender.email if sender else "",
+        received_at=new.received_at,
+        acknowledge_due=new.acknowledge_due,
+        response_due=new.response_due,
+        flags=list(new.flags),
     )
     session.add(case)
     session.flush()
     return case
 
 
-def record_inbound(session: Session, case: Case, mail: ParsedMail, inbound: InboundMessage, kind: str,
-                   new_text: str, store_dir: Path) -> Correspondence:
+def record_inbound(
+    session: Session,
+    case: Case,
+    mail: ParsedMail,
+    inbound: InboundMessage,
+    kind: str,
+    new_text: str,
+    store_dir: Path,
+) -> Correspondence:
     """Add a received mail to the case, with its attachments written to the content-addressed store."""
     entry = Correspondence(
-        case_id=case.id, direction="in", kind=kind, from_address=mail.sender.email if mail.sender else "",
-        to_addresses=[a.email for a in (*mail.to, *mail.cc)], subject=mail.subject,
-        date=mail.date or inbound.received_at, new_text=new_text, message_id=mail.message_id,
-        in_reply_to=mail.in_reply_to[0] if mail.in_reply_to else None, references=list(mail.references),
+        case_id=case.id,
+        direction="in",
+        kind=kind,
+        from_address=mail.sender.email if mail.sender else "",
+        to_addresses=[a.email for a in (*mail.to, *mail.cc)],
+        subject=mail.subject,
+        date=mail.date or inbound.received_at,
+        new_text=new_text,
+        message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to[0] if mail.in_reply_to else None,
+        references=list(mail.references),
         inbound_id=inbound.id,
     )
     session.add(entry)
     session.flush()
     for item in mail.attachments:
-        session.add(Attachment(
-            correspondence_id=entry.id, sha256=save_blob(store_dir, item.payload),
-            filename=sanitise_filename(item.filename), content_type=item.content_type, size=len(item.payload),
-        ))
+        session.add(
+            Attachment(
+                correspondence_id=entry.id,
+                sha256=save_blob(store_dir, item.payload),
+                filename=sanitise_filename(item.filename),
+                content_type=item.content_type,
+                size=len(item.payload),
+            )
+        )
     return entry
 
 
-def record_outbound(session: Session, case: Case, row: Outbox, subject: str, text: str, kind: str,
-                    thread_parent: str | None) -> Correspondence:
+def record_outbound(
+    session: Session, case: Case, row: Outbox, subject: str, text: str, kind: str, thread_parent: str | None
+) -> Correspondence:
     """Our own mail on the case, so replies to it thread by Message-ID."""
     entry = Correspondence(
-        case_id=case.id, direction="out", kind=kind, from_address=row.sender, to_addresses=list(row.recipients),
-        subject=subject, date=row.created_at, new_text=text, message_id=row.message_id,
-        in_reply_to=thread_parent, references=[], outbox_id=row.id,
+        case_id=case.id,
+        direction="out",
+        kind=kind,
+        from_address=row.sender,
+        to_addresses=list(row.recipients),
+        subject=subject,
+        date=row.created_at,
+        new_text=text,
+        message_id=row.message_id,
+        in_reply_to=thread_parent,
+        references=[],
+        outbox_id=row.id,
     )
     session.add(entry)
     return entry
@@ -142,15 +187,32 @@ def record_outbound(session: Session, case: Case, row: Outbox, subject: str, tex
 
 def last_inbound(session: Session, case: Case) -> Correspondence | None:
     return session.scalars(
-        select(Correspondence).where(Correspondence.case_id == case.id, Correspondence.direction == "in")
-        .order_by(Correspondence.id.desc()).limit(1)
+        select(Correspondence)
+        .where(Correspondence.case_id == case.id, Correspondence.direction == "in")
+        .order_by(Correspondence.id.desc())
+        .limit(1)
     ).first()
 
 
-def log_event(session: Session, case: Case, actor: str, action: str, at: datetime, detail: str = "",
-              inbound: InboundMessage | None = None) -> None:
-    session.add(CaseEvent(case_id=case.id, at=at, actor=actor, action=action, detail=detail,
-                          inbound_id=inbound.id if inbound else None))
+def log_event(
+    session: Session,
+    case: Case,
+    actor: str,
+    action: str,
+    at: datetime,
+    detail: str = "",
+    inbound: InboundMessage | None = None,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=at,
+            actor=actor,
+            action=action,
+            detail=detail,
+            inbound_id=inbound.id if inbound else None,
+        )
+    )
 
 
 def list_cases(session: Session, status: str | None = None) -> list[Case]:
@@ -160,13 +222,20 @@ def list_cases(session: Session, status: str | None = None) -> list[Case]:
     return list(session.scalars(query))
 
 
-def known_message(session: Session, message_id: str | None, sha256: str, exclude_id: int) -> InboundMessage | None:
+def known_message(
+    session: Session, message_id: str | None, sha256: str, exclude_id: int
+) -> InboundMessage | None:
     """An earlier copy of the same mail (same Message-ID, or same bytes when it has none)."""
     condition = InboundMessage.message_id == message_id if message_id else InboundMessage.sha256 == sha256
     return session.scalars(
-        select(InboundMessage).where(condition, InboundMessage.id != exclude_id,
-                                     or_(InboundMessage.state == "processed", InboundMessage.case_id.is_not(None)))
-        .order_by(InboundMessage.id).limit(1)
+        select(InboundMessage)
+        .where(
+            condition,
+            InboundMessage.id != exclude_id,
+            or_(InboundMessage.state == "processed", InboundMessage.case_id.is_not(None)),
+        )
+        .order_by(InboundMessage.id)
+        .limit(1)
     ).first()
 
 
@@ -178,7 +247,9 @@ def mark_acknowledged(session: Session, case: Case, at: datetime, respond_due: d
     case.acknowledged_at = at
     if respond_due is not None:
         case.response_due = min(respond_due, case.response_due) if case.response_due else respond_due
-    log_event(session, case, "mailbot", "acknowledged", at, f"response due {respond_due}" if respond_due else "")
+    log_event(
+        session, case, "mailbot", "acknowledged", at, f"response due {respond_due}" if respond_due else ""
+    )
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -188,16 +259,27 @@ def _iso(value: date | datetime | None) -> str | None:
 def as_dict(case: Case, correspondence: bool = True) -> dict[str, object]:
     """The stable JSON shape of ``cases list --json`` and ``cases show --json``."""
     data: dict[str, object] = {
-        "ref": case.ref, "kind": case.kind, "stage": case.stage, "status": case.status,
+        "ref": case.ref,
+        "kind": case.kind,
+        "stage": case.stage,
+        "status": case.status,
         "complainant": {"name": case.complainant_name, "address": case.complainant_address},
-        "received_at": _iso(case.received_at), "acknowledge_due": _iso(case.acknowledge_due),
-        "acknowledged_at": _iso(case.acknowledged_at), "response_due": _iso(case.response_due),
+        "received_at": _iso(case.received_at),
+        "acknowledge_due": _iso(case.acknowledge_due),
+        "acknowledged_at": _iso(case.acknowledged_at),
+        "response_due": _iso(case.response_due),
         "flags": list(case.flags or []),
     }
     if correspondence:
         data["correspondence"] = [
-            {"direction": c.direction, "from": c.from_address, "subject": c.subject, "date": _iso(c.date),
-             "kind": c.kind} for c in case.correspondence
+            {
+                "direction": c.direction,
+                "from": c.from_address,
+                "subject": c.subject,
+                "date": _iso(c.date),
+                "kind": c.kind,
+            }
+            for c in case.correspondence
         ]
     return data
 
@@ -209,9 +291,15 @@ def one_line(case: Case) -> str:
 
 
 def describe(case: Case) -> str:
-    lines = [one_line(case), f"  subject: {case.subject}", f"  received: {case.received_at:%Y-%m-%d %H:%M} UTC"]
+    lines = [
+        one_line(case),
+        f"  subject: {case.subject}",
+        f"  received: {case.received_at:%Y-%m-%d %H:%M} UTC",
+    ]
     for entry in case.correspondence:
-        lines.append(f"  {entry.date:%Y-%m-%d %H:%M} {entry.direction:>3} {entry.kind:<15} {entry.from_address}: "
-                     f"{entry.subject}")
+        lines.append(
+            f"  {entry.date:%Y-%m-%d %H:%M} {entry.direction:>3} {entry.kind:<15} {entry.from_address}: "
+            f"{entry.subject}"
+        )
     lines += [f"  event {e.at:%Y-%m-%d %H:%M} {e.actor}: {e.action} {e.detail}".rstrip() for e in case.events]
     return "\n".join(lines)

@@ -34,8 +34,10 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     for chatty in ("alembic", "mail.log"):  # migrations and the demo's SMTP server log every step at INFO
         logging.getLogger(chatty).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     # mail-parser warns about every part type it leaves to us (e.g. the rfc822-headers of a bounce)
@@ -52,8 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mailbot", description=__doc__)
-    top.add_argument("--config", type=Path, default=Path(os.environ.get("MAILBOT_CONFIG", "config.toml")),
-                     help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)")
+    top.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("MAILBOT_CONFIG", "config.toml")),
+        help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
+    )
     top.add_argument("-v", "--verbose", action="store_true")
     sub = top.add_subparsers(required=True, metavar="COMMAND")
     _command(sub, "run", cmd_run, "poll and deliver on a schedule until stopped")
@@ -91,13 +97,17 @@ def _inspection_commands(sub) -> None:  # type: ignore[no-untyped-def]
     classify = _command(sub, "classify", cmd_classify, "classify .eml files offline; changes nothing")
     classify.add_argument("files", nargs="+", type=Path)
     classify.add_argument("--json", action="store_true")
-    policy = _command(sub, "policy", None, "complaints policy files").add_subparsers(required=True, metavar="ACTION")
+    policy = _command(sub, "policy", None, "complaints policy files").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     check = _command(policy, "check", cmd_policy_check, "validate a policy file")
     check.add_argument("file", type=Path)
     explain_cmd = _command(policy, "explain", cmd_policy_explain, "print a policy's whole timeline")
     explain_cmd.add_argument("--policy", required=True, help="policy name (see rules/policies/)")
     explain_cmd.add_argument("--received", type=_datetime, required=True, help='e.g. "2026-12-23 16:30"')
-    shunted = _command(sub, "shunted", None, "messages that failed").add_subparsers(required=True, metavar="ACTION")
+    shunted = _command(sub, "shunted", None, "messages that failed").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     _command(shunted, "list", cmd_shunted_list, "list shunted messages with their errors")
     retry = _command(shunted, "retry", cmd_shunted_retry, "process a shunted message again")
     retry.add_argument("id", type=int)
@@ -118,7 +128,9 @@ def _datetime(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date and time like '2026-12-23 16:30', got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a date and time like '2026-12-23 16:30', got {text!r}"
+        ) from None
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -131,10 +143,13 @@ def _app(args: argparse.Namespace) -> App:
 
 # --- commands ---------------------------------------------------------------------------------------------
 
+
 def cmd_run(args: argparse.Namespace) -> int:
     app = _app(args)
     scheduler = jobs.schedule(app)
-    logging.getLogger(__name__).info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
+    logging.getLogger(__name__).info(
+        "mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes)
+    )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -152,13 +167,17 @@ def cmd_poll(args: argparse.Namespace) -> int:
         app.close()
     for intake in report.intake:
         if intake.baseline is not None:
-            print(f"{intake.mailbox}: first contact; {intake.baseline} message(s) already there left alone "
-                  "(record them with `mailbot import --since DATE`)")
+            print(
+                f"{intake.mailbox}: first contact; {intake.baseline} message(s) already there left alone "
+                "(record them with `mailbot import --since DATE`)"
+            )
         else:
             print(f"{intake.mailbox}: {intake.fetched} new message(s)")
     p, d = report.processing, report.delivery
-    print(f"processed {p.processed}, shunted {p.shunted}; sent {d.sent}, retrying {d.retrying}, "
-          f"failed {d.failed}, held {d.held}; filed {report.filed} in Sent")
+    print(
+        f"processed {p.processed}, shunted {p.shunted}; sent {d.sent}, retrying {d.retrying}, "
+        f"failed {d.failed}, held {d.held}; filed {report.filed} in Sent"
+    )
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if report.errors else 0
@@ -202,8 +221,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                 stored = mailbox.import_since(app, client, box, args.since)
                 report = process_pending(app)
                 mailbox.mark_done(app, client, box)
-            print(f"{box.name}: imported {stored} message(s) since {args.since}; processed {report.processed}, "
-                  f"shunted {report.shunted}; nothing was sent")
+            print(
+                f"{box.name}: imported {stored} message(s) since {args.since}; processed {report.processed}, "
+                f"shunted {report.shunted}; nothing was sent"
+            )
     finally:
         app.close()
     return 0
@@ -240,8 +261,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     for result in [] if args.json else results:
-        print(f"{result['file']}: {result['kind']} {' '.join(result['flags'])}".rstrip()
-              + (f" -> {result['case']}" if result["case"] else "") + f"  [{', '.join(result['rules_hit'])}]")
+        print(
+            f"{result['file']}: {result['kind']} {' '.join(result['flags'])}".rstrip()
+            + (f" -> {result['case']}" if result["case"] else "")
+            + f"  [{', '.join(result['rules_hit'])}]"
+        )
     return 0
 
 
@@ -251,9 +275,15 @@ def _classify_file(app: App, path: Path) -> dict[str, object]:
     except (OSError, UnparseableMail) as exc:
         raise UsageError(f"{path}: {exc}") from None
     verdict, lookup = classify_only(app, mail)
-    return {"file": str(path), "kind": verdict.kind, "flags": list(verdict.flags),
-            "rules_hit": list(verdict.rules_hit), "case": lookup.match.case_ref if lookup.match else None,
-            "matched_by": lookup.match.matched_by if lookup.match else None, "note": lookup.refused}
+    return {
+        "file": str(path),
+        "kind": verdict.kind,
+        "flags": list(verdict.flags),
+        "rules_hit": list(verdict.rules_hit),
+        "case": lookup.match.case_ref if lookup.match else None,
+        "matched_by": lookup.match.matched_by if lookup.match else None,
+        "note": lookup.refused,
+    }
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -263,8 +293,11 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_explain(args: argparse.Namespace) -> int:
-    policies = load_policies(_config(args).cases.policies_dir) if args.config.exists() else \
-        load_policies(Path("rules/policies"))
+    policies = (
+        load_policies(_config(args).cases.policies_dir)
+        if args.config.exists()
+        else load_policies(Path("rules/policies"))
+    )
     if args.policy not in policies:
         raise UsageError(f"no policy {args.policy!r}; available: {', '.join(sorted(policies))}")
     print(explain(policies[args.policy], args.received))
@@ -298,8 +331,10 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
     app = _app(args)
     with app.sessions() as session:
         for row in session.scalars(select(Outbox).where(Outbox.state != "sent").order_by(Outbox.id)):
-            print(f"{row.id}\t{row.state}\t{row.purpose}\t{', '.join(row.recipients)}\t"
-                  f"attempts {row.attempts}\t{row.last_error or ''}")
+            print(
+                f"{row.id}\t{row.state}\t{row.purpose}\t{', '.join(row.recipients)}\t"
+                f"attempts {row.attempts}\t{row.last_error or ''}"
+            )
     app.close()
     return 0
 
@@ -310,9 +345,11 @@ def cmd_outbox_release(args: argparse.Namespace) -> int:
         row = session.get(Outbox, args.id)
         if row is None or row.state not in ("held", "failed"):
             raise UsageError(f"outbox {args.id} is not held or failed (see `mailbot outbox list`)")
-        row.state, row.next_attempt_at, row.deliver_until = "pending", app.clock(), app.clock() + \
-            (row.deliver_until - row.created_at)
+        row.state, row.next_attempt_at, row.deliver_until = (
+            "pending",
+            app.clock(),
+            app.clock() + (row.deliver_until - row.created_at),
+        )
     print(f"outbox {args.id} released; it will be sent at the next flush")
     app.close()
     return 0
-

@@ -105,7 +105,9 @@ class Config:
 
     @property
     def own_addresses(self) -> frozenset[str]:
-        return self.organisation.own_addresses | {m.username.lower() for m in self.mailboxes if "@" in m.username}
+        return self.organisation.own_addresses | {
+            m.username.lower() for m in self.mailboxes if "@" in m.username
+        }
 
 
 def is_loopback(host: str) -> bool:
@@ -137,7 +139,7 @@ class _Reader:
                 raise self.error(name, f"is required ({what or kind.__name__})")
             return default
         value = self.table[name]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.error(name, f"expected {what or kind.__name__}, got {value!r}")
         return value
 
@@ -201,7 +203,9 @@ def _build(path: Path, top: _Reader, environ: Mapping[str, str]) -> Config:
     smtp = _smtp(top.sub("smtp", required=True), environ)
     delivery = _delivery(top.sub("delivery"))
     top.finish()
-    return Config(path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery)
+    return Config(
+        path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery
+    )
 
 
 def _path(base: Path, value: str) -> Path:
@@ -252,12 +256,16 @@ def _check_reference_format(reader: _Reader, fmt: str) -> None:
         fields = {name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None}
         fmt.format(year=2026, seq=1)
     except (ValueError, KeyError, IndexError) as exc:
-        raise reader.error("reference_format", f"not a valid format ({exc}); e.g. 'CMP-{{year}}-{{seq:04d}}'") from None
+        raise reader.error(
+            "reference_format", f"not a valid format ({exc}); e.g. 'CMP-{{year}}-{{seq:04d}}'"
+        ) from None
     if fields != {"year", "seq"}:
         raise reader.error("reference_format", "must contain {year} and {seq} and nothing else in braces")
 
 
-def _mailboxes(path: Path, top: _Reader, environ: Mapping[str, str], policy: str) -> tuple[MailboxConfig, ...]:
+def _mailboxes(
+    path: Path, top: _Reader, environ: Mapping[str, str], policy: str
+) -> tuple[MailboxConfig, ...]:
     tables = top.get("mailbox", list, ..., "one or more [[mailbox]] tables")
     if not tables:
         raise top.error("mailbox", "at least one [[mailbox]] is required")
@@ -271,20 +279,29 @@ def _mailboxes(path: Path, top: _Reader, environ: Mapping[str, str], policy: str
 
 def _mailbox(reader: _Reader, environ: Mapping[str, str], policy: str) -> MailboxConfig:
     if "password" in reader.table:
-        raise reader.error("password", "passwords are never stored in the file; name an environment "
-                                       "variable with password_env = \"...\"")
+        raise reader.error(
+            "password",
+            'passwords are never stored in the file; name an environment variable with password_env = "..."',
+        )
     host = reader.text("host")
     tls = reader.choice("tls", TLS_MODES, "tls")
     default_port = 993 if tls == "tls" else 143
     auth = reader.choice("auth", AUTH_METHODS, "password")
     password_env = reader.text("password_env")
     box = MailboxConfig(
-        name=reader.text("name"), host=host, port=reader.positive("port", default_port), tls=tls,
-        username=reader.text("username"), auth=auth, password_env=password_env,
-        password=environ.get(password_env), folder=reader.text("folder", "INBOX"),
+        name=reader.text("name"),
+        host=host,
+        port=reader.positive("port", default_port),
+        tls=tls,
+        username=reader.text("username"),
+        auth=auth,
+        password_env=password_env,
+        password=environ.get(password_env),
+        folder=reader.text("folder", "INBOX"),
         sent_folder=reader.text("sent_folder", "Sent"),
         processed_folder=reader.get("processed_folder", str, None, "a folder name") or None,
-        policy=reader.text("policy", policy), batch_size=reader.positive("batch_size", 50),
+        policy=reader.text("policy", policy),
+        batch_size=reader.positive("batch_size", 50),
     )
     reader.finish()
     return box
@@ -300,8 +317,12 @@ def _smtp(reader: _Reader, environ: Mapping[str, str]) -> SmtpConfig:
     if username and not password_env:
         raise reader.error("password_env", "is required when smtp.username is set")
     smtp = SmtpConfig(
-        host=reader.text("host"), port=reader.positive("port", default_port), tls=tls, username=username,
-        password_env=password_env, password=environ.get(password_env) if password_env else None,
+        host=reader.text("host"),
+        port=reader.positive("port", default_port),
+        tls=tls,
+        username=username,
+        password_env=password_env,
+        password=environ.get(password_env) if password_env else None,
         timeout_seconds=float(reader.positive("timeout_seconds", 60)),
     )
     reader.finish()

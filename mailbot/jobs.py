@@ -85,14 +85,22 @@ def _add(total: ProcessReport, more: ProcessReport) -> None:
 
 
 def schedule(app: App) -> BlockingScheduler:
-    """Polls per mailbox on the configured interval and a regular outbox flush; never two of one job at once."""
+    """A poll per mailbox on its interval and a regular outbox flush; never two runs of one job at once."""
     scheduler = BlockingScheduler(timezone=app.config.timezone)
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     for box in app.config.mailboxes:
-        scheduler.add_job(_poll_job, "interval", args=(app, box), seconds=app.config.poll_interval_seconds,
-                          id=f"poll:{box.name}", next_run_time=app.clock(), **defaults)
-    scheduler.add_job(flush, "interval", args=(app,), seconds=app.config.flush_interval_seconds,
-                      id="flush", **defaults)
+        scheduler.add_job(
+            _poll_job,
+            "interval",
+            args=(app, box),
+            seconds=app.config.poll_interval_seconds,
+            id=f"poll:{box.name}",
+            next_run_time=app.clock(),
+            **defaults,
+        )
+    scheduler.add_job(
+        flush, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush", **defaults
+    )
     return scheduler
 
 

@@ -1,7 +1,8 @@
 """Letters rendered from the organisation's Jinja2 templates: a subject, a plain-text body and an HTML body.
 
-A letter lives in ``templates/<letter>/`` (``subject.txt``, ``body.txt``, ``body.html``). A policy or a stage can
-override it with ``templates/<policy>/<letter>/`` or ``templates/<letter>-<stage>/``; the most specific wins.
+A letter lives in ``templates/<letter>/`` (``subject.txt``, ``body.txt``, ``body.html``). A policy or a
+stage can override it with ``templates/<policy>/<letter>/`` or ``templates/<letter>-<stage>/``;
+the most specific wins.
 """
 
 from __future__ import annotations
@@ -61,15 +62,22 @@ class Letters:
         for candidate in self.candidates(letter, policy, stage):
             if (self.directory / candidate / "body.txt").is_file():
                 return candidate
-        raise LetterError(f"{self.directory}: no template for letter {letter!r} "
-                          f"(looked for {', '.join(c + '/body.txt' for c in self.candidates(letter, policy, stage))})")
+        raise LetterError(
+            f"{self.directory}: no template for letter {letter!r} "
+            f"(looked for {', '.join(c + '/body.txt' for c in self.candidates(letter, policy, stage))})"
+        )
 
-    def render(self, letter: str, context: dict[str, Any], policy: str | None = None,
-               stage: str | None = None) -> Letter:
+    def render(
+        self, letter: str, context: dict[str, Any], policy: str | None = None, stage: str | None = None
+    ) -> Letter:
         folder = self.folder(letter, policy, stage)
         subject = " ".join(self._render(f"{folder}/subject.txt", context).split())
         text = self._render(f"{folder}/body.txt", context)
-        html = self._render(f"{folder}/body.html", context) if (self.directory / folder / "body.html").is_file() else None
+        html = (
+            self._render(f"{folder}/body.html", context)
+            if (self.directory / folder / "body.html").is_file()
+            else None
+        )
         return Letter(subject, text, html)
 
     def _render(self, name: str, context: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """IMAP intake: fetch new messages into the database, then mark them in the mailbox once committed.
 
-Mail is never deleted or expunged. Progress lives in the database (UIDVALIDITY and the last UID per folder), so
-the mailbox's flags are a courtesy to the people who read it, not the record.
+Mail is never deleted or expunged. Progress lives in the database (UIDVALIDITY and the last UID per
+folder), so the mailbox's flags are a courtesy to the people who read it, not the record.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ class IntakeReport:
 
 # --- connection -------------------------------------------------------------------------------------------
 
+
 def authenticate(client: IMAPClient, box: MailboxConfig) -> None:
     """The one seam for login methods; OAuth2 (XOAUTH2) is added here beside the password."""
     if box.password is None:
-        raise MailboxLoginError(f"mailbox {box.name!r}: environment variable {box.password_env} "
-                                "(named by password_env) is not set")
+        raise MailboxLoginError(
+            f"mailbox {box.name!r}: environment variable {box.password_env} "
+            "(named by password_env) is not set"
+        )
     try:
         client.login(box.username, box.password)
     except LoginError as exc:
@@ -78,6 +81,7 @@ def connect(box: MailboxConfig) -> Iterator[IMAPClient]:
 
 
 # --- intake -----------------------------------------------------------------------------------------------
+
 
 def fetch_new(app: App, client: IMAPClient, box: MailboxConfig) -> IntakeReport:
     """Store every message that arrived since the last poll. On first contact, only note where we start."""
@@ -107,23 +111,43 @@ def import_since(app: App, client: IMAPClient, box: MailboxConfig, since: date) 
 
 def _state(app: App, box: MailboxConfig) -> MailboxState | None:
     with app.sessions() as session:
-        return session.scalars(select(MailboxState).where(
-            MailboxState.mailbox == box.name, MailboxState.folder == box.folder)).first()
+        return session.scalars(
+            select(MailboxState).where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
+        ).first()
 
 
-def _set_baseline(app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: int, info: dict,
-                  replaced: MailboxState | None) -> IntakeReport:
+def _set_baseline(
+    app: App,
+    client: IMAPClient,
+    box: MailboxConfig,
+    uidvalidity: int,
+    info: dict,
+    replaced: MailboxState | None,
+) -> IntakeReport:
     highest = _highest_uid(client, info)
     count = len(client.search(["ALL"]))
     with app.sessions.begin() as session:
         if replaced is not None:
             session.delete(session.merge(replaced))
             session.flush()
-            log.warning("mailbox %s folder %s: UIDVALIDITY changed (%s -> %s); starting again from the newest "
-                        "message; use `mailbot import --since` to record anything missed",
-                        box.name, box.folder, replaced.uidvalidity, uidvalidity)
-        session.add(MailboxState(mailbox=box.name, folder=box.folder, uidvalidity=uidvalidity, last_uid=highest,
-                                 baseline_uid=highest, first_seen_at=app.clock()))
+            log.warning(
+                "mailbox %s folder %s: UIDVALIDITY changed (%s -> %s); starting again from the newest "
+                "message; use `mailbot import --since` to record anything missed",
+                box.name,
+                box.folder,
+                replaced.uidvalidity,
+                uidvalidity,
+            )
+        session.add(
+            MailboxState(
+                mailbox=box.name,
+                folder=box.folder,
+                uidvalidity=uidvalidity,
+                last_uid=highest,
+                baseline_uid=highest,
+                first_seen_at=app.clock(),
+            )
+        )
     log.info("mailbox %s: first contact; %d message(s) already there are left alone", box.name, count)
     return IntakeReport(box.name, baseline=count)
 
@@ -142,11 +166,12 @@ def _new_uids(client: IMAPClient, last_uid: int) -> list[int]:
 
 def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(uids), size):
-        yield uids[start:start + size]
+        yield uids[start : start + size]
 
 
-def _store_batch(app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: int, uids: list[int],
-                 send_allowed: bool) -> int:
+def _store_batch(
+    app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: int, uids: list[int], send_allowed: bool
+) -> int:
     fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
     stored = 0
     for uid in uids:
@@ -157,7 +182,9 @@ def _store_batch(app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: 
     return stored
 
 
-def _store_one(app: App, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool) -> int:
+def _store_one(
+    app: App, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool
+) -> int:
     """One transaction: the raw message (state ``fetched``) and the folder's new high-water mark."""
     raw = bytes(data[b"BODY[]"])
     try:
@@ -165,28 +192,48 @@ def _store_one(app: App, box: MailboxConfig, uidvalidity: int, uid: int, data: d
             _advance(session, box, uid)
             if _already_stored(session, box, uidvalidity, uid):
                 return 0
-            session.add(InboundMessage(
-                mailbox=box.name, folder=box.folder, uidvalidity=uidvalidity, uid=uid,
-                message_id=header_message_id(raw), sha256=hashlib.sha256(raw).hexdigest(), raw=raw,
-                received_at=_aware(data.get(b"INTERNALDATE"), app.clock()), fetched_at=app.clock(),
-                state="fetched", send_allowed=send_allowed,
-            ))
+            session.add(
+                InboundMessage(
+                    mailbox=box.name,
+                    folder=box.folder,
+                    uidvalidity=uidvalidity,
+                    uid=uid,
+                    message_id=header_message_id(raw),
+                    sha256=hashlib.sha256(raw).hexdigest(),
+                    raw=raw,
+                    received_at=_aware(data.get(b"INTERNALDATE"), app.clock()),
+                    fetched_at=app.clock(),
+                    state="fetched",
+                    send_allowed=send_allowed,
+                )
+            )
         return 1
     except IntegrityError:  # another worker stored it first
         return 0
 
 
 def _advance(session: Session, box: MailboxConfig, uid: int) -> None:
-    state = session.scalars(select(MailboxState).where(
-        MailboxState.mailbox == box.name, MailboxState.folder == box.folder).with_for_update()).first()
+    state = session.scalars(
+        select(MailboxState)
+        .where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
+        .with_for_update()
+    ).first()
     if state is not None and uid > state.last_uid:
         state.last_uid = uid
 
 
 def _already_stored(session: Session, box: MailboxConfig, uidvalidity: int, uid: int) -> bool:
-    return session.scalars(select(InboundMessage.id).where(
-        InboundMessage.mailbox == box.name, InboundMessage.folder == box.folder,
-        InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid)).first() is not None
+    return (
+        session.scalars(
+            select(InboundMessage.id).where(
+                InboundMessage.mailbox == box.name,
+                InboundMessage.folder == box.folder,
+                InboundMessage.uidvalidity == uidvalidity,
+                InboundMessage.uid == uid,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _aware(value: datetime | None, fallback: datetime) -> datetime:
@@ -206,6 +253,7 @@ def header_message_id(raw: bytes) -> str | None:
 
 # --- after processing -------------------------------------------------------------------------------------
 
+
 def mark_done(app: App, client: IMAPClient, box: MailboxConfig) -> int:
     """Flag (or move) what has been processed or shunted, now that it is committed."""
     info = client.select_folder(box.folder)
@@ -223,10 +271,18 @@ def mark_done(app: App, client: IMAPClient, box: MailboxConfig) -> int:
 
 def _unmarked(app: App, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
     with app.sessions() as session:
-        return [(r.uid, r.state) for r in session.execute(select(InboundMessage.uid, InboundMessage.state).where(
-            InboundMessage.mailbox == box.name, InboundMessage.folder == box.folder,
-            InboundMessage.uidvalidity == uidvalidity, InboundMessage.marked_at.is_(None),
-            InboundMessage.state.in_(("processed", "shunted"))))]
+        return [
+            (r.uid, r.state)
+            for r in session.execute(
+                select(InboundMessage.uid, InboundMessage.state).where(
+                    InboundMessage.mailbox == box.name,
+                    InboundMessage.folder == box.folder,
+                    InboundMessage.uidvalidity == uidvalidity,
+                    InboundMessage.marked_at.is_(None),
+                    InboundMessage.state.in_(("processed", "shunted")),
+                )
+            )
+        ]
 
 
 def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
@@ -243,17 +299,27 @@ def _set_marked(app: App, box: MailboxConfig, uids: list[int]) -> None:
     if not uids:
         return
     with app.sessions.begin() as session:
-        for row in session.scalars(select(InboundMessage).where(
-                InboundMessage.mailbox == box.name, InboundMessage.folder == box.folder,
-                InboundMessage.uid.in_(uids), InboundMessage.marked_at.is_(None))):
+        for row in session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.mailbox == box.name,
+                InboundMessage.folder == box.folder,
+                InboundMessage.uid.in_(uids),
+                InboundMessage.marked_at.is_(None),
+            )
+        ):
             row.marked_at = app.clock()
 
 
 def file_sent_copies(app: App, client: IMAPClient, box: MailboxConfig) -> int:
     """Append what was sent for this mailbox to its Sent folder, so staff see what was said."""
     with app.sessions() as session:
-        rows = list(session.scalars(select(Outbox).where(
-            Outbox.mailbox == box.name, Outbox.state == "sent", Outbox.filed_at.is_(None)).order_by(Outbox.id)))
+        rows = list(
+            session.scalars(
+                select(Outbox)
+                .where(Outbox.mailbox == box.name, Outbox.state == "sent", Outbox.filed_at.is_(None))
+                .order_by(Outbox.id)
+            )
+        )
     if not rows:
         return 0
     if not client.folder_exists(box.sent_folder):
@@ -269,6 +335,7 @@ def check_login(box: MailboxConfig) -> str:
     """Log in and select the folder; returns a one-line description for ``check-config``."""
     with connect(box) as client:
         info = client.select_folder(box.folder, readonly=True)
-        return f"{box.name}: logged in to {box.host}:{box.port} as {box.username}; {box.folder} has " \
-               f"{int(info[b'EXISTS'])} message(s)"
-
+        return (
+            f"{box.name}: logged in to {box.host}:{box.port} as {box.username}; {box.folder} has "
+            f"{int(info[b'EXISTS'])} message(s)"
+        )

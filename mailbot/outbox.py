@@ -1,7 +1,7 @@
 """The outbox: letters become complete MIME messages, written as rows in the same transaction as the case.
 
-Nothing is sent from here; ``smtp.py`` delivers what is queued. Every automatic mail passes one guard that refuses
-our own addresses, no-reply style addresses and more than the daily cap to one address.
+Nothing is sent from here; ``smtp.py`` delivers what is queued. Every automatic mail passes one guard that
+refuses our own addresses, no-reply style addresses and more than the daily cap to one address.
 """
 
 from __future__ import annotations
@@ -51,8 +51,15 @@ def subject_with_reference(subject: str, ref: str) -> str:
     return subject if ref.lower() in subject.lower() else f"[{ref}] {subject}"
 
 
-def compose(config: Config, to: Recipient, letter: Letter, message_id: str, thread: Threading,
-            now: datetime, automatic: bool = True) -> EmailMessage:
+def compose(
+    config: Config,
+    to: Recipient,
+    letter: Letter,
+    message_id: str,
+    thread: Threading,
+    now: datetime,
+    automatic: bool = True,
+) -> EmailMessage:
     org = config.organisation
     message = EmailMessage()
     message["From"] = formataddr((org.from_name, org.from_address))
@@ -102,16 +109,35 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
     return None
 
 
-def queue(session: Session, config: Config, *, purpose: str, mailbox: str, message: EmailMessage,
-          recipients: list[str], now: datetime, case_id: int | None, automatic: bool = True,
-          blocked: str | None = None) -> Outbox:
+def queue(
+    session: Session,
+    config: Config,
+    *,
+    purpose: str,
+    mailbox: str,
+    message: EmailMessage,
+    recipients: list[str],
+    now: datetime,
+    case_id: int | None,
+    automatic: bool = True,
+    blocked: str | None = None,
+) -> Outbox:
     """Write the message to the outbox (state ``suppressed`` with the reason when it must not go)."""
     row = Outbox(
-        message_id=message["Message-ID"].strip("<>"), purpose=purpose, automatic=automatic, case_id=case_id,
-        mailbox=mailbox, sender=config.organisation.from_address, recipients=recipients,
+        message_id=message["Message-ID"].strip("<>"),
+        purpose=purpose,
+        automatic=automatic,
+        case_id=case_id,
+        mailbox=mailbox,
+        sender=config.organisation.from_address,
+        recipients=recipients,
         recipient=recipients[0].lower() if recipients else "",
-        raw=message.as_bytes(), state="suppressed" if blocked else "pending", attempts=0, created_at=now,
-        next_attempt_at=now, deliver_until=now + timedelta(hours=config.delivery.give_up_after_hours),
+        raw=message.as_bytes(),
+        state="suppressed" if blocked else "pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        deliver_until=now + timedelta(hours=config.delivery.give_up_after_hours),
         last_error=blocked,
     )
     session.add(row)

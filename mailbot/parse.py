@@ -221,7 +221,7 @@ def _decode_chunk(data: bytes | str, charset: str | None) -> str:
 
 
 def normalise_message_id(value: str) -> str:
-    """"  <Abc@Host> " -> "Abc@Host": no brackets, no whitespace; case is kept (the left part is opaque)."""
+    """ "  <Abc@Host> " -> "Abc@Host": no brackets, no whitespace; case is kept (the left part is opaque)."""
     match = _MSG_ID.search(value)
     inner = match.group(1) if match else value
     return "".join(inner.split())
@@ -306,8 +306,12 @@ def _collect_bodies(message: Message) -> _Bodies:
             htmls.append(_part_text(part))
         else:
             attachments.append(_attachment(part))
-    return _Bodies(tuple(t for t in texts if t.strip()), tuple(h for h in htmls if h.strip()),
-                   tuple(attachments), tuple(enclosed))
+    return _Bodies(
+        tuple(t for t in texts if t.strip()),
+        tuple(h for h in htmls if h.strip()),
+        tuple(attachments),
+        tuple(enclosed),
+    )
 
 
 def _own_parts(part: Message) -> Iterator[Message]:
@@ -403,9 +407,36 @@ def _enclosed_message(part: Message) -> Message | None:
 
 _SKIPPED_TAGS = {"script", "style", "head", "title", "template", "noscript"}
 _BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
-    "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
-    "section", "table", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tr",
+    "ul",
 }
 _PARAGRAPH_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
 

@@ -1,7 +1,8 @@
 """Processing stored messages: parse, classify, thread, act — one transaction per message.
 
-An unexpected error rolls the message's transaction back and shunts it with its traceback; the next message goes
-on. A shunted message is never lost: it keeps its raw bytes and can be retried with ``mailbot shunted retry``.
+An unexpected error rolls the message's transaction back and shunts it with its traceback; the next
+message goes on. A shunted message is never lost: it keeps its raw bytes and can be retried with
+``mailbot shunted retry``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ def process_pending(app: App) -> ProcessReport:
     """Process every message still in the ``fetched`` state, oldest first."""
     report = ProcessReport()
     with app.sessions() as session:
-        waiting = list(session.scalars(
-            select(InboundMessage.id).where(InboundMessage.state == "fetched").order_by(InboundMessage.id)))
+        waiting = list(
+            session.scalars(
+                select(InboundMessage.id).where(InboundMessage.state == "fetched").order_by(InboundMessage.id)
+            )
+        )
     for inbound_id in waiting:
         state = process_one(app, inbound_id)
         report.processed += state == "processed"
@@ -60,7 +64,8 @@ def process_one(app: App, inbound_id: int) -> str | None:
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     """Take the message for this transaction; a second worker's claim waits, then finds it taken."""
     claimed = session.execute(
-        update(InboundMessage).where(InboundMessage.id == inbound_id, InboundMessage.state == "fetched")
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.state == "fetched")
         .values(state="processed")
     )
     if claimed.rowcount != 1:
@@ -102,4 +107,3 @@ def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, cases.Thr
     with app.sessions() as session:
         lookup = cases.find_thread(session, mail, app.references)
         return classify(mail, app.chain, lookup.match, app.config.own_addresses), lookup
-

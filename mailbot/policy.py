@@ -233,8 +233,9 @@ class Policy:
     def role_label(self, role: str) -> str:
         return next((r.label for r in self.roles if r.name == role), role)
 
-    def timeline(self, stage: str | int, received: datetime | date,
-                 acknowledged: datetime | date | None = None) -> StageTimeline:
+    def timeline(
+        self, stage: str | int, received: datetime | date, acknowledged: datetime | date | None = None
+    ) -> StageTimeline:
         """The dates for ``stage`` of a complaint received (or escalated to it) at ``received``.
 
         Where the response is counted from the acknowledgement and ``acknowledged`` is None, the
@@ -247,11 +248,18 @@ class Policy:
         ack_due = chosen.acknowledge.within.after(self.calendar, received) if chosen.acknowledge else None
         assumed = chosen.respond.counted == "from_acknowledgement" and acknowledged is None
         respond_due = self._respond_due(chosen.respond, received, acknowledged or ack_due)
-        return StageTimeline(chosen, self.calendar.start_day(received), ack_due, respond_due,
-                             self._latest_due(chosen.respond, respond_due), assumed)
+        return StageTimeline(
+            chosen,
+            self.calendar.start_day(received),
+            ack_due,
+            respond_due,
+            self._latest_due(chosen.respond, respond_due),
+            assumed,
+        )
 
-    def _respond_due(self, respond: Response, received: datetime | date,
-                     acknowledged: datetime | date | None) -> date | None:
+    def _respond_due(
+        self, respond: Response, received: datetime | date, acknowledged: datetime | date | None
+    ) -> date | None:
         if respond.within is None:
             return None
         if respond.counted == "from_receipt":
@@ -289,8 +297,12 @@ def load_policies(directory: Path) -> dict[str, Policy]:
     for path in sorted(directory.glob("*.toml")):
         policy = load_policy(path)
         if policy.name in found:
-            raise PolicyError(path, "name", f"{_show(policy.name)} is already the name of the policy in "
-                                            f"{found[policy.name].path}; each policy needs a name of its own")
+            raise PolicyError(
+                path,
+                "name",
+                f"{_show(policy.name)} is already the name of the policy in "
+                f"{found[policy.name].path}; each policy needs a name of its own",
+            )
         found[policy.name] = policy
     return found
 
@@ -434,25 +446,45 @@ class _Table:
 
 
 def _policy(t: _Table) -> Policy:
-    t.allow("name", "title", "source", "nation", "timezone", "cutoff", "roles", "kinds", "stages",
-            "after_final_stage", "time_limit", "follow_up", "routing")
+    t.allow(
+        "name",
+        "title",
+        "source",
+        "nation",
+        "timezone",
+        "cutoff",
+        "roles",
+        "kinds",
+        "stages",
+        "after_final_stage",
+        "time_limit",
+        "follow_up",
+        "routing",
+    )
     roles = _roles(t)
     stages = _stages(t, roles)
     return Policy(
-        name=_policy_name(t), title=t.text("title"), source=_source(t), calendar=_calendar(t), roles=roles,
-        kinds=_kinds(t, stages, roles), stages=stages,
+        name=_policy_name(t),
+        title=t.text("title"),
+        source=_source(t),
+        calendar=_calendar(t),
+        roles=roles,
+        kinds=_kinds(t, stages, roles),
+        stages=stages,
         after_final_stage=tuple(_signpost(s) for s in t.tables("after_final_stage")),
         time_limit=_time_limit(t.table("time_limit", required=False)),
         follow_up=_follow_up(t.table("follow_up", required=False), roles),
-        routing=_routing(t.tables("routing", required=False), roles), path=t.path,
+        routing=_routing(t.tables("routing", required=False), roles),
+        path=t.path,
     )
 
 
 def _policy_name(t: _Table) -> str:
     name = t.text("name")
     if not _POLICY_NAME.match(name):
-        raise t.error("name", f"expected lower case letters, digits and hyphens (e.g. \"wivey-cares\"), got "
-                              f"{_show(name)}")
+        raise t.error(
+            "name", f'expected lower case letters, digits and hyphens (e.g. "wivey-cares"), got {_show(name)}'
+        )
     return name
 
 
@@ -480,7 +512,7 @@ def _cutoff(t: _Table) -> time | None:
             return time.fromisoformat(value)
         except ValueError:
             pass
-    raise t.error("cutoff", f"expected a time of day such as \"17:00\", got {_show(value)}")
+    raise t.error("cutoff", f'expected a time of day such as "17:00", got {_show(value)}')
 
 
 def _roles(t: _Table) -> tuple[Role, ...]:
@@ -498,8 +530,9 @@ def _role(t: _Table, name: str, roles: tuple[Role, ...], required: bool = True) 
     role = t.identifier(name)
     declared = [r.name for r in roles]
     if role not in declared:
-        raise t.error(name, f"unknown role {_show(role)}: declare it under [roles] (declared: "
-                            f"{', '.join(declared)})")
+        raise t.error(
+            name, f"unknown role {_show(role)}: declare it under [roles] (declared: {', '.join(declared)})"
+        )
     return role
 
 
@@ -524,23 +557,39 @@ def _stages(t: _Table, roles: tuple[Role, ...]) -> tuple[Stage, ...]:
 
 
 def _stage(t: _Table, roles: tuple[Role, ...], index: int) -> Stage:
-    t.allow("name", "label", "handler", "different_handler_from_previous", "handler_independent_of_subject",
-            "acknowledge", "respond", "source")
+    t.allow(
+        "name",
+        "label",
+        "handler",
+        "different_handler_from_previous",
+        "handler_independent_of_subject",
+        "acknowledge",
+        "respond",
+        "source",
+    )
     different = t.flag("different_handler_from_previous")
     if different and index == 0:
-        raise t.error("different_handler_from_previous",
-                      "the first stage has no previous handler; expected false")
+        raise t.error(
+            "different_handler_from_previous", "the first stage has no previous handler; expected false"
+        )
     acknowledge = _acknowledgement(t.table("acknowledge", required=False))
     respond_table = t.table_of("respond")
     respond = _response(respond_table)
     if respond.counted == "from_acknowledgement" and acknowledge is None:
-        raise respond_table.error("counted", "the response is counted from the acknowledgement, but the "
-                                             "stage has no [acknowledge] time; add one or count from_receipt")
+        raise respond_table.error(
+            "counted",
+            "the response is counted from the acknowledgement, but the "
+            "stage has no [acknowledge] time; add one or count from_receipt",
+        )
     return Stage(
-        name=t.identifier("name"), label=t.text("label"), handler=_role(t, "handler", roles) or "",
+        name=t.identifier("name"),
+        label=t.text("label"),
+        handler=_role(t, "handler", roles) or "",
         different_handler_from_previous=different,
         handler_independent_of_subject=t.flag("handler_independent_of_subject"),
-        acknowledge=acknowledge, respond=respond, source=t.text("source", ""),
+        acknowledge=acknowledge,
+        respond=respond,
+        source=t.text("source", ""),
     )
 
 
@@ -557,8 +606,10 @@ def _response(t: _Table) -> Response:
     if agreed and (t.has("days") or t.has("months")):
         raise t.error("by_agreement", "a response whose time is agreed case by case has no days or months")
     return Response(
-        within=None if agreed else _period(t), counted=t.choice("counted", COUNTED),
-        label=t.text("label", "Response"), extension=_extension(t.table("extension", required=False)),
+        within=None if agreed else _period(t),
+        counted=t.choice("counted", COUNTED),
+        label=t.text("label", "Response"),
+        extension=_extension(t.table("extension", required=False)),
         must_tell=t.flags("must_tell", MUST_TELL),
     )
 
@@ -584,13 +635,17 @@ def _kind(name: str, t: _Table, stages: tuple[Stage, ...], roles: tuple[Role, ..
         raise PolicyError(t.path, t.where, "a kind's name is lower case letters, digits and _")
     handling = t.choice("handling", HANDLING)
     if handling == "record" and t.has("starts_at"):
-        raise t.error("starts_at", "only a kind handled as a \"case\" starts at a stage")
+        raise t.error("starts_at", 'only a kind handled as a "case" starts at a stage')
     stage_names = [s.name for s in stages]
     starts_at = t.choice("starts_at", stage_names, stage_names[0]) if handling == "case" else None
     return FeedbackKind(
-        name=name, label=t.text("label"), handling=handling,
-        reply=t.choice("reply", REPLIES, "acknowledgement"), starts_at=starts_at,
-        route_to=_role(t, "route_to", roles, required=False), note=t.text("note", ""),
+        name=name,
+        label=t.text("label"),
+        handling=handling,
+        reply=t.choice("reply", REPLIES, "acknowledgement"),
+        starts_at=starts_at,
+        route_to=_role(t, "route_to", roles, required=False),
+        note=t.text("note", ""),
     )
 
 
@@ -601,8 +656,16 @@ def _signpost(t: _Table) -> Signpost:
         raise t.error("email", f"expected an email address, got {_show(email)}")
     if website and not website.startswith(("https://", "http://")):
         raise t.error("website", f"expected an address starting https://, got {_show(website)}")
-    return Signpost(t.text("name"), t.text("when", ""), t.text("phone", ""), email, t.text("post", ""),
-                    website, t.text("note", ""), t.flag("any_time"))
+    return Signpost(
+        t.text("name"),
+        t.text("when", ""),
+        t.text("phone", ""),
+        email,
+        t.text("post", ""),
+        website,
+        t.text("note", ""),
+        t.flag("any_time"),
+    )
 
 
 def _time_limit(t: _Table | None) -> TimeLimit | None:
@@ -623,12 +686,17 @@ def _routing(tables: list[_Table], roles: tuple[Role, ...]) -> tuple[RoutingNote
     notes: list[RoutingNote] = []
     for t in tables:
         t.allow("matter", "to", "procedure", "in_scope", "note")
-        note = RoutingNote(t.identifier("matter"), _role(t, "to", roles, required=False),
-                           t.text("procedure", ""), t.flag("in_scope", True), t.text("note", ""))
+        note = RoutingNote(
+            t.identifier("matter"),
+            _role(t, "to", roles, required=False),
+            t.text("procedure", ""),
+            t.flag("in_scope", True),
+            t.text("note", ""),
+        )
         if note.matter in (n.matter for n in notes):
             raise t.error("matter", f"{_show(note.matter)} already has a routing note")
         if note.to is None and not note.procedure:
-            raise t.error("to", "say where the matter goes: a role in \"to\", another \"procedure\", or both")
+            raise t.error("to", 'say where the matter goes: a role in "to", another "procedure", or both')
         notes.append(note)
     return tuple(notes)
 
@@ -662,8 +730,9 @@ def _day(d: date) -> str:
 
 def _heading(policy: Policy, received: datetime) -> list[str]:
     cal = policy.calendar
-    cutoff = f"mail after {cal.cutoff:%H:%M} counts from the next working day" if cal.cutoff \
-        else "no cut-off time"
+    cutoff = (
+        f"mail after {cal.cutoff:%H:%M} counts from the next working day" if cal.cutoff else "no cut-off time"
+    )
     source = ", ".join(p for p in (policy.source.document, policy.source.section) if p)
     local = cal.local_time(received)
     return [
@@ -678,11 +747,15 @@ def _heading(policy: Policy, received: datetime) -> list[str]:
 def _escalation(previous: StageTimeline) -> tuple[date, str]:
     label = previous.stage.label
     if previous.respond_due is not None:
-        return previous.respond_due, (f"Assumes the complainant escalates on {_day(previous.respond_due)}, "
-                                      f"the day the {label} response is due.")
+        return previous.respond_due, (
+            f"Assumes the complainant escalates on {_day(previous.respond_due)}, "
+            f"the day the {label} response is due."
+        )
     day = previous.acknowledge_due or previous.start_day
-    return day, (f"The {label} response has no fixed date; assumes the complainant escalates on {_day(day)}, "
-                 f"the day {label} {'is acknowledged' if previous.acknowledge_due else 'starts'}.")
+    return day, (
+        f"The {label} response has no fixed date; assumes the complainant escalates on {_day(day)}, "
+        f"the day {label} {'is acknowledged' if previous.acknowledge_due else 'starts'}."
+    )
 
 
 def _stage_heading(policy: Policy, index: int) -> list[str]:
@@ -710,8 +783,10 @@ def _must(what: str, flags: tuple[str, ...]) -> list[str]:
 def _acknowledge_lines(ack: Acknowledgement | None, due: date | None) -> list[str]:
     if ack is None or due is None:
         return ["  Acknowledgement: the policy sets no time."]
-    return [f"  Acknowledgement due {_day(due)}: {ack.within} from receipt.",
-            *_must("The acknowledgement", ack.must_tell)]
+    return [
+        f"  Acknowledgement due {_day(due)}: {ack.within} from receipt.",
+        *_must("The acknowledgement", ack.must_tell),
+    ]
 
 
 def _respond_lines(respond: Response, tl: StageTimeline) -> list[str]:
@@ -722,8 +797,9 @@ def _respond_lines(respond: Response, tl: StageTimeline) -> list[str]:
     else:
         assumed = tl.acknowledgement_assumed and tl.acknowledge_due
         sent = f", assumed sent {_day(tl.acknowledge_due)}" if assumed and tl.acknowledge_due else ""
-        line = f"  {respond.label} due {_day(tl.respond_due)}: {respond.within} from the acknowledgement" \
-               f"{sent}."
+        line = (
+            f"  {respond.label} due {_day(tl.respond_due)}: {respond.within} from the acknowledgement{sent}."
+        )
     return [line, *_must(f"The {respond.label.lower()}", respond.must_tell)]
 
 
@@ -739,13 +815,18 @@ def _extension_lines(respond: Response, latest: date | None) -> list[str]:
 
 
 def _after_lines(policy: Policy) -> list[str]:
-    return ["After the final stage, the complainant can go to:",
-            *(_signpost_line(s) for s in policy.after_final_stage)]
+    return [
+        "After the final stage, the complainant can go to:",
+        *(_signpost_line(s) for s in policy.after_final_stage),
+    ]
 
 
 def _signpost_line(s: Signpost) -> str:
-    details = [f"{label} {value}" for label, value in
-               (("phone", s.phone), ("email", s.email), ("post", s.post), ("website", s.website)) if value]
+    details = [
+        f"{label} {value}"
+        for label, value in (("phone", s.phone), ("email", s.email), ("post", s.post), ("website", s.website))
+        if value
+    ]
     when = f" ({s.when})" if s.when else ""
     anytime = "; may be contacted at any time, not only after the last stage" if s.any_time else ""
     return f"  - {s.name}{when}{': ' + '; '.join(details) if details else ''}{anytime}"
@@ -753,8 +834,11 @@ def _signpost_line(s: Signpost) -> str:
 
 def _general_lines(policy: Policy) -> list[str]:
     limit = policy.time_limit
-    lines = [f"Time limit for making a complaint: {limit.within}{f' ({limit.note})' if limit.note else ''}."
-             if limit else "Time limit for making a complaint: none stated."]
+    lines = [
+        f"Time limit for making a complaint: {limit.within}{f' ({limit.note})' if limit.note else ''}."
+        if limit
+        else "Time limit for making a complaint: none stated."
+    ]
     if policy.follow_up:
         by = f", by {policy.role_label(policy.follow_up.by)}" if policy.follow_up.by else ""
         lines.append(f"Follow-up after closure: every {policy.follow_up.every}{by}.")

@@ -56,11 +56,14 @@ def route(r: Routing) -> str:
 
 def add_to_case(r: Routing) -> str:
     assert r.case is not None
-    cases.record_inbound(r.session, r.case, r.mail, r.inbound, r.verdict.kind, new_text(r.mail),
-                         r.app.config.storage_dir)
+    cases.record_inbound(
+        r.session, r.case, r.mail, r.inbound, r.verdict.kind, new_text(r.mail), r.app.config.storage_dir
+    )
     r.inbound.case_id = r.case.id
     by = r.lookup.match.matched_by if r.lookup.match else "reference"
-    cases.log_event(r.session, r.case, r.actor, f"{r.verdict.kind} received", r.now, f"threaded by {by}", r.inbound)
+    cases.log_event(
+        r.session, r.case, r.actor, f"{r.verdict.kind} received", r.now, f"threaded by {by}", r.inbound
+    )
     return f"added to {r.case.ref} as {r.verdict.kind} (threaded by {by})"
 
 
@@ -69,7 +72,9 @@ def open_new_case(r: Routing, kind: str) -> str:
     case = cases.open_case(r.session, _new_case(r, policy, kind), r.mail)
     cases.record_inbound(r.session, case, r.mail, r.inbound, kind, new_text(r.mail), r.app.config.storage_dir)
     r.inbound.case_id = case.id
-    cases.log_event(r.session, case, r.actor, "opened", r.now, f"{kind} under policy {policy.name}", r.inbound)
+    cases.log_event(
+        r.session, case, r.actor, "opened", r.now, f"{kind} under policy {policy.name}", r.inbound
+    )
     if r.lookup.refused:
         cases.log_event(r.session, case, "mailbot", "reference refused", r.now, r.lookup.refused, r.inbound)
     sent = acknowledge(r, case, policy)
@@ -85,9 +90,15 @@ def _new_case(r: Routing, policy: Policy, kind: str) -> cases.NewCase:
     acknowledged = r.now if r.inbound.send_allowed else None
     timeline = policy.timeline(stage, received, acknowledged=acknowledged) if stage != RECORDED else None
     return cases.NewCase(
-        ref=ref, kind=kind, policy=policy.name, stage=stage, mailbox=r.inbound.mailbox, received_at=received,
+        ref=ref,
+        kind=kind,
+        policy=policy.name,
+        stage=stage,
+        mailbox=r.inbound.mailbox,
+        received_at=received,
         acknowledge_due=timeline.acknowledge_due if timeline else None,
-        response_due=timeline.respond_due if timeline else None, flags=r.verdict.flags,
+        response_due=timeline.respond_due if timeline else None,
+        flags=r.verdict.flags,
         status="open" if timeline else RECORDED,
     )
 
@@ -100,7 +111,7 @@ def _feedback_kind(policy: Policy, kind: str) -> FeedbackKind | None:
 
 
 def opening_stage(policy: Policy, kind: str) -> str:
-    """The stage a new item starts at, or ``recorded`` for kinds the policy only records (e.g. compliments)."""
+    """The stage a new item starts at, or ``recorded`` for kinds the policy only records (compliments)."""
     rules = _feedback_kind(policy, kind)
     if rules is not None and rules.handling == "record":
         return RECORDED
@@ -115,7 +126,9 @@ def reply_letter(policy: Policy, kind: str) -> str:
 def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
     """Queue the acknowledgement (or thank-you) unless this mail must not be answered automatically."""
     if not r.inbound.send_allowed:
-        cases.log_event(r.session, case, "mailbot", "not acknowledged", r.now, "imported: nothing is sent", r.inbound)
+        cases.log_event(
+            r.session, case, "mailbot", "not acknowledged", r.now, "imported: nothing is sent", r.inbound
+        )
         return "imported without acknowledgement"
     to = _reply_address(r.mail)
     reason = "the mail must not be answered automatically" if not r.verdict.may_auto_reply else None
@@ -136,7 +149,9 @@ def _reply_address(mail: ParsedMail) -> Recipient:
     return Recipient(chosen.name, chosen.email) if chosen else Recipient("", "")
 
 
-def _queue_letter(r: Routing, case: Case, policy: Policy, letter_name: str, to: Recipient, blocked: str | None):
+def _queue_letter(
+    r: Routing, case: Case, policy: Policy, letter_name: str, to: Recipient, blocked: str | None
+):
     stage = policy.stage(case.stage) if case.stage != RECORDED else None
     context = letter_context(r.app, case, stage, r.mail.subject)
     letter = r.app.letters.render(letter_name, context, policy=policy.name, stage=case.stage)
@@ -144,10 +159,21 @@ def _queue_letter(r: Routing, case: Case, policy: Policy, letter_name: str, to: 
     message_id = outgoing_message_id(letter_name, case.ref, key, r.app.config.organisation.domain)
     thread = Threading(r.mail.message_id, r.mail.references)
     message = compose(r.app.config, to, letter, message_id, thread, r.now)
-    row = queue(r.session, r.app.config, purpose=letter_name, mailbox=case.mailbox, message=message,
-                recipients=[to.address], now=r.now, case_id=case.id, blocked=blocked)
+    row = queue(
+        r.session,
+        r.app.config,
+        purpose=letter_name,
+        mailbox=case.mailbox,
+        message=message,
+        recipients=[to.address],
+        now=r.now,
+        case_id=case.id,
+        blocked=blocked,
+    )
     if not blocked:
-        cases.record_outbound(r.session, case, row, letter.subject, letter.text, letter_name, r.mail.message_id)
+        cases.record_outbound(
+            r.session, case, row, letter.subject, letter.text, letter_name, r.mail.message_id
+        )
     return row
 
 

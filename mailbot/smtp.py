@@ -1,8 +1,8 @@
 """Delivery: flush the outbox over one SMTP connection, recording each server reply.
 
-A temporary failure (4xx, a dropped connection) is retried later until ``deliver_until``; a permanent one (5xx)
-is recorded for a person. A row found mid-send after a crash is *held*, never re-sent on a guess: sending an
-acknowledgement twice is worse than asking a person to release it.
+A temporary failure (4xx, a dropped connection) is retried later until ``deliver_until``; a permanent one
+(5xx) is recorded for a person. A row found mid-send after a crash is *held*, never re-sent on a guess:
+sending an acknowledgement twice is worse than asking a person to release it.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ class FlushReport:
 
 def smtp_client(config: SmtpConfig) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
-        hostname=config.host, port=config.port, username=config.username, password=config.password,
-        use_tls=config.tls == "tls", start_tls=config.tls == "starttls", timeout=config.timeout_seconds,
+        hostname=config.host,
+        port=config.port,
+        username=config.username,
+        password=config.password,
+        use_tls=config.tls == "tls",
+        start_tls=config.tls == "starttls",
+        timeout=config.timeout_seconds,
         tls_context=ssl.create_default_context(),
     )
 
@@ -63,16 +68,27 @@ def hold_interrupted(app: App) -> int:
     """Rows left in ``sending`` by a crash: the server may or may not have taken them, so a person decides."""
     cutoff = app.clock() - INTERRUPTED_AFTER
     with app.sessions.begin() as session:
-        held = session.execute(update(Outbox).where(Outbox.state == "sending", Outbox.claimed_at < cutoff).values(
-            state="held", last_error="delivery was interrupted; it may already have been sent. Check, then "
-                                     "release it with `mailbot outbox release ID` or leave it held."))
+        held = session.execute(
+            update(Outbox)
+            .where(Outbox.state == "sending", Outbox.claimed_at < cutoff)
+            .values(
+                state="held",
+                last_error="delivery was interrupted; it may already have been sent. Check, then "
+                "release it with `mailbot outbox release ID` or leave it held.",
+            )
+        )
         return held.rowcount
 
 
 def _due_ids(app: App) -> list[int]:
     with app.sessions() as session:
-        return list(session.scalars(select(Outbox.id).where(
-            Outbox.state == "pending", Outbox.next_attempt_at <= app.clock()).order_by(Outbox.id)))
+        return list(
+            session.scalars(
+                select(Outbox.id)
+                .where(Outbox.state == "pending", Outbox.next_attempt_at <= app.clock())
+                .order_by(Outbox.id)
+            )
+        )
 
 
 async def _deliver_all(app: App, due: list[int], report: FlushReport, on_sent: OnSent | None) -> None:
@@ -90,8 +106,9 @@ async def _deliver_all(app: App, due: list[int], report: FlushReport, on_sent: O
         await _quit(client)
 
 
-async def _deliver_one(app: App, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport,
-                       on_sent: OnSent | None) -> None:
+async def _deliver_one(
+    app: App, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport, on_sent: OnSent | None
+) -> None:
     row = _claim(app, outbox_id)
     if row is None:
         return
@@ -117,8 +134,11 @@ async def send(client: aiosmtplib.SMTP, row: Outbox) -> Attempt:
 
 def _claim(app: App, outbox_id: int) -> Outbox | None:
     with app.sessions.begin() as session:
-        claimed = session.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "pending").values(
-            state="sending", claimed_at=app.clock(), attempts=Outbox.attempts + 1))
+        claimed = session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.state == "pending")
+            .values(state="sending", claimed_at=app.clock(), attempts=Outbox.attempts + 1)
+        )
         return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
 
 
@@ -173,4 +193,6 @@ async def check_login(config: SmtpConfig) -> str:
     client = smtp_client(config)
     await client.connect()
     await _quit(client)
-    return f"smtp: connected to {config.host}:{config.port}" + (f" as {config.username}" if config.username else "")
+    return f"smtp: connected to {config.host}:{config.port}" + (
+        f" as {config.username}" if config.username else ""
+    )

@@ -42,8 +42,9 @@ class WorkingCalendar:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown timezone {self.timezone!r}: "
-                             "expected an IANA name such as Europe/London") from err
+            raise ValueError(
+                f"unknown timezone {self.timezone!r}: expected an IANA name such as Europe/London"
+            ) from err
         if self.cutoff is not None and self.cutoff.tzinfo is not None:
             raise ValueError("the cut-off is a local time of day and must not carry a timezone")
 

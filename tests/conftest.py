@@ -66,8 +66,14 @@ def clock() -> Clock:
     return Clock(datetime.now(UTC))
 
 
-def write_config(tmp_path: Path, dovecot: devservers.Dovecot, smtp: devservers.SmtpCapture, database_url: str,
-                 extra: str = "", mailboxes: str | None = None) -> Path:
+def write_config(
+    tmp_path: Path,
+    dovecot: devservers.Dovecot,
+    smtp: devservers.SmtpCapture,
+    database_url: str,
+    extra: str = "",
+    mailboxes: str | None = None,
+) -> Path:
     mailbox_tables = mailboxes or mailbox_table("complaints", dovecot.port)
     text = f"""
 [organisation]
@@ -79,12 +85,12 @@ from_name = "Riverside Care Trust Complaints"
 url = "{database_url}"
 
 [storage]
-directory = "{tmp_path / 'store'}"
+directory = "{tmp_path / "store"}"
 
 [cases]
-policies_dir = "{ROOT / 'rules' / 'policies'}"
-templates_dir = "{ROOT / 'templates'}"
-classify_rules = "{ROOT / 'rules' / 'classify.toml'}"
+policies_dir = "{ROOT / "rules" / "policies"}"
+templates_dir = "{ROOT / "templates"}"
+classify_rules = "{ROOT / "rules" / "classify.toml"}"
 policy = "lgsco-hos-code"
 {extra}
 [smtp]
@@ -116,8 +122,13 @@ ENVIRON = {"TEST_IMAP_PASSWORD": PASSWORD}
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, dovecot: devservers.Dovecot, smtp_server: devservers.SmtpCapture,
-             database_url: str, clock: Clock) -> Iterator[Callable[..., App]]:
+def make_app(
+    tmp_path: Path,
+    dovecot: devservers.Dovecot,
+    smtp_server: devservers.SmtpCapture,
+    database_url: str,
+    clock: Clock,
+) -> Iterator[Callable[..., App]]:
     apps: list[App] = []
 
     def factory(extra: str = "", mailboxes: str | None = None) -> App:

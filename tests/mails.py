@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from datetime import UTC, datetime
 
 
-def mail(sender: str = "jane.doe@example.net", name: str = "Jane Doe", subject: str = "Missed care visits",
-         body: str | None = None, to: str = "complaints@riverside.example", message_id: str | None = None,
-         in_reply_to: str | None = None, references: str | None = None, headers: dict[str, str] | None = None,
-         date: datetime | None = None) -> bytes:
+def mail(
+    sender: str = "jane.doe@example.net",
+    name: str = "Jane Doe",
+    subject: str = "Missed care visits",
+    body: str | None = None,
+    to: str = "complaints@riverside.example",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    headers: dict[str, str] | None = None,
+    date: datetime | None = None,
+) -> bytes:
     message = EmailMessage()
     message["From"] = formataddr((name, sender))
     message["To"] = to

@@ -18,10 +18,16 @@ def chain() -> RuleChain:
     return load_chain(RULES)
 
 
-def mail_from(body: str, subject: str = "Feedback", sender: str = "Sarah Jones <sarah@example.co.uk>",
-              extra_headers: str = ""):
-    raw = (f"From: {sender}\nTo: complaints@care.example.org\nSubject: {subject}\n{extra_headers}"
-           f"Content-Type: text/plain; charset=utf-8\n\n{body}\n")
+def mail_from(
+    body: str,
+    subject: str = "Feedback",
+    sender: str = "Sarah Jones <sarah@example.co.uk>",
+    extra_headers: str = "",
+):
+    raw = (
+        f"From: {sender}\nTo: complaints@care.example.org\nSubject: {subject}\n{extra_headers}"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+    )
     return parse_mail(raw.encode())
 
 
@@ -31,16 +37,23 @@ def judge(chain: RuleChain, body: str, **kwargs) -> Classification:
 
 
 def test_relative_complains_about_missed_visits(chain: RuleChain) -> None:
-    verdict = judge(chain, "The carers did not turn up on Saturday and Sunday. Mum was left without lunch. "
-                           "This is not good enough.", subject="Missed visits")
+    verdict = judge(
+        chain,
+        "The carers did not turn up on Saturday and Sunday. Mum was left without lunch. "
+        "This is not good enough.",
+        subject="Missed visits",
+    )
     assert verdict.kind == "complaint"
     assert verdict.may_auto_reply and not verdict.is_machine
     assert verdict.rules_hit[-1] == "complaint-words"
 
 
 def test_praise_for_a_carer(chain: RuleChain) -> None:
-    verdict = judge(chain, "I want to praise Bronwen, who looked after Dad with such patience. "
-                           "She went above and beyond.", subject="Thank you")
+    verdict = judge(
+        chain,
+        "I want to praise Bronwen, who looked after Dad with such patience. She went above and beyond.",
+        subject="Thank you",
+    )
     assert verdict.kind == "compliment"
     assert verdict.flags == ()
 
@@ -51,9 +64,12 @@ def test_thanks_do_not_hide_a_complaint(chain: RuleChain) -> None:
 
 
 def test_councillor_writes_for_a_constituent(chain: RuleChain) -> None:
-    verdict = judge(chain, "I am writing on behalf of my constituent, Mrs Ann Price, who is worried about "
-                           "the home care her husband receives.",
-                    sender="Cllr Gareth Morgan <gareth.morgan@council.example.gov.uk>")
+    verdict = judge(
+        chain,
+        "I am writing on behalf of my constituent, Mrs Ann Price, who is worried about "
+        "the home care her husband receives.",
+        sender="Cllr Gareth Morgan <gareth.morgan@council.example.gov.uk>",
+    )
     assert "elected_member" in verdict.flags
     assert verdict.kind == "concern"
 
@@ -64,8 +80,11 @@ def test_mp_in_capitals_but_not_in_other_words(chain: RuleChain) -> None:
 
 
 def test_safeguarding_disclosure(chain: RuleChain) -> None:
-    verdict = judge(chain, "I noticed bruises on Mum's arms and she says she is scared of the night carer. "
-                           "I am very worried.", subject="Please help")
+    verdict = judge(
+        chain,
+        "I noticed bruises on Mum's arms and she says she is scared of the night carer. I am very worried.",
+        subject="Please help",
+    )
     assert "safeguarding" in verdict.flags
     assert verdict.kind == "concern"
     assert verdict.may_auto_reply
@@ -78,8 +97,10 @@ def test_hit_and_miss_is_not_a_safeguarding_matter(chain: RuleChain) -> None:
 
 
 def test_welsh_language_mail(chain: RuleChain) -> None:
-    body = ("Annwyl Syr neu Fadam,\n\nHoffwn wneud cwyn am y gofal mae fy mam yn ei gael. Nid yw'r gofalwyr "
-            "wedi dod ar amser ac mae hi wedi bod heb ginio ddwywaith yr wythnos hon.\n\nCofion,\nSiân")
+    body = (
+        "Annwyl Syr neu Fadam,\n\nHoffwn wneud cwyn am y gofal mae fy mam yn ei gael. Nid yw'r gofalwyr "
+        "wedi dod ar amser ac mae hi wedi bod heb ginio ddwywaith yr wythnos hon.\n\nCofion,\nSiân"
+    )
     verdict = judge(chain, body, subject="Cwyn am ofal fy mam")
     assert "lang:cy" in verdict.flags
     assert verdict.kind == "complaint"
@@ -91,9 +112,12 @@ def test_english_mail_is_not_welsh(chain: RuleChain) -> None:
 
 
 def test_exchange_out_of_office_without_auto_submitted(chain: RuleChain) -> None:
-    verdict = judge(chain, "I am out of the office until Monday with no access to email.",
-                    subject="Automatic reply: Your complaint C-2025-0042",
-                    extra_headers="X-Auto-Response-Suppress: All\nThread-Topic: Your complaint C-2025-0042\n")
+    verdict = judge(
+        chain,
+        "I am out of the office until Monday with no access to email.",
+        subject="Automatic reply: Your complaint C-2025-0042",
+        extra_headers="X-Auto-Response-Suppress: All\nThread-Topic: Your complaint C-2025-0042\n",
+    )
     assert verdict.kind == "auto_reply"
     assert verdict.is_machine and not verdict.may_auto_reply
 
@@ -104,18 +128,22 @@ def test_out_of_hours_care_is_not_out_of_office(chain: RuleChain) -> None:
 
 
 def test_suppress_header_alone_is_honoured_but_not_a_machine(chain: RuleChain) -> None:
-    verdict = judge(chain, "Dad's carer was rude to him again.",
-                    extra_headers="X-Auto-Response-Suppress: All\n")
+    verdict = judge(
+        chain, "Dad's carer was rude to him again.", extra_headers="X-Auto-Response-Suppress: All\n"
+    )
     assert verdict.kind == "complaint"
     assert verdict.flags == ("suppress_auto_reply",)
     assert not verdict.may_auto_reply
 
 
 def test_supplier_invoice_dispute(chain: RuleChain) -> None:
-    verdict = judge(chain, "Invoice 4471 for the March laundry service is now 60 days overdue. Under our "
-                           "contract payment terms are 30 days.",
-                    sender="Accounts <accounts@linen.example.com>",
-                    subject="Overdue invoice 4471")
+    verdict = judge(
+        chain,
+        "Invoice 4471 for the March laundry service is now 60 days overdue. Under our "
+        "contract payment terms are 30 days.",
+        sender="Accounts <accounts@linen.example.com>",
+        subject="Overdue invoice 4471",
+    )
     assert "business_dispute" in verdict.flags
 
 
@@ -143,27 +171,33 @@ def test_machines_are_never_answered(
 
 
 def test_arf_feedback_report_is_bulk_not_a_complaint(chain: RuleChain) -> None:
-    raw = (b"From: staff@provider.example\nSubject: complaint about message\n"
-           b"Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
-           b"--b\nContent-Type: text/plain\n\nThis is an abuse report.\n"
-           b"--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n--b--\n")
+    raw = (
+        b"From: staff@provider.example\nSubject: complaint about message\n"
+        b"Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nThis is an abuse report.\n"
+        b"--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n--b--\n"
+    )
     verdict = classify(parse_mail(raw), chain)
     assert verdict.kind == "bulk" and not verdict.may_auto_reply
 
 
 def test_delivery_status_notification_is_a_bounce(chain: RuleChain) -> None:
-    raw = (b"From: postmaster@mx.example.org\nSubject: Delivery Status Notification (Failure)\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
-           b"--b\nContent-Type: text/plain\n\nDelivery failed.\n"
-           b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\nStatus: 5.1.1\n--b--\n")
+    raw = (
+        b"From: postmaster@mx.example.org\nSubject: Delivery Status Notification (Failure)\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nDelivery failed.\n"
+        b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\nStatus: 5.1.1\n--b--\n"
+    )
     assert classify(parse_mail(raw), chain).kind == "bounce"
 
 
 def test_reply_on_a_case(chain: RuleChain) -> None:
     thread = ThreadMatch(case_ref="C-2025-0042", matched_by="references")
-    body = ("Thank you, that answers my question.\n\nOn Mon, 3 Mar 2025 at 10:00, Complaints "
-            "<complaints@care.example.org> wrote:\n> If you are not satisfied with our response you can ask\n"
-            "> for a stage 2 review.")
+    body = (
+        "Thank you, that answers my question.\n\nOn Mon, 3 Mar 2025 at 10:00, Complaints "
+        "<complaints@care.example.org> wrote:\n> If you are not satisfied with our response you can ask\n"
+        "> for a stage 2 review."
+    )
     verdict = judge(chain, body, subject="Re: Your complaint C-2025-0042", thread=thread)
     assert verdict.kind == "reply"
     assert "escalation-words" in verdict.rules_missed
@@ -171,8 +205,12 @@ def test_reply_on_a_case(chain: RuleChain) -> None:
 
 def test_escalation_on_a_case(chain: RuleChain) -> None:
     thread = ThreadMatch(case_ref="C-2025-0042", matched_by="subject")
-    verdict = judge(chain, "I am not satisfied with your response and I want to take this further.",
-                    subject="Re: Your complaint C-2025-0042", thread=thread)
+    verdict = judge(
+        chain,
+        "I am not satisfied with your response and I want to take this further.",
+        subject="Re: Your complaint C-2025-0042",
+        thread=thread,
+    )
     assert verdict.kind == "escalation"
     assert verdict.may_auto_reply
 
@@ -185,8 +223,12 @@ def test_escalation_words_need_a_case(chain: RuleChain) -> None:
 
 def test_staff_reply_from_our_own_addresses(chain: RuleChain) -> None:
     thread = ThreadMatch(case_ref="C-2025-0042", matched_by="references")
-    verdict = judge(chain, "Dear Mrs Jones, I have spoken to the rota team.", thread=thread,
-                    sender="Alun Roberts <alun.roberts@care.example.org>")
+    verdict = judge(
+        chain,
+        "Dear Mrs Jones, I have spoken to the rota team.",
+        thread=thread,
+        sender="Alun Roberts <alun.roberts@care.example.org>",
+    )
     assert verdict.kind == "staff_reply"
     assert "own_address" in verdict.flags
     assert not verdict.may_auto_reply
@@ -225,23 +267,35 @@ def write_rules(tmp_path: Path, text: str) -> Path:
     ("toml", "expected"),
     [
         ('[[rule]]\nname = "x"\ntype = "magic"\n', "rule 'x': unknown type 'magic'; accepted: ["),
-        ('[[rule]]\nname = "x"\ntype = "phrases"\nphrase = ["a"]\n',
-         "rule 'x': unknown key 'phrase' for type 'phrases'; accepted: "),
+        (
+            '[[rule]]\nname = "x"\ntype = "phrases"\nphrase = ["a"]\n',
+            "rule 'x': unknown key 'phrase' for type 'phrases'; accepted: ",
+        ),
         ('[[rule]]\nname = "x"\ntype = "phrases"\n', "rule 'x': missing 'phrases'"),
-        ('[[rule]]\nname = "x"\ntype = "phrases"\nphrases = "abuse"\n',
-         "rule 'x': 'phrases' must be a list of strings"),
-        ('[[rule]]\nname = "x"\ntype = "pattern"\npatterns = ["(unclosed"]\n',
-         "rule 'x': pattern '(unclosed' is not a valid regular expression"),
-        ('[[rule]]\nname = "x"\ntype = "has_content"\nkind = "grumble"\n',
-         "rule 'x': unknown kind 'grumble'; accepted: ["),
+        (
+            '[[rule]]\nname = "x"\ntype = "phrases"\nphrases = "abuse"\n',
+            "rule 'x': 'phrases' must be a list of strings",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "pattern"\npatterns = ["(unclosed"]\n',
+            "rule 'x': pattern '(unclosed' is not a valid regular expression",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "has_content"\nkind = "grumble"\n',
+            "rule 'x': unknown kind 'grumble'; accepted: [",
+        ),
         ('[[rule]]\nname = "x"\ntype = "has_content"\nflags = ["Safe Guarding"]\n', "rule 'x': bad flag(s)"),
-        ('[[rule]]\nname = "x"\ntype = "phrases"\nphrases = ["a"]\nin = ["footer"]\n',
-         "rule 'x': 'in' has ['footer']; accepted"),
-        ('[[rule]]\nname = "x"\ntype = "has_content"\n[[rule]]\nname = "x"\ntype = "has_content"\n',
-         "rule 'x' appears twice"),
+        (
+            '[[rule]]\nname = "x"\ntype = "phrases"\nphrases = ["a"]\nin = ["footer"]\n',
+            "rule 'x': 'in' has ['footer']; accepted",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "has_content"\n[[rule]]\nname = "x"\ntype = "has_content"\n',
+            "rule 'x' appears twice",
+        ),
         ('[[rule]]\ntype = "has_content"\n', "rule '#1': every rule needs 'name' and 'type'"),
         ('[[rule]\nname = "x"\n', "not valid TOML"),
-        ('rules = []\n', "unknown top-level key(s) ['rules']"),
+        ("rules = []\n", "unknown top-level key(s) ['rules']"),
     ],
 )
 def test_bad_rule_file_names_file_rule_and_what_is_accepted(tmp_path: Path, toml: str, expected: str) -> None:
@@ -258,6 +312,7 @@ def test_missing_rule_file(tmp_path: Path) -> None:
 
 
 def test_organisation_can_add_phrases_without_code(tmp_path: Path) -> None:
-    path = write_rules(tmp_path, '[[rule]]\nname = "praise-cy"\ntype = "phrases"\n'
-                                 'phrases = ["gwych"]\nkind = "compliment"\n')
+    path = write_rules(
+        tmp_path, '[[rule]]\nname = "praise-cy"\ntype = "phrases"\nphrases = ["gwych"]\nkind = "compliment"\n'
+    )
     assert classify(mail_from("Gofal gwych gan bawb."), load_chain(path)).kind == "compliment"

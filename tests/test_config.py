@@ -32,7 +32,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_example_config_loads() -> None:
-    config = load_config(ROOT / "config.example.toml", {"MAILBOT_IMAP_PASSWORD": "x", "MAILBOT_SMTP_PASSWORD": "y"})
+    config = load_config(
+        ROOT / "config.example.toml", {"MAILBOT_IMAP_PASSWORD": "x", "MAILBOT_SMTP_PASSWORD": "y"}
+    )
     box = config.mailboxes[0]
     assert (box.tls, box.port, box.password) == ("tls", 993, "x")
     assert config.smtp.password == "y"
@@ -51,19 +53,47 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
     assert config.cases.reference_format == "CMP-{year}-{seq:04d}"
 
 
-@pytest.mark.parametrize(("change", "key", "says"), [
-    (('password_env = "IMAP_PW"', 'password_env = "IMAP_PW"\ntls = "plain"'), "mailbox[0].tls",
-     "expected one of tls, starttls, none"),
-    (('password_env = "IMAP_PW"', 'password = "hunter2"'), "mailbox[0].password", "never stored in the file"),
-    (('name = "complaints"', 'name = "complaints"\nfolder = 3'), "mailbox[0].folder", "expected a string"),
-    (('host = "imap.riverside.example"', 'host = "imap.riverside.example"\nprot = 993'), "mailbox[0].prot",
-     "unknown key"),
-    (('from_address = "complaints@riverside.example"', 'from_address = "complaints"'),
-     "organisation.from_address", "expected an email address"),
-    (('[smtp]', '[schedule]\ntimezone = "Europe/Londn"\n[smtp]'), "schedule.timezone", "unknown time zone"),
-    (('[smtp]', '[cases]\nreference_format = "CMP-{seq}"\n[smtp]'), "cases.reference_format", "{year}"),
-    (('[smtp]', '[schedule]\npoll_interval_seconds = 0\n[smtp]'), "schedule.poll_interval_seconds", "positive"),
-])
+@pytest.mark.parametrize(
+    ("change", "key", "says"),
+    [
+        (
+            ('password_env = "IMAP_PW"', 'password_env = "IMAP_PW"\ntls = "plain"'),
+            "mailbox[0].tls",
+            "expected one of tls, starttls, none",
+        ),
+        (
+            ('password_env = "IMAP_PW"', 'password = "hunter2"'),
+            "mailbox[0].password",
+            "never stored in the file",
+        ),
+        (
+            ('name = "complaints"', 'name = "complaints"\nfolder = 3'),
+            "mailbox[0].folder",
+            "expected a string",
+        ),
+        (
+            ('host = "imap.riverside.example"', 'host = "imap.riverside.example"\nprot = 993'),
+            "mailbox[0].prot",
+            "unknown key",
+        ),
+        (
+            ('from_address = "complaints@riverside.example"', 'from_address = "complaints"'),
+            "organisation.from_address",
+            "expected an email address",
+        ),
+        (
+            ("[smtp]", '[schedule]\ntimezone = "Europe/Londn"\n[smtp]'),
+            "schedule.timezone",
+            "unknown time zone",
+        ),
+        (("[smtp]", '[cases]\nreference_format = "CMP-{seq}"\n[smtp]'), "cases.reference_format", "{year}"),
+        (
+            ("[smtp]", "[schedule]\npoll_interval_seconds = 0\n[smtp]"),
+            "schedule.poll_interval_seconds",
+            "positive",
+        ),
+    ],
+)
 def test_mistakes_name_the_file_and_key(tmp_path: Path, change: tuple[str, str], key: str, says: str) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     with pytest.raises(ConfigError) as raised:

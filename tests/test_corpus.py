@@ -22,15 +22,19 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
 
 if not CORPUS.is_dir():
-    pytest.skip(f"third-party corpus not found at {CORPUS} (see shared/corpus/README.md)",
-                allow_module_level=True)
+    pytest.skip(
+        f"third-party corpus not found at {CORPUS} (see shared/corpus/README.md)", allow_module_level=True
+    )
 
 _NOT_MAIL_NAMES = {"LICENSE", "SOURCE.md", "NOTICE", "README.md"}
 # Bodies without headers and expected-output files: inputs for quote tests, not mails.
 _NOT_MAIL_DIRS = ("email-reply-parser/", "talon/signature/")
 _NOT_MAIL_ENDINGS = (".html", "_reply_text")
-_MBOXES = ("sisimai-set-of-emails/mailbox/mbox-0", "sisimai-set-of-emails/mailbox/mbox-1",
-           "cpython-test_email/mailbox_01.mbox")
+_MBOXES = (
+    "sisimai-set-of-emails/mailbox/mbox-0",
+    "sisimai-set-of-emails/mailbox/mbox-1",
+    "cpython-test_email/mailbox_01.mbox",
+)
 # A digest body that cpython's tests use as a payload: it has no header fields at all.
 KNOWN_UNPARSEABLE = frozenset({"cpython-test_email/msg_19.txt"})
 
@@ -42,8 +46,10 @@ _DSN_ELSEWHERE = re.compile(
 )
 _OTHER_MACHINE = re.compile(r"^(flanker/complaints/|flanker/disposition-notification\.eml$)")
 _REQUIRED = re.compile(r"(^|/)(lhost|rfc3834|arf)-")  # the brief: none of these may ever look like feedback
-_HUMAN = re.compile(r"^(talon/standard_replies/.*\.eml|talon/reply-quotations-share-block\.eml"
-                    r"|django-helpdesk/.*\.eml|sisimai-set-of-emails/maildir/not/is-not-bounce-.*)$")
+_HUMAN = re.compile(
+    r"^(talon/standard_replies/.*\.eml|talon/reply-quotations-share-block\.eml"
+    r"|django-helpdesk/.*\.eml|sisimai-set-of-emails/maildir/not/is-not-bounce-.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,12 @@ def message_ids() -> Iterator[str]:
 
 def _is_mail_file(relative: str) -> bool:
     name = relative.rsplit("/", 1)[-1]
-    return (name not in _NOT_MAIL_NAMES and not relative.startswith(_NOT_MAIL_DIRS)
-            and not name.endswith(_NOT_MAIL_ENDINGS) and relative not in _MBOXES)
+    return (
+        name not in _NOT_MAIL_NAMES
+        and not relative.startswith(_NOT_MAIL_DIRS)
+        and not name.endswith(_NOT_MAIL_ENDINGS)
+        and relative not in _MBOXES
+    )
 
 
 @cache

@@ -22,7 +22,8 @@ def deliver_at(dovecot: Dovecot, raw: bytes, when: datetime) -> None:
 
 
 def test_christmas_complaint_deadlines_under_the_complaint_handling_code(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock) -> None:  # type: ignore[no-untyped-def]
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock
+) -> None:  # type: ignore[no-untyped-def]
     # A past Christmas: Dovecot clamps an INTERNALDATE in the future to the present.
     received = datetime(2025, 12, 23, 16, 30, tzinfo=LONDON)
     clock.now = received

@@ -29,7 +29,8 @@ def first_contact(app: App) -> None:
 
 
 def test_200_complaints_become_200_cases_and_exactly_200_acknowledgements(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     first_contact(app)
     senders = [f"relative{i:03d}@example.net" for i in range(200)]
     for i, sender in enumerate(senders):
@@ -94,15 +95,21 @@ def test_copy_of_the_acknowledgement_is_filed_in_sent(app: App, dovecot: Dovecot
 
 
 def test_reply_with_reference_in_subject_threads_into_its_case(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     first_contact(app)
     dovecot.deliver(mail(sender="jane.doe@example.net", message_id="<first@example.net>"))
     jobs.poll_cycle(app)
     with app.sessions() as session:
         ref = session.scalars(select(Case.ref)).one()
 
-    dovecot.deliver(mail(sender="jane.doe@example.net", subject=f"RE: [{ref}] We have received your complaint",
-                         body="Thank you. She was missed again last night.\n"))
+    dovecot.deliver(
+        mail(
+            sender="jane.doe@example.net",
+            subject=f"RE: [{ref}] We have received your complaint",
+            body="Thank you. She was missed again last night.\n",
+        )
+    )
     jobs.poll_cycle(app)
 
     assert count(app, Case) == 1
@@ -114,14 +121,21 @@ def test_reply_with_reference_in_subject_threads_into_its_case(
 
 
 def test_reply_threads_by_references_when_the_subject_lost_the_reference(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     first_contact(app)
     dovecot.deliver(mail(message_id="<first@example.net>"))
     jobs.poll_cycle(app)
     ack_id = smtp_server.messages[0].message["Message-ID"]
 
-    dovecot.deliver(mail(subject="About my mum", in_reply_to=ack_id, references=f"<first@example.net> {ack_id}",
-                         body="One more thing: the carer was rude to her.\n"))
+    dovecot.deliver(
+        mail(
+            subject="About my mum",
+            in_reply_to=ack_id,
+            references=f"<first@example.net> {ack_id}",
+            body="One more thing: the carer was rude to her.\n",
+        )
+    )
     jobs.poll_cycle(app)
 
     assert count(app, Case) == 1
@@ -130,24 +144,30 @@ def test_reply_threads_by_references_when_the_subject_lost_the_reference(
 
 
 def test_reference_quoted_by_a_stranger_does_not_open_their_case(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     first_contact(app)
     dovecot.deliver(mail(sender="jane.doe@example.net"))
     jobs.poll_cycle(app)
     with app.sessions() as session:
         ref = session.scalars(select(Case.ref)).one()
 
-    dovecot.deliver(mail(sender="someone.else@example.com", name="Someone Else", subject=f"RE: [{ref}] update"))
+    dovecot.deliver(
+        mail(sender="someone.else@example.com", name="Someone Else", subject=f"RE: [{ref}] update")
+    )
     jobs.poll_cycle(app)
 
     assert count(app, Case) == 2
     with app.sessions() as session:
         first = session.scalars(select(Case).where(Case.ref == ref)).one()
-        assert [c.from_address for c in first.correspondence if c.direction == "in"] == ["jane.doe@example.net"]
+        assert [c.from_address for c in first.correspondence if c.direction == "in"] == [
+            "jane.doe@example.net"
+        ]
 
 
 def test_a_broken_message_is_shunted_and_the_others_go_on(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     first_contact(app)
     dovecot.deliver(mail(sender="before@example.net"))
     dovecot.deliver(UNDECODABLE)
@@ -171,7 +191,8 @@ def test_a_broken_message_is_shunted_and_the_others_go_on(
 
 
 def test_first_run_against_a_full_mailbox_sends_nothing(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
     for i in range(5):
         dovecot.deliver(mail(sender=f"old{i}@example.net"))
 
@@ -186,12 +207,17 @@ def test_first_run_against_a_full_mailbox_sends_nothing(
 
 
 def test_same_message_in_two_mailboxes_makes_one_case(
-        make_app, dovecot: Dovecot, smtp_server: SmtpCapture) -> None:  # type: ignore[no-untyped-def]
+    make_app, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import mailbox_table
 
-    app = make_app(mailboxes=mailbox_table("complaints", dovecot.port) + mailbox_table("feedback", dovecot.port))
+    app = make_app(
+        mailboxes=mailbox_table("complaints", dovecot.port) + mailbox_table("feedback", dovecot.port)
+    )
     jobs.poll_cycle(app)
-    raw = mail(message_id="<cc-both@example.net>", to="complaints@riverside.example, feedback@riverside.example")
+    raw = mail(
+        message_id="<cc-both@example.net>", to="complaints@riverside.example, feedback@riverside.example"
+    )
     dovecot.deliver(raw, user="complaints")
     dovecot.deliver(raw, user="feedback")
 
@@ -203,7 +229,8 @@ def test_same_message_in_two_mailboxes_makes_one_case(
 
 
 def test_temporary_smtp_failure_is_retried_and_sent_once(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock) -> None:  # type: ignore[no-untyped-def]
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock
+) -> None:  # type: ignore[no-untyped-def]
     first_contact(app)
     smtp_server.fail_next(1, 451)
     dovecot.deliver(mail())
@@ -221,7 +248,8 @@ def test_temporary_smtp_failure_is_retried_and_sent_once(
 
 
 def test_permanent_smtp_failure_is_recorded_not_retried(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock) -> None:  # type: ignore[no-untyped-def]
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock
+) -> None:  # type: ignore[no-untyped-def]
     first_contact(app)
     smtp_server.reject_recipient("gone@example.net", 550)
     dovecot.deliver(mail(sender="gone@example.net"))
@@ -237,7 +265,8 @@ def test_permanent_smtp_failure_is_recorded_not_retried(
 
 
 def test_a_send_interrupted_by_a_crash_is_held_not_sent_twice(
-        app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock) -> None:  # type: ignore[no-untyped-def]
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock
+) -> None:  # type: ignore[no-untyped-def]
     first_contact(app)
     smtp_server.fail_next(1, 451)  # keep the acknowledgement in the outbox
     dovecot.deliver(mail())

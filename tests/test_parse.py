@@ -73,9 +73,11 @@ def test_line_endings_lf_crlf_and_bare_cr(ending: bytes) -> None:
 
 
 def test_encoded_words_in_gb2312_and_latin1() -> None:
-    raw = (b"From: =?GB2312?B?1dTA2g==?= <zhao@example.cn>\n"
-           b"To: =?ISO-8859-1?Q?Ren=E9e_O=27Brien?= <renee@example.ie>\n"
-           b"Subject: =?iso-8859-15?q?Caf=E9_=A4?= and more\n\nHello\n")
+    raw = (
+        b"From: =?GB2312?B?1dTA2g==?= <zhao@example.cn>\n"
+        b"To: =?ISO-8859-1?Q?Ren=E9e_O=27Brien?= <renee@example.ie>\n"
+        b"Subject: =?iso-8859-15?q?Caf=E9_=A4?= and more\n\nHello\n"
+    )
     mail = parse_mail(raw)
     assert mail.sender == Address(name="赵磊", email="zhao@example.cn")
     assert mail.to[0].name == "Renée O'Brien"
@@ -106,10 +108,12 @@ def test_dates_broken_missing_and_without_zone() -> None:
 
 
 def test_folded_and_junk_thread_headers() -> None:
-    raw = (b"From: a@example.org\n"
-           b"In-Reply-To:\n <somelonglonglonglongunwrappablemessageid@mail.foo.bar>\n"
-           b"References: <first@example.org>\n\t<second@example.org> <first@example.org> junk\n"
-           b"References: \n\nx\n")
+    raw = (
+        b"From: a@example.org\n"
+        b"In-Reply-To:\n <somelonglonglonglongunwrappablemessageid@mail.foo.bar>\n"
+        b"References: <first@example.org>\n\t<second@example.org> <first@example.org> junk\n"
+        b"References: \n\nx\n"
+    )
     mail = parse_mail(raw)
     assert mail.in_reply_to == ("somelonglonglonglongunwrappablemessageid@mail.foo.bar",)
     assert mail.references == ("first@example.org", "second@example.org")
@@ -133,8 +137,10 @@ def test_null_return_path_and_unparseable_from() -> None:
 
 
 def test_missing_boundary_keeps_the_text() -> None:
-    raw = (b"From: a@example.org\nContent-Type: multipart/mixed; boundary=\"declared\"\n\n"
-           b"--actual\nContent-Type: text/plain\n\nMy father fell twice this week.\n--actual--\n")
+    raw = (
+        b'From: a@example.org\nContent-Type: multipart/mixed; boundary="declared"\n\n'
+        b"--actual\nContent-Type: text/plain\n\nMy father fell twice this week.\n--actual--\n"
+    )
     assert parse_mail(raw).text.strip() == "My father fell twice this week."
     no_boundary = b"From: a@example.org\nContent-Type: multipart/alternative;\n\nBlah blah blah\n"
     assert parse_mail(no_boundary).text.strip() == "Blah blah blah"
@@ -142,11 +148,13 @@ def test_missing_boundary_keeps_the_text() -> None:
 
 def test_attachment_bytes_and_rfc2231_filename() -> None:
     pdf = b"%PDF-1.4 care plan"
-    raw = (b"From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
-           b"--b\nContent-Type: text/plain\n\nPlease see the care plan.\n"
-           b"--b\nContent-Type: application/pdf\n"
-           b"Content-Disposition: attachment; filename*=utf-8''Cynllun%20gofal%20%E2%80%93%20Mam.pdf\n"
-           b"Content-Transfer-Encoding: base64\n\n" + base64.b64encode(pdf) + b"\n--b--\n")
+    raw = (
+        b"From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nPlease see the care plan.\n"
+        b"--b\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=utf-8''Cynllun%20gofal%20%E2%80%93%20Mam.pdf\n"
+        b"Content-Transfer-Encoding: base64\n\n" + base64.b64encode(pdf) + b"\n--b--\n"
+    )
     mail = parse_mail(raw)
     assert mail.text.strip() == "Please see the care plan."
     (attachment,) = mail.attachments
@@ -156,26 +164,33 @@ def test_attachment_bytes_and_rfc2231_filename() -> None:
 
 
 def test_forwarded_message_is_exposed_not_mixed_into_text() -> None:
-    raw = (b"From: manager@care.example.org\nSubject: Fwd: concern from a GP\n"
-           b"Content-Type: multipart/mixed; boundary=b\n\n"
-           b"--b\nContent-Type: text/plain\n\nForwarding as discussed.\n"
-           b"--b\nContent-Type: message/rfc822\n\n"
-           b"From: Dr Patel <gp@surgery.example.nhs.uk>\nSubject: Mr Hughes\nMessage-ID: <gp1@nhs>\n\n"
-           b"Mr Hughes has pressure sores.\n--b--\n")
+    raw = (
+        b"From: manager@care.example.org\nSubject: Fwd: concern from a GP\n"
+        b"Content-Type: multipart/mixed; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nForwarding as discussed.\n"
+        b"--b\nContent-Type: message/rfc822\n\n"
+        b"From: Dr Patel <gp@surgery.example.nhs.uk>\nSubject: Mr Hughes\nMessage-ID: <gp1@nhs>\n\n"
+        b"Mr Hughes has pressure sores.\n--b--\n"
+    )
     mail = parse_mail(raw)
     assert mail.text.strip() == "Forwarding as discussed."
     (inner,) = mail.forwarded
     assert (inner.subject, inner.message_id, inner.sender) == (
-        "Mr Hughes", "gp1@nhs", Address("Dr Patel", "gp@surgery.example.nhs.uk"))
+        "Mr Hughes",
+        "gp1@nhs",
+        Address("Dr Patel", "gp@surgery.example.nhs.uk"),
+    )
     assert "pressure sores" in inner.text
 
 
 def test_html_only_mail_becomes_readable_text() -> None:
-    html = (b"<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
-            b"<p>Thank you to <b>Bronwen</b>&nbsp;and the team.</p><div>She was kind<br>and patient.</div>"
-            b"<ul><li>Always on time</li><li>Cheerful</li></ul>"
-            b"<blockquote><div>On Mon, you wrote:</div><p>How was our service?</p></blockquote>"
-            b"</body></html>")
+    html = (
+        b"<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
+        b"<p>Thank you to <b>Bronwen</b>&nbsp;and the team.</p><div>She was kind<br>and patient.</div>"
+        b"<ul><li>Always on time</li><li>Cheerful</li></ul>"
+        b"<blockquote><div>On Mon, you wrote:</div><p>How was our service?</p></blockquote>"
+        b"</body></html>"
+    )
     mail = parse_mail(b"From: a@example.org\nContent-Type: text/html; charset=utf-8\n\n" + html)
     assert mail.html is not None and "<b>Bronwen</b>" in mail.html
     assert mail.text == (

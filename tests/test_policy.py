@@ -11,12 +11,20 @@ from mailbot.policy import PolicyError, explain, find_policy, load_policies, loa
 
 POLICIES = Path(__file__).resolve().parent.parent / "rules" / "policies"
 LONDON = ZoneInfo("Europe/London")
-WED_23_DEC_2026 = datetime(2026, 12, 23, 16, 30, tzinfo=LONDON)   # before Christmas and New Year
-MON_15_MAR_2027 = datetime(2027, 3, 15, 10, 0, tzinfo=LONDON)     # before St Patrick's Day and Easter
+WED_23_DEC_2026 = datetime(2026, 12, 23, 16, 30, tzinfo=LONDON)  # before Christmas and New Year
+MON_15_MAR_2027 = datetime(2027, 3, 15, 10, 0, tzinfo=LONDON)  # before St Patrick's Day and Easter
 
 PRESETS = {
-    "care-provider-landlord", "case-management-cymru", "cheshire-west-adult-social-care", "england-asc-2009",
-    "help-and-care", "lgsco-hos-code", "nipso-model", "spso-model", "wales-ssc-2014", "wivey-cares",
+    "care-provider-landlord",
+    "case-management-cymru",
+    "cheshire-west-adult-social-care",
+    "england-asc-2009",
+    "help-and-care",
+    "lgsco-hos-code",
+    "nipso-model",
+    "spso-model",
+    "wales-ssc-2014",
+    "wivey-cares",
 }
 
 
@@ -85,23 +93,40 @@ def presets() -> dict:
 
 
 @pytest.mark.parametrize(("name", "stage", "received", "acknowledge", "respond", "latest"), TIMELINES)
-def test_preset_timelines(presets: dict, name: str, stage: str | int, received: datetime,
-                          acknowledge: date | None, respond: date | None, latest: date | None) -> None:
+def test_preset_timelines(
+    presets: dict,
+    name: str,
+    stage: str | int,
+    received: datetime,
+    acknowledge: date | None,
+    respond: date | None,
+    latest: date | None,
+) -> None:
     timeline = presets[name].timeline(stage, received)
-    assert (timeline.acknowledge_due, timeline.respond_due, timeline.latest_extended_due) == \
-        (acknowledge, respond, latest)
+    assert (timeline.acknowledge_due, timeline.respond_due, timeline.latest_extended_due) == (
+        acknowledge,
+        respond,
+        latest,
+    )
 
 
-@pytest.mark.parametrize(("acknowledged", "respond", "latest"), [
-    (datetime(2026, 12, 29, 9, 0, tzinfo=LONDON), date(2027, 1, 13), date(2027, 1, 27)),   # sent early
-    # Sent on Sat 2 Jan: counted from that very day (Mon 4 is the 1st working day after), not from Monday.
-    (datetime(2027, 1, 2, 10, 0, tzinfo=LONDON), date(2027, 1, 15), date(2027, 1, 29)),
-])
-def test_the_response_counts_from_the_actual_acknowledgement(presets: dict, acknowledged: datetime,
-                                                             respond: date, latest: date) -> None:
+@pytest.mark.parametrize(
+    ("acknowledged", "respond", "latest"),
+    [
+        (datetime(2026, 12, 29, 9, 0, tzinfo=LONDON), date(2027, 1, 13), date(2027, 1, 27)),  # sent early
+        # Sent on Sat 2 Jan: counted from that very day (Mon 4 is the 1st working day after), not from Monday.
+        (datetime(2027, 1, 2, 10, 0, tzinfo=LONDON), date(2027, 1, 15), date(2027, 1, 29)),
+    ],
+)
+def test_the_response_counts_from_the_actual_acknowledgement(
+    presets: dict, acknowledged: datetime, respond: date, latest: date
+) -> None:
     timeline = presets["lgsco-hos-code"].timeline("stage1", WED_23_DEC_2026, acknowledged)
-    assert (timeline.respond_due, timeline.latest_extended_due, timeline.acknowledgement_assumed) == \
-        (respond, latest, False)
+    assert (timeline.respond_due, timeline.latest_extended_due, timeline.acknowledgement_assumed) == (
+        respond,
+        latest,
+        False,
+    )
 
 
 def test_an_acknowledgement_not_yet_sent_is_assumed_on_its_due_date(presets: dict) -> None:
@@ -122,20 +147,28 @@ def test_stages_and_kinds_are_found_by_name_or_position(presets: dict) -> None:
 
 def test_find_policy(presets: dict) -> None:
     assert find_policy("spso-model", POLICIES).calendar.nation == "SCT"
-    with pytest.raises(PolicyError, match="no policy named \"nope\""):
+    with pytest.raises(PolicyError, match='no policy named "nope"'):
         find_policy("nope", POLICIES)
 
 
 def test_explain_gives_every_stage_with_its_dates(presets: dict) -> None:
     text = explain(presets["lgsco-hos-code"], WED_23_DEC_2026)
     stage1, stage2 = text.split("Stage 2 (stage2)")
-    for expected in ("Acknowledgement due Mon 4 Jan 2027", "Response due Mon 18 Jan 2027",
-                     "Latest with extension: Mon 1 Feb 2027"):
+    for expected in (
+        "Acknowledgement due Mon 4 Jan 2027",
+        "Response due Mon 18 Jan 2027",
+        "Latest with extension: Mon 1 Feb 2027",
+    ):
         assert expected in stage1
     # Stage 2 escalated Mon 18 Jan: 5 WD to Mon 25 Jan, 20 WD to Mon 22 Feb, 20 more to Mon 22 Mar.
-    for expected in ("escalates on Mon 18 Jan 2027", "Acknowledgement due Mon 25 Jan 2027",
-                     "Response due Mon 22 Feb 2027", "Latest with extension: Mon 22 Mar 2027",
-                     "Housing Ombudsman Service", "Time limit for making a complaint: 12 months"):
+    for expected in (
+        "escalates on Mon 18 Jan 2027",
+        "Acknowledgement due Mon 25 Jan 2027",
+        "Response due Mon 22 Feb 2027",
+        "Latest with extension: Mon 22 Mar 2027",
+        "Housing Ombudsman Service",
+        "Time limit for making a complaint: 12 months",
+    ):
         assert expected in stage2
 
 
@@ -143,10 +176,16 @@ def test_explain_walks_three_stages_and_an_agreed_timescale(presets: dict) -> No
     text = explain(presets["help-and-care"], WED_23_DEC_2026)
     # Stage 1 response: 28 days, Wed 20 Jan. Stage 2 from then: ack Mon 25 Jan, 15 WD to Wed 10 Feb.
     # Appeal from Wed 10 Feb: ack 3 WD, Mon 15 Feb; the response time is agreed case by case.
-    for expected in ("Response due Wed 20 Jan 2027", "escalates on Wed 20 Jan 2027",
-                     "Acknowledgement due Mon 25 Jan 2027", "Response due Wed 10 Feb 2027",
-                     "Acknowledgement due Mon 15 Feb 2027", "timescale agreed with the complainant",
-                     "Charity Commission", "elected member: to the Chief Executive"):
+    for expected in (
+        "Response due Wed 20 Jan 2027",
+        "escalates on Wed 20 Jan 2027",
+        "Acknowledgement due Mon 25 Jan 2027",
+        "Response due Wed 10 Feb 2027",
+        "Acknowledgement due Mon 15 Feb 2027",
+        "timescale agreed with the complainant",
+        "Charity Commission",
+        "elected member: to the Chief Executive",
+    ):
         assert expected in text
 
 
@@ -212,33 +251,70 @@ def test_the_valid_policy_loads_and_honours_its_cutoff(tmp_path: Path) -> None:
     assert timeline.acknowledge_due == date(2027, 1, 5)
 
 
-@pytest.mark.parametrize(("old", "new", "key", "complaint"), [
-    ('days = 20\nunit = "working"', 'days = "ten"\nunit = "working"', "stages[1].respond.days",
-     'expected a positive whole number, got "ten"'),
-    ('days = 5\n', 'days = -3\n', "stages[0].acknowledge.days", "expected a positive whole number, got -3"),
-    ('days = 5\n', 'days = 0\n', "stages[0].acknowledge.days", "got 0"),
-    ('days = 20\nunit = "working"', 'days = 20\nunit = "weekdays"', "stages[1].respond.unit",
-     'expected one of "working", "calendar", got "weekdays"'),
-    ('days = 5\n', 'dayz = 5\n', "stages[0].acknowledge.dayz", "unknown key"),
-    ('title = "A test policy"', 'titel = "A test policy"', "titel", "unknown key"),
-    ('nation = "ENG"', 'nation = "UK"', "nation", '"ENG", "WLS", "SCT", "NIR", got "UK"'),
-    ('cutoff = "17:00"', 'cutoff = "5pm"', "cutoff", 'a time of day such as "17:00", got "5pm"'),
-    ('handler = "reviewer"', 'handler = "reveiwer"', "stages[1].handler", 'unknown role "reveiwer"'),
-    ('handling = "case"', 'handling = "ticket"', "kinds.complaint.handling", 'got "ticket"'),
-    ('counted = "from_receipt"', 'counted = "from_receipt"\nmust_tell = ["ombudsman"]',
-     "stages[1].respond.must_tell[0]", 'got "ombudsman"'),
-    ('name = "stage2"', 'name = "stage1"', "stages[1].name", "already the name of an earlier stage"),
-    ('handler = "officer"', 'handler = "officer"\ndifferent_handler_from_previous = true',
-     "stages[0].different_handler_from_previous", "first stage"),
-    ('[stages.acknowledge]\ndays = 5\nunit = "working"\n', '', "stages[0].respond.counted",
-     "no [acknowledge] time"),
-    ('website = "https://www.lgo.org.uk"', 'website = "www.lgo.org.uk"', "after_final_stage[0].website",
-     "starting https://"),
-    ('unit = "working"\ncounted = "from_receipt"', 'months = 6\nunit = "working"\ncounted = "from_receipt"',
-     "stages[1].respond.days", "either days with a unit, or months"),
-])
-def test_mistakes_name_the_file_and_the_key(tmp_path: Path, old: str, new: str, key: str,
-                                            complaint: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "key", "complaint"),
+    [
+        (
+            'days = 20\nunit = "working"',
+            'days = "ten"\nunit = "working"',
+            "stages[1].respond.days",
+            'expected a positive whole number, got "ten"',
+        ),
+        (
+            "days = 5\n",
+            "days = -3\n",
+            "stages[0].acknowledge.days",
+            "expected a positive whole number, got -3",
+        ),
+        ("days = 5\n", "days = 0\n", "stages[0].acknowledge.days", "got 0"),
+        (
+            'days = 20\nunit = "working"',
+            'days = 20\nunit = "weekdays"',
+            "stages[1].respond.unit",
+            'expected one of "working", "calendar", got "weekdays"',
+        ),
+        ("days = 5\n", "dayz = 5\n", "stages[0].acknowledge.dayz", "unknown key"),
+        ('title = "A test policy"', 'titel = "A test policy"', "titel", "unknown key"),
+        ('nation = "ENG"', 'nation = "UK"', "nation", '"ENG", "WLS", "SCT", "NIR", got "UK"'),
+        ('cutoff = "17:00"', 'cutoff = "5pm"', "cutoff", 'a time of day such as "17:00", got "5pm"'),
+        ('handler = "reviewer"', 'handler = "reveiwer"', "stages[1].handler", 'unknown role "reveiwer"'),
+        ('handling = "case"', 'handling = "ticket"', "kinds.complaint.handling", 'got "ticket"'),
+        (
+            'counted = "from_receipt"',
+            'counted = "from_receipt"\nmust_tell = ["ombudsman"]',
+            "stages[1].respond.must_tell[0]",
+            'got "ombudsman"',
+        ),
+        ('name = "stage2"', 'name = "stage1"', "stages[1].name", "already the name of an earlier stage"),
+        (
+            'handler = "officer"',
+            'handler = "officer"\ndifferent_handler_from_previous = true',
+            "stages[0].different_handler_from_previous",
+            "first stage",
+        ),
+        (
+            '[stages.acknowledge]\ndays = 5\nunit = "working"\n',
+            "",
+            "stages[0].respond.counted",
+            "no [acknowledge] time",
+        ),
+        (
+            'website = "https://www.lgo.org.uk"',
+            'website = "www.lgo.org.uk"',
+            "after_final_stage[0].website",
+            "starting https://",
+        ),
+        (
+            'unit = "working"\ncounted = "from_receipt"',
+            'months = 6\nunit = "working"\ncounted = "from_receipt"',
+            "stages[1].respond.days",
+            "either days with a unit, or months",
+        ),
+    ],
+)
+def test_mistakes_name_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, key: str, complaint: str
+) -> None:
     assert old in VALID
     path = write(tmp_path, VALID.replace(old, new, 1))
     with pytest.raises(PolicyError) as caught:
@@ -256,13 +332,13 @@ def test_the_error_reads_like_the_file_key_and_what_is_accepted(tmp_path: Path) 
 
 
 def test_missing_stages_are_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, VALID[:VALID.index("[[stages]]")])
+    path = write(tmp_path, VALID[: VALID.index("[[stages]]")])
     with pytest.raises(PolicyError, match=r"test\.toml: stages: missing"):
         load_policy(path)
 
 
 def test_a_policy_must_say_where_to_go_after_the_last_stage(tmp_path: Path) -> None:
-    path = write(tmp_path, VALID[:VALID.index("[[after_final_stage]]")])
+    path = write(tmp_path, VALID[: VALID.index("[[after_final_stage]]")])
     with pytest.raises(PolicyError, match=r"test\.toml: after_final_stage: missing"):
         load_policy(path)
 

@@ -19,7 +19,7 @@ HTML_REPLY = "Hi. I am fine.\n\nThanks,\nAlex"
 XFAIL = {
     "windows_mail.html": "Russian Outlook header block (От:/Отправлено:); mail-parser-reply has no Russian",
     "reply-separated-by-hr.html": "talon drops the whole block holding the <hr> (the line 'Bob'); a text "
-                                  "quote-stripper keeps the words above the separator",
+    "quote-stripper keeps the words above the separator",
 }
 
 
@@ -65,8 +65,12 @@ def test_html_client_replies(path: Path) -> None:
     ("name", "expected"),
     [
         pytest.param("OLK_SRC_BODY_SECTION.html", "Reply", id="OLK_SRC_BODY_SECTION"),
-        pytest.param("reply-separated-by-hr.html", "Hi there", id="reply-separated-by-hr",
-                     marks=_xfail("reply-separated-by-hr.html")),
+        pytest.param(
+            "reply-separated-by-hr.html",
+            "Hi there",
+            id="reply-separated-by-hr",
+            marks=_xfail("reply-separated-by-hr.html"),
+        ),
     ],
 )
 def test_outlook_html_blocks(name: str, expected: str) -> None:
@@ -86,17 +90,21 @@ def plain_reply(body: str) -> ParsedMail:
 
 
 def test_outlook_reply_to_an_acknowledgement() -> None:
-    body = ("I am not satisfied with this. Mum still has no evening visit.\n\nSarah\n\n"
-            "From: Complaints Team <complaints@care.example.org>\nSent: 03 March 2025 10:00\n"
-            "To: Sarah Jones <sarah@example.co.uk>\nSubject: Your complaint C-2025-0042\n\n"
-            "If you are not satisfied with our response you can ask for a stage 2 review.\n")
+    body = (
+        "I am not satisfied with this. Mum still has no evening visit.\n\nSarah\n\n"
+        "From: Complaints Team <complaints@care.example.org>\nSent: 03 March 2025 10:00\n"
+        "To: Sarah Jones <sarah@example.co.uk>\nSubject: Your complaint C-2025-0042\n\n"
+        "If you are not satisfied with our response you can ask for a stage 2 review.\n"
+    )
     expected = "I am not satisfied with this. Mum still has no evening visit.\n\nSarah"
     assert new_text(plain_reply(body)) == expected
 
 
 def test_welsh_gmail_reply() -> None:
-    body = ("Diolch am eich ateb.\n\nAr Llun, 3 Maw 2025 am 10:00, Tîm Cwynion <cwynion@gofal.example.cymru> "
-            "ysgrifennodd:\n> Annwyl Mrs Jones,\n> Diolch am eich e-bost.\n")
+    body = (
+        "Diolch am eich ateb.\n\nAr Llun, 3 Maw 2025 am 10:00, Tîm Cwynion <cwynion@gofal.example.cymru> "
+        "ysgrifennodd:\n> Annwyl Mrs Jones,\n> Diolch am eich e-bost.\n"
+    )
     assert new_text(plain_reply(body)) == "Diolch am eich ateb."
 
 

@@ -60,8 +60,9 @@ def load_chain(path: Path) -> RuleChain:
     """Read and check classify.toml; every error names the file, the rule and what would be accepted."""
     document = _read_toml(path)
     if unknown := set(document) - {"rule"}:
-        raise ClassifyRulesError(f"{path}: unknown top-level key(s) {sorted(unknown)}; "
-                                 "accepted: [[rule]] tables")
+        raise ClassifyRulesError(
+            f"{path}: unknown top-level key(s) {sorted(unknown)}; accepted: [[rule]] tables"
+        )
     entries = document.get("rule")
     if not isinstance(entries, list) or not entries:
         raise ClassifyRulesError(f"{path}: no [[rule]] tables; the chain needs at least one rule")
@@ -105,8 +106,9 @@ def _check_keys(where: str, entry: Mapping[str, Any], accepted: Mapping[str, Par
     for key, value in entry.items():
         if key not in accepted:
             choices = ", ".join(sorted(accepted))
-            raise ClassifyRulesError(f"{where}: unknown key {key!r} for type {entry['type']!r}; "
-                                     f"accepted: {choices}")
+            raise ClassifyRulesError(
+                f"{where}: unknown key {key!r} for type {entry['type']!r}; accepted: {choices}"
+            )
         if not _fits(value, accepted[key].kind):
             raise ClassifyRulesError(f"{where}: {key!r} must be a {accepted[key].describe()}, not {value!r}")
     for key, param in accepted.items():
@@ -134,8 +136,10 @@ def _kind(where: str, entry: Mapping[str, Any]) -> str | None:
 def _flags(where: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
     flags = tuple(entry.get("flags", ()))
     if bad := [flag for flag in flags if not _FLAG.match(flag)]:
-        raise ClassifyRulesError(f"{where}: bad flag(s) {bad}; accepted: lower-case words such as "
-                                 f"'safeguarding', or 'lang:' and a language code such as 'lang:cy'")
+        raise ClassifyRulesError(
+            f"{where}: bad flag(s) {bad}; accepted: lower-case words such as "
+            f"'safeguarding', or 'lang:' and a language code such as 'lang:cy'"
+        )
     return flags
 
 
@@ -147,8 +151,12 @@ def _check_unique_names(path: Path, steps: tuple[ChainStep, ...]) -> None:
         seen.add(step.rule.name)
 
 
-def classify(mail: ParsedMail, chain: RuleChain, thread: ThreadMatch | None = None,
-             own_addresses: frozenset[str] = frozenset()) -> Classification:
+def classify(
+    mail: ParsedMail,
+    chain: RuleChain,
+    thread: ThreadMatch | None = None,
+    own_addresses: frozenset[str] = frozenset(),
+) -> Classification:
     """Run the chain over one mail and say what it is, which flags it carries and why."""
     context = mail_context(mail, thread, own_addresses)
     kind: str | None = None

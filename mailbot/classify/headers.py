@@ -51,7 +51,7 @@ class AutoSubmittedRule(Rule):
 
 
 def _keyword(value: str) -> str:
-    """"auto-generated (failure); owner-email=..." -> "auto-generated"."""
+    """ "auto-generated (failure); owner-email=..." -> "auto-generated"."""
     return re.split(r"[\s;(]", value.strip(), maxsplit=1)[0].lower()
 
 
@@ -62,7 +62,7 @@ class ContentTypeRule(Rule):
     type_name = "content_type"
     parameters: Mapping[str, Param] = {
         "types": Param(list, required=True, help='MIME types, e.g. ["multipart/report"]'),
-        "report_types": Param(list, help='for multipart/report, only these report-type values'),
+        "report_types": Param(list, help="for multipart/report, only these report-type values"),
         "anywhere": Param(bool, help="also look at the parts inside the mail"),
     }
 

@@ -24,7 +24,7 @@ _PLACES_PARAM = Param(list, help='where to look: "subject", "body" (default both
 def _places(params: Mapping[str, Any]) -> tuple[str, ...]:
     places = tuple(params.get("in", ("subject", "body")))
     if unknown := set(places) - _PLACES:
-        raise ValueError(f"'in' has {sorted(unknown)}; accepted: \"subject\", \"body\"")
+        raise ValueError(f'\'in\' has {sorted(unknown)}; accepted: "subject", "body"')
     return places
 
 
