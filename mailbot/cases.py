@@ -93,13 +93,9 @@ class NewCase:
     ref: str
     kind: str
     policy: str
-    stage: str
     mailbox: str
     received_at: datetime
-    acknowledge_due: date | None
-    response_due: date | None
     flags: tuple[str, ...]
-    status: str = "open"
 
 
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
@@ -108,15 +104,13 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         ref=new.ref,
         kind=new.kind,
         policy=new.policy,
-        stage=new.stage,
-        status=new.status,
+        stage="recorded",  # until a complaints stage starts; compliments and the like stay recorded
+        status="recorded",
         mailbox=new.mailbox,
         subject=mail.subject,
         complainant_name=sender.name if sender else "",
         complainant_address=sender.email if sender else "",
         received_at=new.received_at,
-        acknowledge_due=new.acknowledge_due,
-        response_due=new.response_due,
         flags=list(new.flags),
     )
     session.add(case)
@@ -237,19 +231,6 @@ def known_message(
         .order_by(InboundMessage.id)
         .limit(1)
     ).first()
-
-
-def mark_acknowledged(session: Session, case: Case, at: datetime, respond_due: date | None) -> None:
-    """The acknowledgement left: record when, and the response date that runs from it — never later than the
-    date the acknowledgement already promised, even when delivery was delayed."""
-    if case.acknowledged_at is not None:
-        return
-    case.acknowledged_at = at
-    if respond_due is not None:
-        case.response_due = min(respond_due, case.response_due) if case.response_due else respond_due
-    log_event(
-        session, case, "mailbot", "acknowledged", at, f"response due {respond_due}" if respond_due else ""
-    )
 
 
 def _iso(value: date | datetime | None) -> str | None:

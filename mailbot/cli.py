@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -13,19 +14,20 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from mailbot import cases, jobs, mailbox, smtp
+from mailbot import actions, cases, jobs, mailbox, smtp, stages
 from mailbot.app import App, SetupError, build_app
 from mailbot.classify import ClassifyRulesError
 from mailbot.config import Config, ConfigError, load_config
-from mailbot.db.models import InboundMessage, Outbox
+from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.db.session import make_engine, upgrade
 from mailbot.letters import LetterError
 from mailbot.parse import UnparseableMail, parse_mail
 from mailbot.pipeline import classify_only, process_one, process_pending
 from mailbot.policy import PolicyError, check_policy_file, explain, load_policies
 
-USER_ERRORS = (ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError)
+USER_ERRORS = (ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError, stages.StageError)
 
 
 class UsageError(Exception):
@@ -91,6 +93,21 @@ def _cases_commands(sub) -> None:  # type: ignore[no-untyped-def]
     show = _command(group, "show", cmd_cases_show, "one case with its correspondence")
     show.add_argument("ref")
     show.add_argument("--json", action="store_true")
+    escalate = _command(group, "escalate", cmd_cases_escalate, "move a case to its policy's next stage")
+    escalate.add_argument("ref")
+    extend = _command(group, "extend", cmd_cases_extend, "extend the current stage's response date")
+    extend.add_argument("ref")
+    extend.add_argument("--by", type=int, required=True, help="days, in the policy's extension unit")
+    extend.add_argument("--reason", required=True)
+    extend.add_argument("--agreed", action="store_true", help="the complainant agreed to the new date")
+    outcome = _command(group, "outcome", cmd_cases_outcome, "record the stage's outcome and send the letter")
+    outcome.add_argument("ref")
+    outcome.add_argument("--decision", required=True, choices=stages.OUTCOMES)
+    outcome.add_argument("--reasons", default="")
+    outcome.add_argument("--remedy", default="")
+    outcome.add_argument("--actions", default="", help="outstanding actions and when they will be done")
+    close = _command(group, "close", cmd_cases_close, "close a case")
+    close.add_argument("ref")
 
 
 def _inspection_commands(sub) -> None:  # type: ignore[no-untyped-def]
@@ -252,6 +269,47 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
         print(json.dumps(cases.as_dict(case), indent=2) if args.json else cases.describe(case))
     app.close()
     return 0
+
+
+def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
+    """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
+    app = _app(args)
+    try:
+        with app.sessions.begin() as session:
+            case = cases.case_by_reference(session, args.ref)
+            if case is None:
+                raise UsageError(f"no case {args.ref!r} (see `mailbot cases list`)")
+            print(change(session, app, case, f"cli:{getpass.getuser()}"))
+    finally:
+        app.close()
+    print("Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`).")
+    return 0
+
+
+def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    return _on_case(args, lambda s, app, case, actor: actions.escalate_case(s, app, case, actor, app.clock()))
+
+
+def cmd_cases_extend(args: argparse.Namespace) -> int:
+    return _on_case(
+        args,
+        lambda s, app, case, actor: actions.extend_case(
+            s, app, case, args.by, args.reason, args.agreed, actor, app.clock()
+        ),
+    )
+
+
+def cmd_cases_outcome(args: argparse.Namespace) -> int:
+    return _on_case(
+        args,
+        lambda s, app, case, actor: actions.record_case_outcome(
+            s, app, case, args.decision, app.clock(), actor, args.reasons, args.remedy, args.actions
+        ),
+    )
+
+
+def cmd_cases_close(args: argparse.Namespace) -> int:
+    return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session
 
-from mailbot import cases, mailbox
+from mailbot import cases, mailbox, stages
 from mailbot.app import App
 from mailbot.config import MailboxConfig
 from mailbot.db.models import Case, Outbox
 from mailbot.pipeline import ProcessReport, process_pending
-from mailbot.routing import RECORDED
 from mailbot.smtp import FlushReport, flush_outbox
 
 log = logging.getLogger(__name__)
@@ -59,13 +58,12 @@ def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
     if row.purpose not in ACKNOWLEDGING or row.case_id is None or row.sent_at is None:
         return
     case = session.get(Case, row.case_id)
-    if case is None:
+    if case is None or case.acknowledged_at is not None:
         return
-    respond_due = None
-    if case.stage != RECORDED:
-        policy = app.policies[case.policy]
-        respond_due = policy.timeline(case.stage, case.received_at, acknowledged=row.sent_at).respond_due
-    cases.mark_acknowledged(session, case, row.sent_at, respond_due)
+    due = stages.mark_acknowledged(case, app.policies[case.policy], row.sent_at)
+    cases.log_event(
+        session, case, "mailbot", "acknowledged", row.sent_at, f"response due {due}" if due else ""
+    )
 
 
 def file_sent(app: App, report: CycleReport) -> int:

@@ -6,6 +6,7 @@ refuses our own addresses, no-reply style addresses and more than the daily cap 
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ NO_REPLY = re.compile(
     re.IGNORECASE,
 )
 HELD_STATES = ("pending", "sending", "sent", "held")
+# CRLF as SMTP wants it; headers are not folded below RFC 5322's hard limit, because Python's folder can break
+# straight after "Subject:" and mail clients then show the subject with a stray leading space.
+WIRE = email.policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,8 @@ def _thread_headers(message: EmailMessage, thread: Threading) -> None:
         message["References"] = " ".join(f"<{m}>" for m in unique)
 
 
-def automatic_block_reason(session: Session, config: Config, address: str, now: datetime) -> str | None:
-    """Why an automatic mail must not go to this address, or None when it may."""
+def refusal_reason(config: Config, address: str) -> str | None:
+    """Why no mail at all should go to this address, or None."""
     address = address.strip().lower()
     if not address or "@" not in address:
         return "no usable address"
@@ -95,6 +99,15 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
         return "our own address"
     if NO_REPLY.match(address):
         return "a no-reply or system address"
+    return None
+
+
+def automatic_block_reason(session: Session, config: Config, address: str, now: datetime) -> str | None:
+    """Why an automatic mail must not go to this address, or None when it may."""
+    refused = refusal_reason(config, address)
+    if refused:
+        return refused
+    address = address.strip().lower()
     sent_today = session.scalar(
         select(func.count(Outbox.id)).where(
             Outbox.automatic.is_(True),
@@ -132,7 +145,7 @@ def queue(
         sender=config.organisation.from_address,
         recipients=recipients,
         recipient=recipients[0].lower() if recipients else "",
-        raw=message.as_bytes(),
+        raw=message.as_bytes(policy=WIRE),
         state="suppressed" if blocked else "pending",
         attempts=0,
         created_at=now,

@@ -73,6 +73,7 @@ def write_config(
     database_url: str,
     extra: str = "",
     mailboxes: str | None = None,
+    policy: str = "lgsco-hos-code",
 ) -> Path:
     mailbox_tables = mailboxes or mailbox_table("complaints", dovecot.port)
     text = f"""
@@ -91,7 +92,7 @@ directory = "{tmp_path / "store"}"
 policies_dir = "{ROOT / "rules" / "policies"}"
 templates_dir = "{ROOT / "templates"}"
 classify_rules = "{ROOT / "rules" / "classify.toml"}"
-policy = "lgsco-hos-code"
+policy = "{policy}"
 {extra}
 [smtp]
 host = "127.0.0.1"
@@ -131,8 +132,8 @@ def make_app(
 ) -> Iterator[Callable[..., App]]:
     apps: list[App] = []
 
-    def factory(extra: str = "", mailboxes: str | None = None) -> App:
-        path = write_config(tmp_path, dovecot, smtp_server, database_url, extra, mailboxes)
+    def factory(extra: str = "", mailboxes: str | None = None, policy: str = "lgsco-hos-code") -> App:
+        path = write_config(tmp_path, dovecot, smtp_server, database_url, extra, mailboxes, policy)
         app = build_app(load_config(path, ENVIRON), clock=clock)
         apps.append(app)
         return app

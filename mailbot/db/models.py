@@ -123,12 +123,37 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     response_due: Mapped[date | None] = mapped_column(Date)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     correspondence: Mapped[list[Correspondence]] = relationship(
         back_populates="case", order_by="Correspondence.id"
     )
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    stages: Mapped[list[StageRecord]] = relationship(back_populates="case", order_by="StageRecord.id")
+
+
+class StageRecord(Base):
+    """One stage of a case under its policy: the dates due, any extension, and what actually happened."""
+
+    __tablename__ = "case_stage"
+    __table_args__ = (UniqueConstraint("case_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acknowledge_due: Mapped[date | None] = mapped_column(Date)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    respond_due: Mapped[date | None] = mapped_column(Date)
+    extended_to: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_agreed: Mapped[bool] = mapped_column(default=False)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    handler: Mapped[str | None] = mapped_column(String(320))
+
+    case: Mapped[Case] = relationship(back_populates="stages")
 
 
 class Correspondence(Base):

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("response_due", sa.Date(), nullable=True),
         sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("outcome", sa.String(length=40), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case")),
         sa.UniqueConstraint("ref", name=op.f("uq_case_ref")),
@@ -62,6 +63,28 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("year", name=op.f("pk_reference_counter")),
     )
+    op.create_table(
+        "case_stage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(length=40), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acknowledge_due", sa.Date(), nullable=True),
+        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("respond_due", sa.Date(), nullable=True),
+        sa.Column("extended_to", sa.Date(), nullable=True),
+        sa.Column("extension_reason", sa.Text(), nullable=True),
+        sa.Column("extension_agreed", sa.Boolean(), nullable=False),
+        sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.String(length=40), nullable=True),
+        sa.Column("handler", sa.String(length=320), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["case.id"], name=op.f("fk_case_stage_case_id_case")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_stage")),
+        sa.UniqueConstraint("case_id", "stage", name=op.f("uq_case_stage_case_id")),
+    )
+    with op.batch_alter_table("case_stage", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_stage_case_id"), ["case_id"], unique=False)
+
     op.create_table(
         "inbound_message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -224,6 +247,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inbound_message_case_id"))
 
     op.drop_table("inbound_message")
+    with op.batch_alter_table("case_stage", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_stage_case_id"))
+
+    op.drop_table("case_stage")
     op.drop_table("reference_counter")
     op.drop_table("mailbox_state")
     with op.batch_alter_table("case", schema=None) as batch_op:

@@ -1,0 +1,70 @@
+"""What staff do to a case — escalate, extend, record the outcome, close — from the CLI today and by mail
+later. Each changes the case, queues its letter and records who did it, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mailbot import cases, stages
+from mailbot.app import App
+from mailbot.db.models import Case
+from mailbot.notices import LetterRequest, send_letter
+
+
+def _letter(
+    session: Session, app: App, case: Case, letter: str, at: datetime, actor: str, **details: object
+) -> str:
+    request = LetterRequest(letter, at, key=at.isoformat(), automatic=False, details=details, actor=actor)
+    row = send_letter(session, app, case, request)
+    if row is None or row.state == "suppressed":
+        return f"{letter} not sent ({row.last_error if row else 'already queued'})"
+    return f"{letter} letter queued to {', '.join(row.recipients)}"
+
+
+def escalate_case(session: Session, app: App, case: Case, actor: str, at: datetime) -> str:
+    record = stages.escalate(session, case, app.policies[case.policy], at, acknowledged=at)
+    if record is None:
+        raise stages.StageError(f"{case.ref} is already at the last stage of its policy")
+    cases.log_event(session, case, actor, "escalated", at, f"to {record.stage}")
+    return f"{case.ref} escalated to {record.stage}; " + _letter(
+        session, app, case, "acknowledgement", at, actor
+    )
+
+
+def extend_case(
+    session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime
+) -> str:
+    extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
+    detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
+    cases.log_event(session, case, actor, "extended", at, detail)
+    sent = _letter(session, app, case, "extension", at, actor, extension=extension)
+    return f"{case.ref} response now due {extension.new_date}; {sent}"
+
+
+def record_case_outcome(
+    session: Session,
+    app: App,
+    case: Case,
+    decision: str,
+    at: datetime,
+    actor: str,
+    reasons: str = "",
+    remedy: str = "",
+    actions: str = "",
+) -> str:
+    policy = app.policies[case.policy]
+    stage_label = policy.stage(case.stage).label
+    following = stages.record_outcome(case, policy, decision, at)
+    cases.log_event(session, case, actor, "outcome", at, f"{stage_label}: {decision}")
+    details = {"decision": decision, "reasons": reasons, "remedy": remedy, "actions": actions}
+    sent = _letter(session, app, case, "outcome", at, actor, **details)
+    then = f"may escalate to {following.label}" if following else "closed (last stage)"
+    return f"{case.ref} {stage_label} {decision}; {then}; {sent}"
+
+
+def close_case(session: Session, case: Case, actor: str, at: datetime) -> str:
+    stages.close(case, at)
+    cases.log_event(session, case, actor, "closed", at)
+    return f"{case.ref} closed"
