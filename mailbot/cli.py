@@ -8,8 +8,10 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from mailbot import actions, cases, jobs, mailbox, smtp, stages
 from mailbot.app import App, SetupError, build_app
 from mailbot.classify import ClassifyRulesError
-from mailbot.config import Config, ConfigError, load_config
+from mailbot.config import Config, ConfigError, MailboxConfig, load_config
 from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.db.session import make_engine, upgrade
 from mailbot.letters import LetterError
@@ -154,34 +156,43 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config, os.environ)
 
 
-def _app(args: argparse.Namespace) -> App:
-    return build_app(_config(args))
+@contextmanager
+def opened_app(args: argparse.Namespace) -> Iterator[App]:
+    """The app for one command; its database connections are closed whatever happens."""
+    app = build_app(_config(args))
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 # --- commands ---------------------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    app = _app(args)
-    scheduler = jobs.schedule(app)
-    logging.getLogger(__name__).info(
-        "mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes)
-    )
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        app.close()
+    with opened_app(args) as app:
+        scheduler = jobs.schedule(app)
+        # systemd and containers stop services with SIGTERM: stop as for Ctrl-C; a running poll ends first.
+        signal.signal(signal.SIGTERM, _stop_on_signal)
+        log = logging.getLogger(__name__)
+        log.info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            log.info("stopping")
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
     return 0
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with opened_app(args) as app:
         report = jobs.poll_cycle(app)
-    finally:
-        app.close()
     for intake in report.intake:
         if intake.baseline is not None:
             print(
@@ -222,66 +233,61 @@ def _report_check(check: Callable[[], str], what: str) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     engine = make_engine(_config(args).database_url)
-    upgrade(engine)
-    engine.dispose()
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     print("database is up to date")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with opened_app(args) as app:
         for box in app.config.mailboxes:
-            if args.mailbox and box.name != args.mailbox:
-                continue
-            with mailbox.connect(box) as client:
-                stored = mailbox.import_since(app, client, box, args.since)
-                report = process_pending(app)
-                mailbox.mark_done(app, client, box)
-            print(
-                f"{box.name}: imported {stored} message(s) since {args.since}; processed {report.processed}, "
-                f"shunted {report.shunted}; nothing was sent"
-            )
-    finally:
-        app.close()
+            if not args.mailbox or box.name == args.mailbox:
+                print(_import_mailbox(app, box, args.since))
     return 0
+
+
+def _import_mailbox(app: App, box: MailboxConfig, since: date) -> str:
+    with mailbox.connect(box) as client:
+        stored = mailbox.import_since(app, client, box, since)
+        report = process_pending(app)
+        mailbox.mark_done(app, client, box)
+    return (
+        f"{box.name}: imported {stored} message(s) since {since}; processed {report.processed}, "
+        f"shunted {report.shunted}; nothing was sent"
+    )
 
 
 def cmd_cases_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions() as session:
+    with opened_app(args) as app, app.sessions() as session:
         found = cases.list_cases(session, args.status)
         if args.json:
             print(json.dumps([cases.as_dict(c, correspondence=False) for c in found], indent=2))
-        else:
-            for case in found:
-                print(cases.one_line(case))
-    app.close()
+        for case in [] if args.json else found:
+            print(cases.one_line(case))
     return 0
 
 
+def _find_case(session: Session, ref: str) -> Case:
+    case = cases.case_by_reference(session, ref)
+    if case is None:
+        raise UsageError(f"no case {ref!r} (see `mailbot cases list`)")
+    return case
+
+
 def cmd_cases_show(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions() as session:
-        case = cases.case_by_reference(session, args.ref)
-        if case is None:
-            raise UsageError(f"no case {args.ref!r} (see `mailbot cases list`)")
+    with opened_app(args) as app, app.sessions() as session:
+        case = _find_case(session, args.ref)
         print(json.dumps(cases.as_dict(case), indent=2) if args.json else cases.describe(case))
-    app.close()
     return 0
 
 
 def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
     """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
-    app = _app(args)
-    try:
-        with app.sessions.begin() as session:
-            case = cases.case_by_reference(session, args.ref)
-            if case is None:
-                raise UsageError(f"no case {args.ref!r} (see `mailbot cases list`)")
-            print(change(session, app, case, f"cli:{getpass.getuser()}"))
-    finally:
-        app.close()
+    with opened_app(args) as app, app.sessions.begin() as session:
+        print(change(session, app, _find_case(session, args.ref), f"cli:{getpass.getuser()}"))
     print("Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`).")
     return 0
 
@@ -313,16 +319,16 @@ def cmd_cases_close(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    app = _app(args)
-    results = [_classify_file(app, path) for path in args.files]
-    app.close()
+    with opened_app(args) as app:
+        results = [_classify_file(app, path) for path in args.files]
     if args.json:
         print(json.dumps(results, indent=2))
     for result in [] if args.json else results:
+        case = f" -> {result['case']}" if result["case"] else ""
+        flags = " ".join(result["flags"])
         print(
-            f"{result['file']}: {result['kind']} {' '.join(result['flags'])}".rstrip()
-            + (f" -> {result['case']}" if result["case"] else "")
-            + f"  [{', '.join(result['rules_hit'])}]"
+            f"{result['file']}: {result['kind']} {flags}".rstrip()
+            + f"{case}  [{', '.join(result['rules_hit'])}]"
         )
     return 0
 
@@ -333,15 +339,12 @@ def _classify_file(app: App, path: Path) -> dict[str, object]:
     except (OSError, UnparseableMail) as exc:
         raise UsageError(f"{path}: {exc}") from None
     verdict, lookup = classify_only(app, mail)
+    match = lookup.match
     return {
-        "file": str(path),
-        "kind": verdict.kind,
-        "flags": list(verdict.flags),
-        "rules_hit": list(verdict.rules_hit),
-        "case": lookup.match.case_ref if lookup.match else None,
-        "matched_by": lookup.match.matched_by if lookup.match else None,
-        "note": lookup.refused,
-    }
+        "file": str(path), "kind": verdict.kind, "flags": list(verdict.flags),
+        "rules_hit": list(verdict.rules_hit), "case": match.case_ref if match else None,
+        "matched_by": match.matched_by if match else None, "note": lookup.refused,
+    }  # fmt: skip
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -351,11 +354,9 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_explain(args: argparse.Namespace) -> int:
-    policies = (
-        load_policies(_config(args).cases.policies_dir)
-        if args.config.exists()
-        else load_policies(Path("rules/policies"))
-    )
+    # Works without a configuration file too, from the presets shipped beside the code.
+    directory = _config(args).cases.policies_dir if args.config.exists() else Path("rules/policies")
+    policies = load_policies(directory)
     if args.policy not in policies:
         raise UsageError(f"no policy {args.policy!r}; available: {', '.join(sorted(policies))}")
     print(explain(policies[args.policy], args.received))
@@ -363,51 +364,46 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_shunted_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions() as session:
+    with opened_app(args) as app, app.sessions() as session:
         for row in session.scalars(select(InboundMessage).where(InboundMessage.state == "shunted")):
             last_line = (row.error or "").strip().splitlines()[-1:] or [""]
             print(f"{row.id}\t{row.mailbox}\tUID {row.uid}\t{row.message_id or '-'}\t{last_line[0]}")
-    app.close()
     return 0
 
 
 def cmd_shunted_retry(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions.begin() as session:
-        row = session.get(InboundMessage, args.id)
-        if row is None or row.state != "shunted":
-            raise UsageError(f"message {args.id} is not shunted (see `mailbot shunted list`)")
-        row.state, row.error = "fetched", None
-    state = process_one(app, args.id)
+    with opened_app(args) as app:
+        with app.sessions.begin() as session:
+            row = session.get(InboundMessage, args.id)
+            if row is None or row.state != "shunted":
+                raise UsageError(f"message {args.id} is not shunted (see `mailbot shunted list`)")
+            row.state, row.error = "fetched", None
+        state = process_one(app, args.id)
     print(f"message {args.id}: {state}")
-    app.close()
     return 0 if state == "processed" else 1
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions() as session:
+    with opened_app(args) as app, app.sessions() as session:
         for row in session.scalars(select(Outbox).where(Outbox.state != "sent").order_by(Outbox.id)):
             print(
                 f"{row.id}\t{row.state}\t{row.purpose}\t{', '.join(row.recipients)}\t"
                 f"attempts {row.attempts}\t{row.last_error or ''}"
             )
-    app.close()
     return 0
 
 
 def cmd_outbox_release(args: argparse.Namespace) -> int:
-    app = _app(args)
-    with app.sessions.begin() as session:
+    with opened_app(args) as app, app.sessions.begin() as session:
         row = session.get(Outbox, args.id)
         if row is None or row.state not in ("held", "failed"):
             raise UsageError(f"outbox {args.id} is not held or failed (see `mailbot outbox list`)")
-        row.state, row.next_attempt_at, row.deliver_until = (
-            "pending",
-            app.clock(),
-            app.clock() + (row.deliver_until - row.created_at),
-        )
+        now = app.clock()
+        row.state, row.next_attempt_at = "pending", now
+        row.deliver_until = now + (row.deliver_until - row.created_at)
     print(f"outbox {args.id} released; it will be sent at the next flush")
-    app.close()
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

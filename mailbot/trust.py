@@ -42,7 +42,6 @@ from mailbot.staff import Person, StaffDirectory
 
 # The trusted_authserv_ids entry that stands for Exchange Online's fields without an authserv-id.
 MICROSOFT_365 = "microsoft365"
-_VOUCHING_METHODS = ("dmarc", "dkim", "spf")
 # Method names (IANA "Email Authentication Methods" plus vendors') that start a new result even when the
 # writer forgot the ";" before it, as some OpenDKIM builds do between two dkim results.
 _METHODS = frozenset(
@@ -125,18 +124,22 @@ def judge(stamp: AuthenticationResults, from_domain: str) -> Verdict:
         return Verdict(False, None, _said(failed, stamp))
     if passed := next((r for r in dmarc if r.result == "pass"), None):
         return Verdict(True, "dmarc", _said(passed, stamp))
-    for method, domain_of in (("dkim", _dkim_domain), ("spf", _spf_domain)):
-        for result in stamp.results:
-            domain = domain_of(result) if result.method == method and result.result == "pass" else None
-            if domain and domains_aligned(domain, from_domain):
-                return Verdict(
-                    True, method, f"{_said(result, stamp)}, aligned with the From domain {from_domain}"
-                )
-    seen = (
-        "; ".join(_summary(r) for r in stamp.results if r.method in _VOUCHING_METHODS)
-        or "no dmarc, dkim or spf"
-    )
+    if aligned := _aligned_pass(stamp, from_domain):
+        reason = f"{_said(aligned, stamp)}, aligned with the From domain {from_domain}"
+        return Verdict(True, aligned.method, reason)
+    seen = "; ".join(_summary(r) for r in stamp.results if r.method in _DOMAIN_OF) or "no dmarc, dkim or spf"
     return Verdict(False, None, f"no pass aligned with {from_domain} from {stamp.writer} ({seen})")
+
+
+def _aligned_pass(stamp: AuthenticationResults, from_domain: str) -> AuthResult | None:
+    """A DKIM pass, else an SPF pass, for a domain aligned with the From domain (what DMARC would check)."""
+    for method in ("dkim", "spf"):
+        for result in stamp.results:
+            if result.method == method and result.result == "pass":
+                domain = _DOMAIN_OF[method](result)
+                if domain and domains_aligned(domain, from_domain):
+                    return result
+    return None
 
 
 def _said(result: AuthResult, stamp: AuthenticationResults) -> str:
@@ -144,8 +147,8 @@ def _said(result: AuthResult, stamp: AuthenticationResults) -> str:
 
 
 def _summary(result: AuthResult) -> str:
-    domain = {"dmarc": _dmarc_domain, "dkim": _dkim_domain, "spf": _spf_domain}.get(result.method, _no_domain)
-    found = domain(result)
+    domain_of = _DOMAIN_OF.get(result.method)
+    found = domain_of(result) if domain_of else None
     return f"{result.method}={result.result}" + (f" for {found}" if found else "")
 
 
@@ -162,15 +165,16 @@ def _spf_domain(result: AuthResult) -> str | None:
     return _domain(result.get("smtp.mailfrom"))
 
 
-def _no_domain(result: AuthResult) -> None:
-    return None
+# The domain each vouching method speaks for: the From domain (dmarc), the signer (dkim), the envelope (spf).
+_DOMAIN_OF = {"dmarc": _dmarc_domain, "dkim": _dkim_domain, "spf": _spf_domain}
 
 
 def _from_domain(mail: ParsedMail) -> tuple[str | None, str]:
     """The one From domain to check, or why there is none; several From addresses are never vouched for,
     since a receiving server may have judged a different one from the one we would read."""
     fields = mail.header_all("from")
-    addresses = [a for _, a in email.utils.getaddresses(list(fields)) if a]
+    # Only parts with an "@" count: a decoded display name "Shah, Priya" splits into a stray "Shah".
+    addresses = [a for _, a in email.utils.getaddresses(list(fields)) if "@" in a]
     if len(fields) > 1 or len(addresses) > 1:
         return (
             None,

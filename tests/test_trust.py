@@ -362,6 +362,11 @@ def test_two_from_addresses_are_never_vouched_for() -> None:
     assert reason == "the mail names 2 From addresses; only one can be vouched for"
 
 
+def test_an_encoded_name_with_a_comma_is_still_one_address() -> None:
+    from_ = "=?utf-8?Q?Shah=2C_Priy=C3=A4?= <priya.shah@riverside.example>"
+    assert verdict_for(google(GOOGLE_PASS, from_=from_), GOOGLE)[:2] == (True, "dmarc")
+
+
 def test_exchange_online_best_guess_is_not_a_pass() -> None:
     stamp = """\
 Authentication-Results: spf=none (sender IP is 192.0.2.66)
