@@ -16,7 +16,9 @@ from mailbot.notices import LetterRequest, send_letter
 def _letter(
     session: Session, app: App, case: Case, letter: str, at: datetime, actor: str, **details: object
 ) -> str:
-    request = LetterRequest(letter, at, key=at.isoformat(), automatic=False, details=details, actor=actor)
+    request = LetterRequest(
+        letter, at, key=at.isoformat(), automatic=False, auto_submitted=None, details=details, actor=actor
+    )
     row = send_letter(session, app, case, request)
     if row is None or row.state == "suppressed":
         return f"{letter} not sent ({row.last_error if row else 'already queued'})"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
-from mailbot.parse import ParsedMail
+from mailbot.parse import Address, ParsedMail
 from mailbot.reference import ReferenceFormat
 from mailbot.store import sanitise_filename, save_blob
 
@@ -96,10 +96,12 @@ class NewCase:
     mailbox: str
     received_at: datetime
     flags: tuple[str, ...]
+    complainant: Address | None
+    coordinator: str | None = None
 
 
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
-    sender = mail.sender
+    sender = new.complainant
     case = Case(
         ref=new.ref,
         kind=new.kind,
@@ -112,6 +114,7 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         complainant_address=sender.email if sender else "",
         received_at=new.received_at,
         flags=list(new.flags),
+        coordinator=new.coordinator,
     )
     session.add(case)
     session.flush()

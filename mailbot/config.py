@@ -11,8 +11,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from mailbot.staff import StaffDirectory
 
 TLS_MODES = ("tls", "starttls", "none")
 AUTH_METHODS = ("password",)  # OAuth2 (Microsoft 365, Google Workspace) slots in beside this.
@@ -96,6 +99,8 @@ class Config:
     flush_interval_seconds: int
     cases: CasesConfig
     delivery: DeliveryConfig
+    staff: StaffDirectory | None = None
+    forwarding: Mapping[str, str] = field(default_factory=dict)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbot.classify import KINDS, RuleChain, classify
+from mailbot.classify import KINDS, Classification, RuleChain, classify
 from mailbot.classify.result import SILENCING_FLAGS
 from mailbot.parse import UnparseableMail, parse_mail
 
@@ -61,11 +61,7 @@ class Judgement:
     expected_flags: frozenset[str]
     kind: str
     flags: frozenset[str]
-    rules_hit: tuple[str, ...] = ()
-
-    @property
-    def deciding_rule(self) -> str:
-        return self.rules_hit[-1] if self.rules_hit else "(none: the default kind)"
+    decided_by: str | None = None  # the rule that chose the kind; None when no rule did (the chain's default)
 
 
 @dataclass(frozen=True)
@@ -96,13 +92,18 @@ class Score:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Every labelled mail judged; the scores are worked out from the judgements when asked for."""
+
     judgements: tuple[Judgement, ...]
     unlabelled: tuple[str, ...] = ()  # .eml files in the folder with no row in the labels file
 
     @property
+    def right(self) -> int:
+        return sum(j.kind == j.expected_kind for j in self.judgements)
+
+    @property
     def accuracy(self) -> float:
-        right = sum(j.kind == j.expected_kind for j in self.judgements)
-        return right / len(self.judgements) if self.judgements else 0.0
+        return self.right / len(self.judgements) if self.judgements else 0.0
 
     @property
     def confusion(self) -> Mapping[tuple[str, str], int]:
@@ -183,7 +184,14 @@ def _judge(
         raise EvaluationError(f"{path}: not a mail ({exc}); labelled at {labels}:{row.line}") from exc
     verdict = classify(mail, chain, thread=None, own_addresses=own_addresses)
     flags = frozenset(verdict.flags) - UNJUDGED_FLAGS
-    return Judgement(row.file, row.kind, row.flags, verdict.kind, flags, verdict.rules_hit)
+    return Judgement(row.file, row.kind, row.flags, verdict.kind, flags, _decided_by(chain, verdict))
+
+
+def _decided_by(chain: RuleChain, verdict: Classification) -> str | None:
+    """The chain stops at the rule that decides, so that is the last hit, unless only flag rules hit."""
+    last = verdict.rules_hit[-1] if verdict.rules_hit else None
+    deciding = {step.rule.name for step in chain.steps if step.kind is not None}
+    return last if last in deciding else None
 
 
 def _unlabelled(directory: Path, rows: tuple[Label, ...]) -> tuple[str, ...]:
@@ -208,7 +216,7 @@ def read_labels(path: Path, known_flags: frozenset[str] | None = None) -> tuple[
     return labels
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each row that is not blank or a # note."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -259,20 +267,21 @@ def format_evaluation(e: Evaluation) -> str:
 
 
 def _headline(e: Evaluation) -> str:
-    right = sum(j.kind == j.expected_kind for j in e.judgements)
-    return f"{len(e.judgements)} labelled mails; kind right for {right} (accuracy {_percent(e.accuracy)})"
+    return f"{len(e.judgements)} labelled mails; kind right for {e.right} (accuracy {_percent(e.accuracy)})"
 
 
 def _confusion_table(e: Evaluation) -> str:
     """Columns are numbered (kind names are too long for column heads); the row label gives the number."""
-    kinds = e.kinds
+    kinds, confusion = e.kinds, e.confusion
+    if not kinds:
+        return "Confusion: no mails"
     width = max(len(kind) for kind in kinds) + 4
     lines = [
         "Confusion: rows = labelled kind, columns = kind the rules chose",
         " " * width + "".join(f"{n:>5}" for n in range(1, len(kinds) + 1)),
     ]
     for row, expected in enumerate(kinds, start=1):
-        cells = (e.confusion.get((expected, predicted), 0) for predicted in kinds)
+        cells = (confusion.get((expected, predicted), 0) for predicted in kinds)
         label = f"{row:>2} {expected}"
         lines.append(f"{label:<{width}}" + "".join(f"{count or '.':>5}" for count in cells))
     return "\n".join(lines)
@@ -297,7 +306,7 @@ def _misses(e: Evaluation) -> str:
 def _miss(j: Judgement) -> str:
     parts = []
     if j.kind != j.expected_kind:
-        parts.append(f"labelled {j.expected_kind}, chosen {j.kind} by {j.deciding_rule}")
+        parts.append(f"labelled {j.expected_kind}, chosen {j.kind} by {j.decided_by or 'the default'}")
     if missing := sorted(j.expected_flags - j.flags):
         parts.append(f"flag missed: {' '.join(missing)}")
     if extra := sorted(j.flags - j.expected_flags):

@@ -39,7 +39,8 @@ class LetterRequest:
     key: str = ""  # what makes this letter distinct from another of its kind on the same case and stage
     to: Recipient | None = None
     thread: Threading | None = None
-    automatic: bool = True
+    automatic: bool = True  # an automatic reply: capped per address per day
+    auto_submitted: str | None = "auto-replied"  # "auto-generated" for alerts; None for letters staff wrote
     details: dict[str, Any] = field(default_factory=dict)
     actor: str = "mailbot"
 
@@ -56,7 +57,7 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
     letter = app.letters.render(
         request.letter, letter_context(app, case, policy, request), policy=policy.name, stage=case.stage
     )
-    message = compose(app.config, to, letter, message_id, thread, request.at, automatic=request.automatic)
+    message = compose(app.config, to, letter, message_id, thread, request.at, request.auto_submitted)
     blocked = _block_reason(session, app, to.address, request)
     row = queue(
         session,

@@ -62,7 +62,7 @@ def compose(
     message_id: str,
     thread: Threading,
     now: datetime,
-    automatic: bool = True,
+    auto_submitted: str | None = "auto-replied",
 ) -> EmailMessage:
     org = config.organisation
     message = EmailMessage()
@@ -72,8 +72,8 @@ def compose(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{message_id}>"
     _thread_headers(message, thread)
-    if automatic:
-        message["Auto-Submitted"] = "auto-replied"  # RFC 3834: no mail system should answer this one
+    if auto_submitted:  # RFC 3834: "auto-replied" answers a mail, "auto-generated" (alerts) does not
+        message["Auto-Submitted"] = auto_submitted
         message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
     message.set_content(letter.text)
     if letter.html:
@@ -156,3 +156,12 @@ def queue(
     session.add(row)
     session.flush()
     return row
+
+
+def sent_with_message_id(session: Session, message_ids: tuple[str, ...]) -> Outbox | None:
+    """Our outgoing mail with one of these Message-IDs (a bounce quotes the one it returns)."""
+    if not message_ids:
+        return None
+    return session.scalars(
+        select(Outbox).where(Outbox.message_id.in_(message_ids)).order_by(Outbox.id)
+    ).first()

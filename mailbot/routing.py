@@ -6,21 +6,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import cases, stages
+from mailbot import alerts, cases, forwarded, outbox, stages, trust
 from mailbot.app import App
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.notices import LetterRequest, send_letter
 from mailbot.outbox import Recipient, Threading
-from mailbot.parse import ParsedMail
+from mailbot.parse import Address, ParsedMail
 from mailbot.policy import FeedbackKind, Policy
 from mailbot.quotes import new_text
 from mailbot.reference import issue_reference
 from mailbot.stages import RECORDED
 
 NEW_FEEDBACK = ("complaint", "concern", "compliment", "comment")
+FORWARDED_MATTERS = ("staff_matter", "business_dispute")
+ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy names another
+    ("safeguarding", "alert_safeguarding", "safeguarding_lead"),
+    ("elected_member", "alert_elected_member", "chief_executive"),
+)
 ON_A_CASE = ("reply", "escalation", "staff_reply")
 MACHINES = ("auto_reply", "bounce", "bulk")
 
@@ -55,6 +61,8 @@ class Routing:
 
 def route(r: Routing) -> str:
     kind = r.verdict.kind
+    if kind == "bounce":
+        return link_bounce(r)
     if kind in MACHINES:
         return f"left alone: {kind}"
     if kind == "escalation" and r.case is not None:
@@ -62,8 +70,58 @@ def route(r: Routing) -> str:
     if kind in ON_A_CASE and r.case is not None:
         return add_to_case(r, r.case)
     if kind in NEW_FEEDBACK or kind in ON_A_CASE:
+        matter = outside_procedure(r)
+        if matter:
+            return record_outside_procedure(r, matter)
         return open_new_case(r, kind if kind in NEW_FEEDBACK else "complaint")
     return f"left for a person: {kind}"
+
+
+def link_bounce(r: Routing) -> str:
+    """A bounce of our mail: linked to its case, the address marked undeliverable, the coordinator told."""
+    quoted = (
+        *(m.message_id for m in r.mail.forwarded if m.message_id),
+        *r.mail.in_reply_to,
+        *r.mail.references,
+    )
+    row = outbox.sent_with_message_id(r.session, quoted)
+    case = r.session.get(Case, row.case_id) if row and row.case_id else None
+    if case is None:
+        return "left alone: bounce (not of a message on any case)"
+    cases.record_inbound(
+        r.session, case, r.mail, r.inbound, "bounce", new_text(r.mail), r.app.config.storage_dir
+    )
+    r.inbound.case_id = case.id
+    address = ", ".join(row.recipients)
+    case.flags = sorted({*case.flags, "undeliverable"})
+    cases.log_event(r.session, case, "mailbot", "bounced", r.now, f"{row.purpose} to {address}", r.inbound)
+    details = {"bounced_to": address, "bounced_letter": row.purpose, "bounce_text": new_text(r.mail)[:2000]}
+    told = alerts.alert(r.session, r.app, case, "alert_bounce", alerts.coordinator_of(r.app, case), r.now,
+                        r.key, details)  # fmt: skip
+    told_whom = ", ".join(told) or "nobody"
+    return f"bounce of outbox {row.id} linked to {case.ref}; {address} undeliverable; told {told_whom}"
+
+
+def outside_procedure(r: Routing) -> str | None:
+    """A staff matter or business dispute the policy keeps out of its complaints procedure."""
+    policy = r.app.policy_for(r.inbound.mailbox)
+    for matter in FORWARDED_MATTERS:
+        note = next((n for n in policy.routing if n.matter == matter), None)
+        if matter in r.verdict.flags and (note is None or not note.in_scope):
+            return matter
+    return None
+
+
+def record_outside_procedure(r: Routing, matter: str) -> str:
+    """Recorded and forwarded to whoever handles it; the sender gets no complaint acknowledgement."""
+    case = _open(r, r.app.policy_for(r.inbound.mailbox), "out_of_scope", _complainant(r))
+    case.status = "out_of_scope"
+    forward_to = r.app.config.forwarding.get(matter)
+    people = [Recipient("", forward_to)] if forward_to else alerts.people_for(r.app, "lead")
+    details = {"matter": matter.replace("_", " "), "original_text": new_text(r.mail), "sender": r.actor}
+    sent = alerts.alert(r.session, r.app, case, "forward_matter", people, r.now, r.key, details)
+    to = ", ".join(sent) or "nobody"
+    return f"recorded {case.ref} as {matter} outside the complaints procedure; forwarded to {to}"
 
 
 def add_to_case(r: Routing, case: Case) -> str:
@@ -92,35 +150,73 @@ def escalate(r: Routing, case: Case) -> str:
 
 def open_new_case(r: Routing, kind: str) -> str:
     policy = r.app.policy_for(r.inbound.mailbox)
-    case = cases.open_case(r.session, _new_case(r, policy, kind), r.mail)
+    complainant, forwarded_by = _complainant(r), None
+    if complainant != r.mail.sender:
+        forwarded_by = r.actor
+    case = _open(r, policy, kind, complainant)
     stage = opening_stage(policy, kind)
     if stage != RECORDED:
         # The acknowledgement is written now, so a response counted from it runs from now: the date the letter
         # promises is the date the case holds.
         acknowledged = r.now if r.inbound.send_allowed else None
         stages.start_stage(r.session, case, policy, stage, r.inbound.received_at, acknowledged)
-    text = new_text(r.mail)
-    cases.record_inbound(r.session, case, r.mail, r.inbound, kind, text, r.app.config.storage_dir)
+    if forwarded_by:
+        cases.log_event(
+            r.session, case, forwarded_by, "forwarded by staff", r.now, f"for {complainant.email}"
+        )
+    alerted = raise_alerts(r, case, policy)
+    sent = acknowledge(r, case, policy, _reply_address(r, complainant, forwarded_by))
+    return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "")
+
+
+def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
+    received = r.inbound.received_at
+    ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
+    new = cases.NewCase(
+        ref=ref, kind=kind, policy=policy.name, mailbox=r.inbound.mailbox, received_at=received,
+        flags=r.verdict.flags, complainant=complainant, coordinator=_choose_coordinator(r, kind),
+    )  # fmt: skip
+    case = cases.open_case(r.session, new, r.mail)
+    cases.record_inbound(r.session, case, r.mail, r.inbound, kind, new_text(r.mail), r.app.config.storage_dir)
     r.inbound.case_id = case.id
     cases.log_event(
         r.session, case, r.actor, "opened", r.now, f"{kind} under policy {policy.name}", r.inbound
     )
     if r.lookup.refused:
         cases.log_event(r.session, case, "mailbot", "reference refused", r.now, r.lookup.refused, r.inbound)
-    return f"opened {case.ref} ({kind}); {acknowledge(r, case, policy)}"
+    return case
 
 
-def _new_case(r: Routing, policy: Policy, kind: str) -> cases.NewCase:
-    received = r.inbound.received_at
-    ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
-    return cases.NewCase(
-        ref=ref,
-        kind=kind,
-        policy=policy.name,
-        mailbox=r.inbound.mailbox,
-        received_at=received,
-        flags=r.verdict.flags,
-    )
+def _choose_coordinator(r: Routing, kind: str) -> str | None:
+    staff = r.app.config.staff
+    if staff is None:
+        return None
+    taken = r.session.scalar(select(func.count(Case.id)).where(Case.coordinator.is_not(None))) or 0
+    person = staff.choose_coordinator(kind, None, taken)
+    return person.primary if person else None
+
+
+def _complainant(r: Routing) -> Address | None:
+    """The sender; or, when a member of staff vouched for by our server forwards a complaint, its writer."""
+    staff = r.app.config.staff
+    if staff is None or r.mail.sender is None or not staff.is_staff_address(r.mail.sender.email):
+        return r.mail.sender
+    person, _verdict = trust.is_trusted_staff(r.mail, staff)
+    original = forwarded.original_sender(r.mail) if person else None
+    return original or r.mail.sender
+
+
+def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
+    """Safeguarding to the safeguarding lead, elected members to whoever the policy names; at once."""
+    told = []
+    for flag, letter, role in ALERTS:
+        if flag in r.verdict.flags:
+            note = next((n for n in policy.routing if n.matter == flag), None)
+            people = alerts.people_for(r.app, (note.to if note and note.to else None) or role)
+            details = {"original_text": new_text(r.mail), "sender": r.actor}
+            sent = alerts.alert(r.session, r.app, case, letter, people, r.now, r.key, details)
+            told.append(f"{flag} alert to {', '.join(sent) or 'nobody'}")
+    return "; ".join(told)
 
 
 def _feedback_kind(policy: Policy, kind: str) -> FeedbackKind | None:
@@ -143,7 +239,7 @@ def reply_letter(policy: Policy, kind: str) -> str:
     return rules.reply if rules else "acknowledgement"
 
 
-def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
+def acknowledge(r: Routing, case: Case, policy: Policy, to: Recipient | None = None) -> str:
     """Queue the acknowledgement (or thank-you) unless this mail must not be answered automatically."""
     if not r.inbound.send_allowed:
         cases.log_event(r.session, case, "mailbot", "not acknowledged", r.now, "imported: nothing is sent")
@@ -155,12 +251,13 @@ def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
     letter = "acknowledgement" if case.stage != RECORDED else reply_letter(policy, case.kind)
     if letter == "none":
         return "no reply: the policy sends none for this kind"
-    return _letter(r, case, letter, automatic=True)
+    return _letter(r, case, letter, automatic=True, to=to)
 
 
-def _letter(r: Routing, case: Case, letter: str, automatic: bool) -> str:
-    to = _reply_address(r.mail)
-    request = LetterRequest(letter, r.now, key=r.key, to=to, thread=r.thread, automatic=automatic)
+def _letter(r: Routing, case: Case, letter: str, automatic: bool, to: Recipient | None = None) -> str:
+    to = to or _reply_address(r)
+    thread = r.thread if to.address in _mail_addresses(r.mail) else _original_thread(r.mail)
+    request = LetterRequest(letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic)
     row = send_letter(r.session, r.app, case, request)
     if row is None:
         return f"{letter} already sent"
@@ -169,6 +266,22 @@ def _letter(r: Routing, case: Case, letter: str, automatic: bool) -> str:
     return f"{letter} queued to {to.address} as outbox {row.id}"
 
 
-def _reply_address(mail: ParsedMail) -> Recipient:
+def _reply_address(
+    r: Routing, complainant: Address | None = None, forwarded_by: str | None = None
+) -> Recipient:
+    """Reply-To or From; for a forwarded complaint, its original writer."""
+    mail = r.mail
     chosen = mail.reply_to[0] if mail.reply_to and mail.reply_to[0].email else mail.sender
+    if forwarded_by and complainant:
+        chosen = complainant
     return Recipient(chosen.name, chosen.email) if chosen else Recipient("", "")
+
+
+def _mail_addresses(mail: ParsedMail) -> set[str]:
+    return {a.email for a in (*mail.reply_to, *([mail.sender] if mail.sender else []))}
+
+
+def _original_thread(mail: ParsedMail) -> Threading:
+    """A letter to the writer of a forwarded mail answers their original message, not the forward."""
+    enclosed = next((m for m in mail.forwarded if m.message_id), None)
+    return Threading(enclosed.message_id, enclosed.references) if enclosed else Threading()

@@ -118,6 +118,7 @@ class Case(Base):
     subject: Mapped[str] = mapped_column(Text)
     complainant_name: Mapped[str] = mapped_column(String(300))
     complainant_address: Mapped[str] = mapped_column(String(320), index=True)
+    coordinator: Mapped[str | None] = mapped_column(String(320))  # the staff address looking after the case
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     acknowledge_due: Mapped[date | None] = mapped_column(Date)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

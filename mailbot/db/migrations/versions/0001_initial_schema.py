@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("complainant_name", sa.String(length=300), nullable=False),
         sa.Column("complainant_address", sa.String(length=320), nullable=False),
+        sa.Column("coordinator", sa.String(length=320), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("acknowledge_due", sa.Date(), nullable=True),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
