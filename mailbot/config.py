@@ -207,10 +207,30 @@ def _build(path: Path, top: _Reader, environ: Mapping[str, str]) -> Config:
     mailboxes = _mailboxes(path, top, environ, cases.default_policy)
     smtp = _smtp(top.sub("smtp", required=True), environ)
     delivery = _delivery(top.sub("delivery"))
+    staff = _staff(top, path)
+    forwarding = _forwarding(top.sub("forwarding"))
     top.finish()
     return Config(
-        path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery
-    )
+        path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
+        forwarding,
+    )  # fmt: skip
+
+
+def _staff(top: _Reader, path: Path) -> StaffDirectory | None:
+    from mailbot.staff import load_staff  # staff.py builds on this module's reader
+
+    table = top.get("staff", dict, None, "a [staff] table")
+    return load_staff(table, path) if table is not None else None
+
+
+FORWARDED_MATTERS = ("staff_matter", "business_dispute")
+
+
+def _forwarding(reader: _Reader) -> Mapping[str, str]:
+    """Where mail outside the complaints procedure is forwarded, e.g. staff_matter = "hr@…"."""
+    forwarding = {matter: _address(reader, matter, None) for matter in FORWARDED_MATTERS}
+    reader.finish()
+    return {matter: address for matter, address in forwarding.items() if address}
 
 
 def _path(base: Path, value: str) -> Path:

@@ -18,4 +18,6 @@ def test_migrations_match_the_models(database_url: str) -> None:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     finally:
         engine.dispose()
-    assert differences == [], "models changed without a migration: write one with alembic revision --autogenerate"
+    assert differences == [], (
+        "models changed without a migration: write one with alembic revision --autogenerate"
+    )
