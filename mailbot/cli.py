@@ -215,6 +215,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args)
     load_policies(config.cases.policies_dir)
     print(f"{config.path}: configuration is valid")
+    if config.staff is None:
+        print("warning: no [staff] directory: safeguarding alerts and bounce notices will reach nobody")
     failures = 0
     for box in config.mailboxes:
         failures += _report_check(lambda box=box: mailbox.check_login(box), f"mailbox {box.name}")
