@@ -20,16 +20,19 @@ from sqlalchemy.orm import Session
 
 from mailbot import actions, cases, jobs, mailbox, smtp, stages
 from mailbot.app import App, SetupError, build_app
-from mailbot.classify import ClassifyRulesError
+from mailbot.classify import ClassifyRulesError, load_chain
 from mailbot.config import Config, ConfigError, MailboxConfig, load_config
 from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.db.session import make_engine, upgrade
+from mailbot.evaluate import EvaluationError, run_eval
 from mailbot.letters import LetterError
 from mailbot.parse import UnparseableMail, parse_mail
 from mailbot.pipeline import classify_only, process_one, process_pending
 from mailbot.policy import PolicyError, check_policy_file, explain, load_policies
 
-USER_ERRORS = (ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError, stages.StageError)
+USER_ERRORS = (
+    ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError, stages.StageError, EvaluationError,
+)  # fmt: skip
 
 
 class UsageError(Exception):
@@ -113,6 +116,9 @@ def _cases_commands(sub) -> None:  # type: ignore[no-untyped-def]
 
 
 def _inspection_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    evaluation = _command(sub, "eval", cmd_eval, "confusion table and precision/recall on labelled mail")
+    evaluation.add_argument("directory", type=Path, help="folder of .eml files")
+    evaluation.add_argument("--labels", type=Path, required=True, help="CSV: file,kind,flags")
     classify = _command(sub, "classify", cmd_classify, "classify .eml files offline; changes nothing")
     classify.add_argument("files", nargs="+", type=Path)
     classify.add_argument("--json", action="store_true")
@@ -318,6 +324,13 @@ def cmd_cases_outcome(args: argparse.Namespace) -> int:
 
 def cmd_cases_close(args: argparse.Namespace) -> int:
     return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    config = _config(args)
+    chain = load_chain(config.cases.classify_rules)
+    print(run_eval(args.directory, args.labels, chain, config.own_addresses))
+    return 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

@@ -225,3 +225,14 @@ def mail_with_attachment(filename: str, payload: bytes) -> bytes:
     message = email.message_from_bytes(mail(), policy=email.policy.default)
     message.add_attachment(payload, maintype="application", subtype="pdf", filename=filename)
     return message.as_bytes()
+
+
+def test_eval_prints_a_confusion_table(run_cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    labelled = ROOT / "tests" / "data" / "labelled"
+    status, out, _ = run_cli("eval", str(labelled), "--labels", str(labelled / "labels.csv"))
+    assert status == 0 and "Confusion" in out and "precision" in out
+
+    bad = tmp_path / "labels.csv"
+    bad.write_text("file,kind,flags\nmissing.eml,complaint,\n")
+    status, _, err = run_cli("eval", str(labelled), "--labels", str(bad))
+    assert status == 2 and f"{bad}:2" in err
