@@ -126,6 +126,9 @@ class Case(Base):
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     outcome: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    service: Mapped[str | None] = mapped_column(String(200))  # e.g. "home care, Northwich", for reports
+    learning: Mapped[str | None] = mapped_column(Text)  # the learning or actions recorded at the outcome
+    people_named: Mapped[list[str]] = mapped_column(JSON, default=list)  # staff the complaint is about
 
     correspondence: Mapped[list[Correspondence]] = relationship(
         back_populates="case", order_by="Correspondence.id"
@@ -239,3 +242,16 @@ class CaseEvent(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class SentNotice(Base):
+    """A scheduled notice that has gone (a reminder, a breach alert, a weekly digest), under a key such as
+    ``digest:lead@x:2026-W48``: the unique key is what makes a restart, a second runner or a catch-up send it
+    once only."""
+
+    __tablename__ = "sent_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))

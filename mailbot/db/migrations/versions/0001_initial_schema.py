@@ -38,6 +38,9 @@ def upgrade() -> None:
         sa.Column("flags", sa.JSON(), nullable=False),
         sa.Column("outcome", sa.String(length=40), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("service", sa.String(length=200), nullable=True),
+        sa.Column("learning", sa.Text(), nullable=True),
+        sa.Column("people_named", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case")),
         sa.UniqueConstraint("ref", name=op.f("uq_case_ref")),
     )
@@ -198,6 +201,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_correspondence_message_id"), ["message_id"], unique=False)
 
     op.create_table(
+        "sent_notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=400), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"], name=op.f("fk_sent_notice_outbox_id_outbox")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sent_notice")),
+        sa.UniqueConstraint("key", name=op.f("uq_sent_notice_key")),
+    )
+    op.create_table(
         "attachment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("correspondence_id", sa.Integer(), nullable=False),
@@ -226,6 +239,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_attachment_correspondence_id"))
 
     op.drop_table("attachment")
+    op.drop_table("sent_notice")
     with op.batch_alter_table("correspondence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_correspondence_message_id"))
         batch_op.drop_index(batch_op.f("ix_correspondence_case_id"))
