@@ -13,16 +13,17 @@ from mailbot.db.models import Case
 from mailbot.notices import LetterRequest, send_letter
 
 
-def _letter(
-    session: Session, app: App, case: Case, letter: str, at: datetime, actor: str, **details: object
+def letter(
+    session: Session, app: App, case: Case, name: str, at: datetime, actor: str, **details: object
 ) -> str:
+    """Queue a letter staff decided to send (not an automatic reply: no cap, no Auto-Submitted)."""
     request = LetterRequest(
-        letter, at, key=at.isoformat(), automatic=False, auto_submitted=None, details=details, actor=actor
+        name, at, key=at.isoformat(), automatic=False, auto_submitted=None, details=details, actor=actor
     )
     row = send_letter(session, app, case, request)
     if row is None or row.state == "suppressed":
-        return f"{letter} not sent ({row.last_error if row else 'already queued'})"
-    return f"{letter} letter queued to {', '.join(row.recipients)}"
+        return f"{name} not sent ({row.last_error if row else 'already queued'})"
+    return f"{name} letter queued to {', '.join(row.recipients)}"
 
 
 def escalate_case(session: Session, app: App, case: Case, actor: str, at: datetime) -> str:
@@ -30,7 +31,7 @@ def escalate_case(session: Session, app: App, case: Case, actor: str, at: dateti
     if record is None:
         raise stages.StageError(f"{case.ref} is already at the last stage of its policy")
     cases.log_event(session, case, actor, "escalated", at, f"to {record.stage}")
-    return f"{case.ref} escalated to {record.stage}; " + _letter(
+    return f"{case.ref} escalated to {record.stage}; " + letter(
         session, app, case, "acknowledgement", at, actor
     )
 
@@ -41,7 +42,7 @@ def extend_case(
     extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
     detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
     cases.log_event(session, case, actor, "extended", at, detail)
-    sent = _letter(session, app, case, "extension", at, actor, extension=extension)
+    sent = letter(session, app, case, "extension", at, actor, extension=extension)
     return f"{case.ref} response now due {extension.new_date}; {sent}"
 
 
@@ -61,7 +62,7 @@ def record_case_outcome(
     following = stages.record_outcome(case, policy, decision, at)
     cases.log_event(session, case, actor, "outcome", at, f"{stage_label}: {decision}")
     details = {"decision": decision, "reasons": reasons, "remedy": remedy, "actions": actions}
-    sent = _letter(session, app, case, "outcome", at, actor, **details)
+    sent = letter(session, app, case, "outcome", at, actor, **details)
     then = f"may escalate to {following.label}" if following else "closed (last stage)"
     return f"{case.ref} {stage_label} {decision}; {then}; {sent}"
 

@@ -24,11 +24,13 @@ class ThreadLookup:
     refused: str | None = None
 
 
-def find_thread(session: Session, mail: ParsedMail, refs: ReferenceFormat) -> ThreadLookup:
+def find_thread(
+    session: Session, mail: ParsedMail, refs: ReferenceFormat, staff: bool = False
+) -> ThreadLookup:
     """Match by Message-ID chain first; then by a reference in the subject, the body or a plus-address.
 
-    A reference is only honoured from a party to that case: anyone can type a reference into a subject, and
-    must not thereby read or add to someone else's case.
+    A reference is only honoured from a party to that case or from staff our server vouches for: anyone can
+    type a reference into a subject, and must not thereby read or add to someone else's case.
     """
     case = case_by_message_ids(session, (*mail.in_reply_to, *mail.references))
     if case is not None:
@@ -39,7 +41,7 @@ def find_thread(session: Session, mail: ParsedMail, refs: ReferenceFormat) -> Th
         case = case_by_reference(session, ref)
         if case is None:
             continue
-        if is_party(session, case, sender):
+        if staff or is_party(session, case, sender):
             return ThreadLookup(ThreadMatch(case.ref, matched_by))
         refused = (
             refused

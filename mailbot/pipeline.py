@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailbot import cases
+from mailbot import cases, staffmail
 from mailbot.app import App
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
@@ -91,10 +91,11 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
         inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
         inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
         return
-    lookup = cases.find_thread(session, mail, app.references)
+    staff = staffmail.check_sender(app, mail)
+    lookup = cases.find_thread(session, mail, app.references, staff=staff.person is not None)
     verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
-    routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup))
+    routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
     inbound.outcome = route(routing)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import alerts, cases, forwarded, outbox, stages, trust
+from mailbot import alerts, cases, commands, forwarded, outbox, staffmail, stages, trust
 from mailbot.app import App
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
@@ -23,6 +23,7 @@ from mailbot.stages import RECORDED
 
 NEW_FEEDBACK = ("complaint", "concern", "compliment", "comment")
 FORWARDED_MATTERS = ("staff_matter", "business_dispute")
+USAGE_LINES = tuple(commands.USAGE.values())
 ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy names another
     ("safeguarding", "alert_safeguarding", "safeguarding_lead"),
     ("elected_member", "alert_elected_member", "chief_executive"),
@@ -40,6 +41,7 @@ class Routing:
     verdict: Classification
     lookup: cases.ThreadLookup
     case: Case | None
+    staff: staffmail.StaffCheck
 
     @property
     def now(self) -> datetime:
@@ -65,6 +67,12 @@ def route(r: Routing) -> str:
         return link_bounce(r)
     if kind in MACHINES:
         return f"left alone: {kind}"
+    if r.staff.person is not None and r.case is not None:
+        return staffmail.handle(
+            staffmail.Received(r.session, r.app, r.inbound, r.mail, r.staff.person, r.case)
+        )
+    if r.staff.claimed and r.case is not None:
+        staffmail.warn_unvouched(r.session, r.app, r.case, r.mail, r.staff, r.key)
     if kind == "escalation" and r.case is not None:
         return escalate(r, r.case)
     if kind in ON_A_CASE and r.case is not None:
@@ -166,7 +174,18 @@ def open_new_case(r: Routing, kind: str) -> str:
         )
     alerted = raise_alerts(r, case, policy)
     sent = acknowledge(r, case, policy, _reply_address(r, complainant, forwarded_by))
-    return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "")
+    told = notify_coordinator(r, case, new_text(r.mail), new_case=True) if r.inbound.send_allowed else ""
+    return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "") + told
+
+
+def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str:
+    """The coordinator sees every new case and every new message on it, and can answer from their own mail."""
+    if not case.coordinator:
+        return ""
+    details = {"original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case}
+    people = alerts.coordinator_of(r.app, case)
+    sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)
+    return f"; coordinator {', '.join(sent)} told" if sent else ""
 
 
 def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
@@ -177,6 +196,7 @@ def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) ->
         flags=r.verdict.flags, complainant=complainant, coordinator=_choose_coordinator(r, kind),
     )  # fmt: skip
     case = cases.open_case(r.session, new, r.mail)
+    case.people_named = _staff_named(r)
     cases.record_inbound(r.session, case, r.mail, r.inbound, kind, new_text(r.mail), r.app.config.storage_dir)
     r.inbound.case_id = case.id
     cases.log_event(
@@ -185,6 +205,12 @@ def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) ->
     if r.lookup.refused:
         cases.log_event(r.session, case, "mailbot", "reference refused", r.now, r.lookup.refused, r.inbound)
     return case
+
+
+def _staff_named(r: Routing) -> list[str]:
+    """Staff the complaint names by full name: none of them may investigate it (impartiality)."""
+    staff, text = r.app.config.staff, f"{r.mail.subject}\n{new_text(r.mail)}".lower()
+    return [p.name for p in staff.people if p.name.lower() in text] if staff else []
 
 
 def _choose_coordinator(r: Routing, kind: str) -> str | None:

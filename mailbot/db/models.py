@@ -129,6 +129,7 @@ class Case(Base):
     service: Mapped[str | None] = mapped_column(String(200))  # e.g. "home care, Northwich", for reports
     learning: Mapped[str | None] = mapped_column(Text)  # the learning or actions recorded at the outcome
     people_named: Mapped[list[str]] = mapped_column(JSON, default=list)  # staff the complaint is about
+    follow_up_due: Mapped[date | None] = mapped_column(Date)
 
     correspondence: Mapped[list[Correspondence]] = relationship(
         back_populates="case", order_by="Correspondence.id"

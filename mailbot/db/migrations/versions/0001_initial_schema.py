@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("service", sa.String(length=200), nullable=True),
         sa.Column("learning", sa.Text(), nullable=True),
         sa.Column("people_named", sa.JSON(), nullable=False),
+        sa.Column("follow_up_due", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case")),
         sa.UniqueConstraint("ref", name=op.f("uq_case_ref")),
     )
