@@ -185,9 +185,14 @@ def record_outbound(
 
 
 def last_inbound(session: Session, case: Case) -> Correspondence | None:
+    """The complainant's latest mail on the case (staff mail recorded on it does not count)."""
     return session.scalars(
         select(Correspondence)
-        .where(Correspondence.case_id == case.id, Correspondence.direction == "in")
+        .where(
+            Correspondence.case_id == case.id,
+            Correspondence.direction == "in",
+            func.lower(Correspondence.from_address) == case.complainant_address,
+        )
         .order_by(Correspondence.id.desc())
         .limit(1)
     ).first()

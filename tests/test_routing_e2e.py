@@ -164,7 +164,9 @@ def test_a_complaint_forwarded_by_vouched_staff_is_opened_for_its_writer(
     [ack] = sent_to(smtp_server, "bob.smith@example.net")
     assert ack["Subject"].startswith(f"[{case.ref}]")
     to_priya = [m["Subject"] for m in sent_to(smtp_server, "priya.shah@riverside.example")]
-    assert to_priya == [f"[{case.ref}] New complaint from Bob Smith"]  # as coordinator, not an acknowledgement
+    assert to_priya == [
+        f"[{case.ref}] New complaint from Bob Smith"
+    ]  # as coordinator, not an acknowledgement
 
 
 def test_a_forward_the_server_does_not_vouch_for_cannot_make_us_write_to_a_third_party(
