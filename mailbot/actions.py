@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailbot import cases, stages
 from mailbot.app import App
-from mailbot.db.models import Case
+from mailbot.db.models import Case, InboundMessage
 from mailbot.notices import LetterRequest, send_letter
 
 
@@ -26,22 +26,25 @@ def letter(
     return f"{name} letter queued to {', '.join(row.recipients)}"
 
 
-def escalate_case(session: Session, app: App, case: Case, actor: str, at: datetime) -> str:
+def escalate_case(
+    session: Session, app: App, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
+) -> str:
     record = stages.escalate(session, case, app.policies[case.policy], at, acknowledged=at)
     if record is None:
         raise stages.StageError(f"{case.ref} is already at the last stage of its policy")
-    cases.log_event(session, case, actor, "escalated", at, f"to {record.stage}")
+    cases.log_event(session, case, actor, "escalated", at, f"to {record.stage}", inbound)
     return f"{case.ref} escalated to {record.stage}; " + letter(
         session, app, case, "acknowledgement", at, actor
     )
 
 
 def extend_case(
-    session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime
-) -> str:
+    session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime,
+    inbound: InboundMessage | None = None,
+) -> str:  # fmt: skip
     extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
     detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
-    cases.log_event(session, case, actor, "extended", at, detail)
+    cases.log_event(session, case, actor, "extended", at, detail, inbound)
     sent = letter(session, app, case, "extension", at, actor, extension=extension)
     return f"{case.ref} response now due {extension.new_date}; {sent}"
 
@@ -56,18 +59,21 @@ def record_case_outcome(
     reasons: str = "",
     remedy: str = "",
     actions: str = "",
+    inbound: InboundMessage | None = None,
 ) -> str:
     policy = app.policies[case.policy]
     stage_label = policy.stage(case.stage).label
     following = stages.record_outcome(case, policy, decision, at)
-    cases.log_event(session, case, actor, "outcome", at, f"{stage_label}: {decision}")
+    cases.log_event(session, case, actor, "outcome", at, f"{stage_label}: {decision}", inbound)
     details = {"decision": decision, "reasons": reasons, "remedy": remedy, "actions": actions}
     sent = letter(session, app, case, "outcome", at, actor, **details)
     then = f"may escalate to {following.label}" if following else "closed (last stage)"
     return f"{case.ref} {stage_label} {decision}; {then}; {sent}"
 
 
-def close_case(session: Session, case: Case, actor: str, at: datetime) -> str:
+def close_case(
+    session: Session, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
+) -> str:
     stages.close(case, at)
-    cases.log_event(session, case, actor, "closed", at)
+    cases.log_event(session, case, actor, "closed", at, "", inbound)
     return f"{case.ref} closed"

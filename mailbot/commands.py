@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot import actions, alerts, cases, stages
 from mailbot.app import App
-from mailbot.db.models import Case
+from mailbot.db.models import Case, InboundMessage
 from mailbot.staff import Person
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
@@ -54,6 +54,7 @@ class StaffMail:
     person: Person
     at: datetime
     body: str
+    inbound: InboundMessage | None = None  # the mail the commands came in, for the audit trail
 
 
 def split_commands(text: str) -> tuple[list[Command], list[str], str]:
@@ -178,7 +179,9 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
 def _assign(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     person = _staff_person(app, command.argument)
     case.coordinator = person.primary
-    cases.log_event(session, case, mail.person.primary, "assigned", mail.at, f"coordinator {person.name}")
+    cases.log_event(
+        session, case, mail.person.primary, "assigned", mail.at, f"coordinator {person.name}", mail.inbound
+    )
     return f"{case.ref} assigned to {person.name}"
 
 
@@ -188,7 +191,7 @@ def _investigator(session: Session, app: App, case: Case, command: Command, mail
     record = stages.current(case)
     if record is not None:
         record.handler = person.primary
-    cases.log_event(session, case, mail.person.primary, "investigator", mail.at, person.name)
+    cases.log_event(session, case, mail.person.primary, "investigator", mail.at, person.name, mail.inbound)
     return f"{person.name} is investigating {case.ref}"
 
 
@@ -210,7 +213,7 @@ def refuse_if_not_impartial(app: App, case: Case, person: Person) -> None:
 def _kind(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     kind = command.argument.lower()
     case.kind = kind
-    cases.log_event(session, case, mail.person.primary, "kind", mail.at, kind)
+    cases.log_event(session, case, mail.person.primary, "kind", mail.at, kind, mail.inbound)
     return f"{case.ref} is now a {kind}"
 
 
@@ -220,41 +223,47 @@ def _stage(session: Session, app: App, case: Case, command: Command, mail: Staff
         return f"{case.ref} is already at {target}"
     policy = app.policies[case.policy]
     stages.start_stage(session, case, policy, target, mail.at, acknowledged=mail.at)
-    cases.log_event(session, case, mail.person.primary, "stage", mail.at, f"moved to {target}")
+    cases.log_event(session, case, mail.person.primary, "stage", mail.at, f"moved to {target}", mail.inbound)
     return f"{case.ref} moved to {target}; " + actions.letter(session, app, case, "acknowledgement", mail.at,
                                                               mail.person.primary)  # fmt: skip
 
 
 def _extend(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     days, agreed, reason = _extension_parts(command.argument)
-    return actions.extend_case(session, app, case, days, reason, agreed, mail.person.primary, mail.at)
+    return actions.extend_case(
+        session, app, case, days, reason, agreed, mail.person.primary, mail.at, mail.inbound
+    )
 
 
 def _outcome(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     decision = command.argument.lower()
-    return actions.record_case_outcome(session, app, case, decision, mail.at, mail.person.primary, mail.body)
+    return actions.record_case_outcome(
+        session, app, case, decision, mail.at, mail.person.primary, mail.body, inbound=mail.inbound
+    )
 
 
 def _close(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
-    return actions.close_case(session, case, mail.person.primary, mail.at)
+    return actions.close_case(session, case, mail.person.primary, mail.at, mail.inbound)
 
 
 def _note(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     note = "\n".join(part for part in (command.argument, mail.body) if part)
-    cases.log_event(session, case, mail.person.primary, "note", mail.at, note)
+    cases.log_event(session, case, mail.person.primary, "note", mail.at, note, mail.inbound)
     return f"note added to {case.ref}"
 
 
 def _followup(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     case.follow_up_due = _follow_up_date(command.argument, mail.at.date())
-    cases.log_event(session, case, mail.person.primary, "follow-up", mail.at, f"due {case.follow_up_due}")
+    cases.log_event(
+        session, case, mail.person.primary, "follow-up", mail.at, f"due {case.follow_up_due}", mail.inbound
+    )
     return f"{case.ref} follow-up due {case.follow_up_due}"
 
 
 def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
     def add(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
         case.flags = sorted({*case.flags, flag})
-        cases.log_event(session, case, mail.person.primary, "flagged", mail.at, flag)
+        cases.log_event(session, case, mail.person.primary, "flagged", mail.at, flag, mail.inbound)
         if flag == "safeguarding":
             people = alerts.people_for(app, "safeguarding_lead")
             details = {"original_text": mail.body, "sender": mail.person.primary}

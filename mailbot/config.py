@@ -68,6 +68,7 @@ class OrganisationConfig:
     from_name: str
     domain: str
     own_addresses: frozenset[str]
+    show_staff_addresses: bool = False  # relayed replies show the coordinator's own address in the signature
 
 
 @dataclass(frozen=True)
@@ -261,8 +262,9 @@ def _organisation(reader: _Reader) -> OrganisationConfig:
     domain = reader.text("domain", from_address.rsplit("@", 1)[1])
     extra = reader.get("own_addresses", list, [], "a list of email addresses")
     own = frozenset(str(a).strip().lower() for a in extra) | {from_address}
+    show = reader.get("show_staff_addresses", bool, False, "true or false")
     reader.finish()
-    return OrganisationConfig(name, from_address, from_name, domain, own)
+    return OrganisationConfig(name, from_address, from_name, domain, own, show)
 
 
 def _cases(reader: _Reader, base: Path) -> CasesConfig:

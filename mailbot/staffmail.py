@@ -89,15 +89,20 @@ def relay(x: Received, body: str) -> str:
     """Send the coordinator's words to the complainant from the shared address, under the case reference."""
     if not body.strip():
         return f"empty reply from {x.person.name} on {x.case.ref}; nothing relayed"
+    signature = {"staff_name": x.person.name, "staff_address": _shown_address(x)}
     request = LetterRequest(
         "relay", x.now, key=x.mail.message_id or x.inbound.sha256, thread=reply_thread(x.session, x.case),
-        automatic=False, auto_submitted=None, details={"text": body, "staff_name": x.person.name},
-        actor=x.person.primary,
+        automatic=False, auto_submitted=None, details={"text": body, **signature}, actor=x.person.primary,
     )  # fmt: skip
     row = send_letter(x.session, x.app, x.case, request)
     if row is None or row.state == "suppressed":
         return f"reply from {x.person.name} not relayed ({row.last_error if row else 'already relayed'})"
     return f"reply from {x.person.name} relayed to {x.case.complainant_address} on {x.case.ref}"
+
+
+def _shown_address(x: Received) -> str | None:
+    """The complainant sees only the shared address unless the organisation chooses otherwise."""
+    return x.person.primary if x.app.config.organisation.show_staff_addresses else None
 
 
 def _run_commands(x: Received, found: list[commands.Command], unknown: list[str], body: str) -> str:
@@ -106,7 +111,9 @@ def _run_commands(x: Received, found: list[commands.Command], unknown: list[str]
     problems += commands.check(x.app, x.case, found)
     if not problems:
         try:
-            done = commands.run(x.session, x.app, x.case, found, commands.StaffMail(x.person, x.now, body))
+            done = commands.run(
+                x.session, x.app, x.case, found, commands.StaffMail(x.person, x.now, body, x.inbound)
+            )
         except commands.CommandError as exc:
             problems = [str(exc)]
     if problems:

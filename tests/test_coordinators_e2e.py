@@ -156,8 +156,10 @@ def test_extend_then_outcome_and_close_change_the_case_and_send_the_right_letter
     assert "Our response to your complaint" in outcome["Subject"]
     assert "your complaint is partly upheld" in text(outcome) and "scheduling error" in text(outcome)
     with app.sessions() as session:
-        actions = [e.action for e in session.scalars(select(CaseEvent).where(CaseEvent.actor == COORDINATOR))]
-    assert {"extended", "outcome", "closed"} <= set(actions)
+        events = session.scalars(select(CaseEvent).where(CaseEvent.actor == COORDINATOR)).all()
+    done = {e.action: e for e in events}
+    assert {"extended", "outcome", "closed"} <= set(done)
+    assert all(done[a].inbound_id is not None for a in ("extended", "outcome", "closed"))  # from which mail
 
 
 def test_a_command_with_a_typo_gets_an_error_and_changes_nothing(
