@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import actions, cases, jobs, mailbox, smtp, stages
+from mailbot import actions, cases, digest, jobs, mailbox, report, smtp, stages
 from mailbot.app import App, SetupError, build_app
 from mailbot.classify import ClassifyRulesError, load_chain
 from mailbot.config import Config, ConfigError, MailboxConfig, load_config
@@ -32,6 +32,7 @@ from mailbot.policy import PolicyError, check_policy_file, explain, load_policie
 
 USER_ERRORS = (
     ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError, stages.StageError, EvaluationError,
+    digest.DigestError, report.ReportError,
 )  # fmt: skip
 
 
@@ -80,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--mailbox", help="only this mailbox (default: all)")
     _cases_commands(sub)
     _inspection_commands(sub)
+    _digest_commands(sub)
     return top
 
 
@@ -140,6 +142,20 @@ def _inspection_commands(sub) -> None:  # type: ignore[no-untyped-def]
     _command(outbox, "list", cmd_outbox_list, "mail not yet sent, held or failed")
     release = _command(outbox, "release", cmd_outbox_release, "send a held or failed message again")
     release.add_argument("id", type=int)
+
+
+def _digest_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    weekly = _command(sub, "digest", cmd_digest, "the weekly digest for each lead: preview it or send it")
+    mode = weekly.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--preview", action="store_true", help="render it; send nothing")
+    mode.add_argument("--send", action="store_true", help="queue it for each lead who has not had it")
+    weekly.add_argument("--week", help="the ISO week it is sent in, e.g. 2026-W47 (default: the latest due)")
+    weekly.add_argument("--lead", help="one lead's address (default: every lead; a preview shows the first)")
+    weekly.add_argument("--out", type=Path, help="with --preview: write the HTML here (default: print text)")
+    board = _command(sub, "report", cmd_report, "the board's numbers for a period; names no complainant")
+    board.add_argument("--from", dest="start", type=_date, required=True, help="first day, YYYY-MM-DD")
+    board.add_argument("--to", dest="end", type=_date, required=True, help="last day (included), YYYY-MM-DD")
+    board.add_argument("--format", choices=report.FORMATS, default="csv")
 
 
 def _date(text: str) -> date:
@@ -324,6 +340,18 @@ def cmd_cases_outcome(args: argparse.Namespace) -> int:
 
 def cmd_cases_close(args: argparse.Namespace) -> int:
     return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        print(digest.run_digest_command(app, args.week, args.lead, args.out, args.send))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        print(report.run_report_command(app, args.start, args.end, args.format), end="")
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
+    from mailbot.digest import DigestSettings
     from mailbot.staff import StaffDirectory
 
 TLS_MODES = ("tls", "starttls", "none")
@@ -102,6 +103,7 @@ class Config:
     delivery: DeliveryConfig
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
+    digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -210,10 +212,11 @@ def _build(path: Path, top: _Reader, environ: Mapping[str, str]) -> Config:
     delivery = _delivery(top.sub("delivery"))
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
+    digest = _digest(top, path)
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding,
+        forwarding, digest,
     )  # fmt: skip
 
 
@@ -222,6 +225,13 @@ def _staff(top: _Reader, path: Path) -> StaffDirectory | None:
 
     table = top.get("staff", dict, None, "a [staff] table")
     return load_staff(table, path) if table is not None else None
+
+
+def _digest(top: _Reader, path: Path) -> DigestSettings | None:
+    from mailbot.digest import settings_from_table  # digest.py builds on this module's reader
+
+    table = top.get("digest", dict, None, "a [digest] table")
+    return settings_from_table(table, path) if table is not None else None
 
 
 FORWARDED_MATTERS = ("staff_matter", "business_dispute")

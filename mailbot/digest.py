@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.config import _Reader
-from mailbot.db.models import Case, SentNotice
+from mailbot.db.models import Case, Outbox, SentNotice
 from mailbot.letters import Letter
 from mailbot.outbox import Recipient, Threading, compose, outgoing_message_id, queue, refusal_reason
 from mailbot.report import (
@@ -312,27 +313,14 @@ def open_cases(session: Session, app: App, today: date) -> tuple[OpenCase, ...]:
 
 
 def _open_case(app: App, row: Any, today: date) -> OpenCase:
-    (
-        ref,
-        kind,
-        stage,
-        policy,
-        service,
-        received,
-        ack_due,
-        acked,
-        respond_due,
-        coordinator,
-        flags,
-        name,
-        subject,
-    ) = row
-    milestone, due = ("acknowledgement", ack_due) if ack_due and acked is None else ("response", respond_due)
-    left = calendar_for(app, policy).working_days_between(today, due) if due else None
-    local = received.astimezone(ZoneInfo(app.config.timezone)).date()
+    acknowledging = row.acknowledge_due is not None and row.acknowledged_at is None
+    milestone = "acknowledgement" if acknowledging else "response"
+    due = row.acknowledge_due if acknowledging else row.response_due
+    left = calendar_for(app, row.policy).working_days_between(today, due) if due else None
+    received = row.received_at.astimezone(ZoneInfo(app.config.timezone)).date()
     return OpenCase(
-        ref, kind, stage, service, local, milestone if due else None, due, left,
-        _staff_name(app, coordinator), tuple(flags or ()), name, subject,
+        row.ref, row.kind, row.stage, row.service, received, milestone if due else None, due, left,
+        _staff_name(app, row.coordinator), tuple(row.flags or ()), row.complainant_name, row.subject,
     )  # fmt: skip
 
 
@@ -475,11 +463,12 @@ def send_digests(
     """Queue the week's digest to each lead who has not had it; figures are gathered only if one is due."""
     settings = settings or digest_settings(app.config)
     chosen = leads(app, only)
+    if not chosen:
+        log.warning("weekly digest %s: nobody has the role 'lead' in [staff]", week.label)
+        return DigestRun(week)
     with app.sessions() as session:
         done = already_sent(session, (digest_key(p, week) for p in chosen))
     waiting = [p for p in chosen if digest_key(p, week) not in done]
-    if not chosen:
-        log.warning("weekly digest %s: nobody has the role 'lead' in [staff]", week.label)
     already = [p.primary for p in chosen if p not in waiting]
     if not waiting:
         return DigestRun(week, (), tuple(already))
@@ -520,7 +509,7 @@ def queue_digest(app: App, figures: DigestFigures, lead: Person, settings: Diges
     return True
 
 
-def _queue(session: Session, app: App, message: Any, lead: Person, now: datetime) -> Any:
+def _queue(session: Session, app: App, message: EmailMessage, lead: Person, now: datetime) -> Outbox:
     return queue(
         session, app.config, purpose="digest", mailbox=app.config.mailboxes[0].name, message=message,
         recipients=[lead.primary], now=now, case_id=None, automatic=False,

@@ -13,6 +13,7 @@ from mailbot.app import App
 from mailbot.config import MailboxConfig
 from mailbot.db.models import Case, Outbox
 from mailbot.pipeline import ProcessReport, process_pending
+from mailbot.schedule import add_scheduled_jobs
 from mailbot.smtp import FlushReport, flush_outbox
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def schedule(app: App) -> BlockingScheduler:
             next_run_time=app.clock(),
             **defaults,
         )
+    add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
     scheduler.add_job(
         flush, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush", **defaults
     )

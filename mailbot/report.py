@@ -146,6 +146,11 @@ class OnTime:
     def percent(self) -> float | None:
         return round(100 * self.on_time / self.measured, 1) if self.measured else None
 
+    def __str__(self) -> str:
+        if self.percent is None:
+            return "no dates due"
+        return f"{self.percent:.0f}% ({self.on_time} of {self.measured})"
+
     def __add__(self, other: OnTime) -> OnTime:
         return OnTime(self.on_time + other.on_time, self.measured + other.measured)
 

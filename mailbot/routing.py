@@ -268,6 +268,9 @@ def reply_letter(policy: Policy, kind: str) -> str:
 def acknowledge(r: Routing, case: Case, policy: Policy, to: Recipient | None = None) -> str:
     """Queue the acknowledgement (or thank-you) unless this mail must not be answered automatically."""
     if not r.inbound.send_allowed:
+        case.flags = sorted(
+            {*case.flags, "imported"}
+        )  # the deadline watch does not chase its acknowledgement
         cases.log_event(r.session, case, "mailbot", "not acknowledged", r.now, "imported: nothing is sent")
         return "imported without acknowledgement"
     if not r.verdict.may_auto_reply:

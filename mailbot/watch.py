@@ -23,7 +23,7 @@ from mailbot import alerts
 from mailbot.db.models import Case, SentNotice
 from mailbot.notices import LetterRequest, send_letter
 from mailbot.outbox import Recipient
-from mailbot.policy import Period, Policy
+from mailbot.policy import MUST_TELL, Period, Policy
 from mailbot.workdays import WorkingCalendar
 
 if TYPE_CHECKING:
@@ -77,18 +77,22 @@ class Deadline:
         return f"{notice}:{self.ref}:{self.stage}:{self.milestone}:{self.due.isoformat()}"
 
 
+IMPORTED = "imported"
+
+
 def open_deadlines(session: Session) -> list[Deadline]:
     """Every pending date on an open case (the case row mirrors its current stage, extension included)."""
     pending_ack = and_(Case.acknowledged_at.is_(None), Case.acknowledge_due.is_not(None))
     rows = session.execute(
         select(Case.id, Case.ref, Case.policy, Case.stage, Case.coordinator, Case.acknowledge_due,
-               Case.acknowledged_at, Case.response_due)
+               Case.acknowledged_at, Case.response_due, Case.flags)
         .where(Case.status == "open", or_(pending_ack, Case.response_due.is_not(None)))
         .order_by(Case.id)
     )  # fmt: skip
     found: list[Deadline] = []
-    for case_id, ref, policy, stage, coordinator, ack_due, acked, respond_due in rows:
-        if ack_due is not None and acked is None:
+    for case_id, ref, policy, stage, coordinator, ack_due, acked, respond_due, flags in rows:
+        # An imported backlog was never acknowledged by us, on purpose: its response dates still count.
+        if ack_due is not None and acked is None and IMPORTED not in (flags or []):
             found.append(Deadline(case_id, ref, policy, stage, "acknowledgement", ack_due, coordinator))
         if respond_due is not None:
             found.append(Deadline(case_id, ref, policy, stage, "response", respond_due, coordinator))
@@ -123,14 +127,26 @@ def coordinator_of(app: App, address: str | None) -> tuple[Recipient, ...]:
 
 def deadline_notice(app: App, deadline: Deadline, today: date, settings: WatchSettings) -> Notice | None:
     left = days_left(app, deadline, today)
-    details = {"milestone": deadline.milestone, "due": deadline.due, "days_left": left}
+    details: dict[str, Any] = {"milestone": deadline.milestone, "due": deadline.due, "days_left": left}
     if left < 0:  # the date has passed without the acknowledgement or response: the leads answer for it
         leads = tuple(alerts.people_for(app, "lead"))
         return Notice(deadline.key("breach"), deadline.case_id, "breach", leads, details)
     if left <= settings.remind_working_days:
         people = coordinator_of(app, deadline.coordinator)
+        details["must"] = must_tell(app, deadline)
         return Notice(deadline.key("reminder"), deadline.case_id, "reminder", people, details)
     return None
+
+
+def must_tell(app: App, deadline: Deadline) -> tuple[str, ...]:
+    """What the policy says the acknowledgement or response must tell the complainant, in words."""
+    policy = app.policies.get(deadline.policy)
+    if policy is None or deadline.stage not in {s.name for s in policy.stages}:
+        return ()
+    stage = policy.stage(deadline.stage)
+    acknowledging = deadline.milestone == "acknowledgement" and stage.acknowledge is not None
+    flags = stage.acknowledge.must_tell if acknowledging and stage.acknowledge else stage.respond.must_tell
+    return tuple(MUST_TELL[flag] for flag in flags)
 
 
 def already_sent(session: Session, keys: Iterable[str]) -> set[str]:
@@ -178,12 +194,14 @@ def send_notices(app: App, notices: list[Notice], at: datetime) -> WatchReport:
     sent, nobody, already = [], [], len(done)
     for notice in (n for n in notices if n.key not in done):
         if not notice.recipients:
-            log.warning("%s: nobody in the staff directory to send it to", notice.key)
             nobody.append(notice.key)  # no key is recorded, so it goes once someone is configured
         elif send_once(app, notice, at):
             sent.append(notice.key)
         else:
             already += 1
+    if nobody:
+        log.warning("%d notice(s) due with nobody to send them to: add coordinators and leads to [staff] "
+                    "(first: %s)", len(nobody), nobody[0])  # fmt: skip
     return WatchReport(tuple(sent), already, tuple(nobody))
 
 

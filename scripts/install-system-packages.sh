@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the demo and the tests run for real: Dovecot (IMAP) and PostgreSQL.
+# Installs the Debian packages the demo and the tests run for real: Dovecot (IMAP), PostgreSQL, and Chromium
+# (headless, to check the weekly digest renders) with an Arial-compatible font.
 set -euo pipefail
 missing=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
