@@ -80,7 +80,7 @@ class DigestSettings:
 
 
 def digest_settings(config: Config) -> DigestSettings:
-    return getattr(config, "digest", None) or DigestSettings()  # Config.digest once config.py reads [digest]
+    return config.digest or DigestSettings()
 
 
 def settings_from_table(table: Mapping[str, Any], path: Path) -> DigestSettings:

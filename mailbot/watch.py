@@ -44,8 +44,7 @@ class WatchSettings:
 
 
 def watch_settings(config: Config) -> WatchSettings:
-    configured = getattr(config, "digest", None)  # Config.digest, once config.py reads the [digest] table
-    return configured.watch if configured is not None else WatchSettings()
+    return config.digest.watch if config.digest is not None else WatchSettings()
 
 
 def local_today(app: App) -> date:
