@@ -118,6 +118,11 @@ def test_a_complaint_runs_through_every_stage_of_the_policy(
         assert acknowledgement["Subject"].startswith(f"[{case.ref}] We have received your complaint")
         if respond_due:
             assert f"{respond_due:%A} {respond_due.day} {respond_due:%B %Y}" in text_of(acknowledgement)
+        offers = app.policies[policy].stage(stage).acknowledge
+        tell = offers.must_tell if offers else ()
+        words = " ".join(text_of(acknowledgement).split())
+        assert ("independent advocate" in words) == ("offer_advocate" in tell)
+        assert ("another language" in words) == ("offer_formats_languages" in tell)
 
         respond(app, clock, OUTCOME_TIMES[index])
         outcome = letters_to_complainant(smtp_server)[-1]

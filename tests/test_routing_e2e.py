@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mailbot import jobs
 from mailbot.app import App
-from mailbot.db.models import Case, Correspondence, InboundMessage
+from mailbot.db.models import Case, Correspondence, InboundMessage, Outbox
 from mailbot.devservers import Dovecot, SmtpCapture
 from tests.mails import mail
 
@@ -221,3 +221,37 @@ def dsn_for(ack: EmailMessage) -> bytes:
         f"{headers}"
         "--B--\r\n"
     ).encode()
+
+
+def test_automatic_mail_to_one_address_is_capped_per_day(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    for i in range(5):
+        dovecot.deliver(mail(sender="prolific@example.net", subject=f"Another problem, number {i}"))
+    jobs.poll_cycle(app)
+
+    assert len(sent_to(smtp_server, "prolific@example.net")) == 3  # [delivery] default cap
+    with app.sessions() as session:
+        assert len(session.scalars(select(Case)).all()) == 5  # every complaint is still recorded
+        suppressed = session.scalars(select(Outbox).where(Outbox.state == "suppressed")).all()
+    assert [row.last_error for row in suppressed] == [
+        "daily cap of 3 automatic mails to this address reached"
+    ] * 2
+
+
+def test_an_anonymous_complaint_is_recorded_but_acknowledged_only_where_a_reply_can_go(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    body = "I don't want to give my name, but the night staff at Willow House are sleeping on shift.\n"
+    dovecot.deliver(mail(sender="throwaway.4471@example.net", name="", subject="Night shift", body=body))
+    no_from = mail(sender="x@example.net", name="", subject="Night shift again", body=body)
+    dovecot.deliver(no_from.replace(b"From: x@example.net\n", b""))
+    jobs.poll_cycle(app)
+
+    assert len(sent_to(smtp_server, "throwaway.4471@example.net")) == 1
+    with app.sessions() as session:
+        cases = session.scalars(select(Case).order_by(Case.id)).all()
+        events = [(e.action, e.detail) for e in cases[1].events]
+    assert [c.kind for c in cases] == ["complaint", "complaint"]
+    assert all("anonymous" in c.flags for c in cases)
+    assert ("acknowledgement not sent", "no usable address") in events
