@@ -13,7 +13,7 @@ from mailbot import alerts, cases, commands
 from mailbot.app import App
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.notices import LetterRequest, reply_thread, send_letter
-from mailbot.outbox import Recipient, Threading
+from mailbot.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.parse import ParsedMail
 from mailbot.quotes import new_text
 from mailbot.staff import Person
@@ -143,3 +143,27 @@ def warn_unvouched(
     details = {"claimed": claimed, "reason": reason, "original_text": new_text(mail)[:4000]}
     people = alerts.coordinator_of(app, case)
     alerts.alert(session, app, case, "alert_unverified_staff", people, app.clock(), key, details)
+
+
+def has_commands(mail: ParsedMail) -> bool:
+    found, unknown, _body = commands.split_commands(new_text(mail))
+    return bool(found or unknown)
+
+
+def no_case_for_commands(
+    session: Session, app: App, inbound: InboundMessage, mail: ParsedMail, person: Person
+) -> str:
+    """Commands that name no case change nothing; the sender is asked to keep the reference."""
+    inbound.kind = "staff_reply"
+    thread = Threading(mail.message_id, mail.references)
+    letter = app.letters.render(
+        "command_no_case", {"organisation": app.config.organisation, "subject": mail.subject}
+    )
+    domain = app.config.organisation.domain
+    message_id = outgoing_message_id("command_no_case", "none", mail.message_id or inbound.sha256, domain)
+    message = compose(
+        app.config, Recipient(person.name, person.primary), letter, message_id, thread, app.clock()
+    )
+    queue(session, app.config, purpose="command_no_case", mailbox=inbound.mailbox, message=message,
+          recipients=[person.primary], now=app.clock(), case_id=None, automatic=False)  # fmt: skip
+    return f"commands from {person.name} name no case; nothing changed, sender asked for the reference"

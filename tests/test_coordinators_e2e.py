@@ -214,3 +214,15 @@ def test_an_investigator_named_in_the_complaint_is_refused(
     with app.sessions() as session:
         case = session.scalars(select(Case)).one()
         assert case.people_named == ["Sam Okafor"] and case.stages[0].handler is None
+
+
+def test_commands_that_name_no_case_change_nothing_and_ask_for_the_reference(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    dovecot.deliver(staff_mail("#outcome upheld\n#close", subject="Closing the Doe complaint"))
+    jobs.poll_cycle(app)
+
+    with app.sessions() as session:
+        assert session.scalars(select(Case)).all() == []  # no case opened for the staff member
+    [answer] = to(smtp_server, COORDINATOR)
+    assert answer["Subject"] == 'Not done: no case reference in "Closing the Doe complaint"'
