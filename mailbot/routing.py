@@ -71,6 +71,8 @@ def route(r: Routing) -> str:
         return staffmail.handle(
             staffmail.Received(r.session, r.app, r.inbound, r.mail, r.staff.person, r.case)
         )
+    if r.staff.person is not None and staffmail.has_commands(r.mail):
+        return staffmail.no_case_for_commands(r.session, r.app, r.inbound, r.mail, r.staff.person)
     if r.staff.claimed and r.case is not None:
         staffmail.warn_unvouched(r.session, r.app, r.case, r.mail, r.staff, r.key)
     if kind == "escalation" and r.case is not None:
