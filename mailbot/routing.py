@@ -184,7 +184,10 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
     """The coordinator sees every new case and every new message on it, and can answer from their own mail."""
     if not case.coordinator:
         return ""
-    details = {"original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case}
+    details = {
+        "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
+        "note": r.lookup.refused if new_case else None,  # a reference it quoted that is not theirs
+    }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
     sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)
     return f"; coordinator {', '.join(sent)} told" if sent else ""

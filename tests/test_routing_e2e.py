@@ -255,3 +255,25 @@ def test_an_anonymous_complaint_is_recorded_but_acknowledged_only_where_a_reply_
     assert [c.kind for c in cases] == ["complaint", "complaint"]
     assert all("anonymous" in c.flags for c in cases)
     assert ("acknowledgement not sent", "no usable address") in events
+
+
+def test_a_reference_quoted_by_a_stranger_is_pointed_out_to_the_coordinator(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    dovecot.deliver(mail(sender="jane.doe@example.net"))
+    jobs.poll_cycle(app)
+    with app.sessions() as session:
+        ref = session.scalars(select(Case.ref)).one()
+
+    dovecot.deliver(
+        mail(sender="nosy@example.com", name="Nosy Parker", subject=f"RE: [{ref}] what happened?")
+    )
+    jobs.poll_cycle(app)
+
+    notice = [
+        m for m in sent_to(smtp_server, "priya.shah@riverside.example") if "Nosy Parker" in m["Subject"]
+    ]
+    body = " ".join(notice[0].get_body(("plain",)).get_content().split())
+    assert f"Note: {ref} quoted in the subject by nosy@example.com, who is not a party to that case" in body
+    [ack] = sent_to(smtp_server, "nosy@example.com")
+    assert ack["Subject"].startswith("[CMP-2026-0002]")  # their own new case, nothing of the other
