@@ -79,6 +79,8 @@ class CasesConfig:
     templates_dir: Path
     classify_rules: Path
     default_policy: str
+    persistent_after: int  # this many new items from one address ...
+    persistent_within_days: int  # ... within this many days flags the sender as persistent
 
 
 @dataclass(frozen=True)
@@ -284,8 +286,18 @@ def _cases(reader: _Reader, base: Path) -> CasesConfig:
     templates = _path(base, reader.text("templates_dir", "templates"))
     classify = _path(base, reader.text("classify_rules", "rules/classify.toml"))
     default_policy = reader.text("policy", "lgsco-hos-code")
+    persistent_after = reader.positive("persistent_after", 3)
+    persistent_within_days = reader.positive("persistent_within_days", 30)
     reader.finish()
-    return CasesConfig(reference_format, policies, templates, classify, default_policy)
+    return CasesConfig(
+        reference_format,
+        policies,
+        templates,
+        classify,
+        default_policy,
+        persistent_after,
+        persistent_within_days,
+    )
 
 
 def _check_reference_format(reader: _Reader, fmt: str) -> None:

@@ -4,7 +4,7 @@ an escalation to the next stage, or nothing at all for machines. Returns the out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -196,9 +196,10 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
 def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
     received = r.inbound.received_at
     ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
+    flags = (*r.verdict.flags, *(["persistent"] if _persistent(r, complainant) else []))
     new = cases.NewCase(
         ref=ref, kind=kind, policy=policy.name, mailbox=r.inbound.mailbox, received_at=received,
-        flags=r.verdict.flags, complainant=complainant, coordinator=_choose_coordinator(r, kind),
+        flags=tuple(sorted(set(flags))), complainant=complainant, coordinator=_choose_coordinator(r, kind),
     )  # fmt: skip
     case = cases.open_case(r.session, new, r.mail)
     case.people_named = _staff_named(r)
@@ -210,6 +211,20 @@ def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) ->
     if r.lookup.refused:
         cases.log_event(r.session, case, "mailbot", "reference refused", r.now, r.lookup.refused, r.inbound)
     return case
+
+
+def _persistent(r: Routing, complainant: Address | None) -> bool:
+    """The same address opening item after item: flagged for the persistent-complaints part of the policy."""
+    if complainant is None or not complainant.email:
+        return False
+    settings = r.app.config.cases
+    since = r.inbound.received_at - timedelta(days=settings.persistent_within_days)
+    earlier = r.session.scalar(
+        select(func.count(Case.id)).where(
+            Case.complainant_address == complainant.email, Case.received_at >= since
+        )
+    )
+    return (earlier or 0) + 1 >= settings.persistent_after
 
 
 def _staff_named(r: Routing) -> list[str]:

@@ -232,7 +232,10 @@ def test_automatic_mail_to_one_address_is_capped_per_day(
 
     assert len(sent_to(smtp_server, "prolific@example.net")) == 3  # [delivery] default cap
     with app.sessions() as session:
-        assert len(session.scalars(select(Case)).all()) == 5  # every complaint is still recorded
+        cases = session.scalars(select(Case).order_by(Case.id)).all()
+        assert len(cases) == 5  # every complaint is still recorded
+        # [cases] persistent_after = 3 within 30 days, by default: the third item on flags the sender
+        assert ["persistent" in c.flags for c in cases] == [False, False, True, True, True]
         suppressed = session.scalars(select(Outbox).where(Outbox.state == "suppressed")).all()
     assert [row.last_error for row in suppressed] == [
         "daily cap of 3 automatic mails to this address reached"
