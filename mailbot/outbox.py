@@ -51,10 +51,6 @@ def outgoing_message_id(purpose: str, ref: str, key: str, domain: str) -> str:
     return f"{ref.lower()}.{purpose[:12]}.{digest}@{domain}"
 
 
-def subject_with_reference(subject: str, ref: str) -> str:
-    return subject if ref.lower() in subject.lower() else f"[{ref}] {subject}"
-
-
 def compose(
     config: Config,
     to: Recipient,

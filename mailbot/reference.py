@@ -35,10 +35,6 @@ class ReferenceFormat:
         """References in the text, in order, as written (callers compare case-insensitively)."""
         return [m.group(0) for m in self.pattern.finditer(text or "")]
 
-    def find(self, text: str) -> str | None:
-        found = self.find_all(text)
-        return found[0] if found else None
-
 
 def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
     """The next reference for the year; the counter row is locked so two processes never share one."""

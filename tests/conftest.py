@@ -11,7 +11,7 @@ import pytest
 
 from mailbot import devservers
 from mailbot.app import App, build_app
-from mailbot.config import Config, load_config
+from mailbot.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -146,7 +146,3 @@ def make_app(
 @pytest.fixture
 def app(make_app: Callable[..., App]) -> App:
     return make_app()
-
-
-def config_for(app: App) -> Config:
-    return app.config

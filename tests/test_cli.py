@@ -236,3 +236,64 @@ def test_eval_prints_a_confusion_table(run_cli: Callable[..., tuple[int, str, st
     bad.write_text("file,kind,flags\nmissing.eml,complaint,\n")
     status, _, err = run_cli("eval", str(labelled), "--labels", str(bad))
     assert status == 2 and f"{bad}:2" in err
+
+
+def test_a_message_shunted_by_a_broken_template_is_retried_once_the_template_is_fixed(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, run_cli: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    body = templates / "acknowledgement" / "body.txt"
+    good = body.read_text()
+    body.write_text(good + "{{ no_such_field.value }}\n")  # as an organisation's careless edit might
+    config = app.config.path
+    config.write_text(config.read_text().replace(str(ROOT / "templates"), str(templates)))
+    run_cli("poll", "--once")
+    dovecot.deliver(mail(sender="jane.doe@example.net"))
+
+    run_cli("poll", "--once")
+    status, out, _ = run_cli("shunted", "list")
+    assert status == 0 and "LetterError" in out and smtp_server.messages == []
+    shunted_id = out.split("\t", 1)[0]
+
+    body.write_text(good)
+    status, out, _ = run_cli("shunted", "retry", shunted_id)
+    assert status == 0 and "processed" in out
+    run_cli("poll", "--once")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("jane.doe@example.net",)]
+    assert run_cli("shunted", "list")[1] == ""
+
+
+def test_a_failed_letter_can_be_released_and_a_temporary_failure_is_given_up_in_time(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, run_cli: Callable[..., tuple[int, str, str]], clock
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from mailbot.db.models import Outbox
+
+    jobs.poll_cycle(app)
+    smtp_server.reject_recipient("jane.doe@example.net", 550)
+    dovecot.deliver(mail(sender="jane.doe@example.net"))
+    jobs.poll_cycle(app)
+    status, out, _ = run_cli("outbox", "list")
+    outbox_id = out.split("\t", 1)[0]
+    assert status == 0 and "\tfailed\t" in out and "550" in out
+
+    smtp_server.reset_failures()  # the recipient's server is fixed; a person releases the letter
+    assert run_cli("outbox", "release", outbox_id)[0] == 0
+    clock.now = datetime.now(LONDON)
+    jobs.poll_cycle(app)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("jane.doe@example.net",)]
+
+    smtp_server.fail_next(100, 451)  # a second complainant whose server keeps deferring
+    dovecot.deliver(mail(sender="deferred@example.net"))
+    for _ in range(12):
+        jobs.poll_cycle(app)
+        clock.now += timedelta(hours=5)  # past [delivery] give_up_after_hours = 48 by the end
+    with app.sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.recipient == "deferred@example.net")).one()
+    assert row.state == "failed" and row.last_error is not None and row.last_error.startswith("451")
+    assert 1 < row.attempts <= 12

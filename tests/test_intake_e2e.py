@@ -291,3 +291,25 @@ UNDECODABLE = (
     b"//79/P/+/f7/\xff\xfe not base64 at all \x00\r\n"
 )
 NOT_A_MAIL = b"\x00\x01\x02\x03 this is not an email message \xff\xfe\x00" * 20
+
+
+def test_a_changed_uidvalidity_starts_again_from_the_newest_message_and_answers_nothing_old(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    from mailbot.db.models import MailboxState
+
+    first_contact(app)
+    dovecot.deliver(mail(sender="before@example.net"))
+    jobs.poll_cycle(app)
+    # As after the server rebuilt its index: the stored UIDs now name other mail.
+    with app.sessions.begin() as session:
+        session.scalars(select(MailboxState)).one().uidvalidity += 1
+    dovecot.deliver(mail(sender="unseen@example.net"))
+
+    report = jobs.poll_cycle(app)
+
+    assert report.intake[0].baseline == 2  # both messages left alone, for `mailbot import --since`
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("before@example.net",)]
+    dovecot.deliver(mail(sender="after@example.net"))
+    jobs.poll_cycle(app)
+    assert [m.rcpt_tos for m in smtp_server.messages][-1] == ("after@example.net",)
