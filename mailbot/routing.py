@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,6 +51,11 @@ class Routing:
     @property
     def actor(self) -> str:
         return self.mail.sender.email if self.mail.sender else "unknown sender"
+
+    @cached_property
+    def text(self) -> str:
+        """The mail's new text without quoted history: worked out once, used by every step."""
+        return new_text(self.mail)
 
     @property
     def thread(self) -> Threading:
@@ -98,14 +104,12 @@ def link_bounce(r: Routing) -> str:
     case = r.session.get(Case, row.case_id) if row and row.case_id else None
     if case is None:
         return "left alone: bounce (not of a message on any case)"
-    cases.record_inbound(
-        r.session, case, r.mail, r.inbound, "bounce", new_text(r.mail), r.app.config.storage_dir
-    )
+    cases.record_inbound(r.session, case, r.mail, r.inbound, "bounce", r.text, r.app.config.storage_dir)
     r.inbound.case_id = case.id
     address = ", ".join(row.recipients)
     case.flags = sorted({*case.flags, "undeliverable"})
     cases.log_event(r.session, case, "mailbot", "bounced", r.now, f"{row.purpose} to {address}", r.inbound)
-    details = {"bounced_to": address, "bounced_letter": row.purpose, "bounce_text": new_text(r.mail)[:2000]}
+    details = {"bounced_to": address, "bounced_letter": row.purpose, "bounce_text": r.text[:2000]}
     told = alerts.alert(r.session, r.app, case, "alert_bounce", alerts.coordinator_of(r.app, case), r.now,
                         r.key, details)  # fmt: skip
     told_whom = ", ".join(told) or "nobody"
@@ -128,14 +132,14 @@ def record_outside_procedure(r: Routing, matter: str) -> str:
     case.status = "out_of_scope"
     forward_to = r.app.config.forwarding.get(matter)
     people = [Recipient("", forward_to)] if forward_to else alerts.people_for(r.app, "lead")
-    details = {"matter": matter.replace("_", " "), "original_text": new_text(r.mail), "sender": r.actor}
+    details = {"matter": matter.replace("_", " "), "original_text": r.text, "sender": r.actor}
     sent = alerts.alert(r.session, r.app, case, "forward_matter", people, r.now, r.key, details)
     to = ", ".join(sent) or "nobody"
     return f"recorded {case.ref} as {matter} outside the complaints procedure; forwarded to {to}"
 
 
 def add_to_case(r: Routing, case: Case) -> str:
-    text = new_text(r.mail)
+    text = r.text
     cases.record_inbound(r.session, case, r.mail, r.inbound, r.verdict.kind, text, r.app.config.storage_dir)
     r.inbound.case_id = case.id
     by = r.lookup.match.matched_by if r.lookup.match else "reference"
@@ -176,7 +180,7 @@ def open_new_case(r: Routing, kind: str) -> str:
         )
     alerted = raise_alerts(r, case, policy)
     sent = acknowledge(r, case, policy, _reply_address(r, complainant, forwarded_by))
-    told = notify_coordinator(r, case, new_text(r.mail), new_case=True) if r.inbound.send_allowed else ""
+    told = notify_coordinator(r, case, r.text, new_case=True) if r.inbound.send_allowed else ""
     return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "") + told
 
 
@@ -203,7 +207,7 @@ def _open(r: Routing, policy: Policy, kind: str, complainant: Address | None) ->
     )  # fmt: skip
     case = cases.open_case(r.session, new, r.mail)
     case.people_named = _staff_named(r)
-    cases.record_inbound(r.session, case, r.mail, r.inbound, kind, new_text(r.mail), r.app.config.storage_dir)
+    cases.record_inbound(r.session, case, r.mail, r.inbound, kind, r.text, r.app.config.storage_dir)
     r.inbound.case_id = case.id
     cases.log_event(
         r.session, case, r.actor, "opened", r.now, f"{kind} under policy {policy.name}", r.inbound
@@ -229,7 +233,7 @@ def _persistent(r: Routing, complainant: Address | None) -> bool:
 
 def _staff_named(r: Routing) -> list[str]:
     """Staff the complaint names by full name: none of them may investigate it (impartiality)."""
-    staff, text = r.app.config.staff, f"{r.mail.subject}\n{new_text(r.mail)}".lower()
+    staff, text = r.app.config.staff, f"{r.mail.subject}\n{r.text}".lower()
     return [p.name for p in staff.people if p.name.lower() in text] if staff else []
 
 
@@ -259,7 +263,7 @@ def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
         if flag in r.verdict.flags:
             note = next((n for n in policy.routing if n.matter == flag), None)
             people = alerts.people_for(r.app, (note.to if note and note.to else None) or role)
-            details = {"original_text": new_text(r.mail), "sender": r.actor}
+            details = {"original_text": r.text, "sender": r.actor}
             sent = alerts.alert(r.session, r.app, case, letter, people, r.now, r.key, details)
             told.append(f"{flag} alert to {', '.join(sent) or 'nobody'}")
     return "; ".join(told)
