@@ -28,12 +28,12 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mailbot import devservers  # noqa: E402
 from mailbot.app import App, build_app  # noqa: E402
-from mailbot.config import load_config  # noqa: E402
+from mailbot.config.settings import load_config  # noqa: E402
 from mailbot.db.models import Case, StageRecord  # noqa: E402
-from mailbot.digest import DigestSettings, gather, leads, render_digest, week_labelled  # noqa: E402
-from mailbot.report import as_csv, board_report  # noqa: E402
+from mailbot.scheduled.digest import DigestSettings, gather, leads, render_digest, week_labelled  # noqa: E402
+from mailbot.scheduled.report import as_csv, board_report  # noqa: E402
+from mailbot.testing import servers  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday: digest 2026-W49 is due
 FIRST_DAY = datetime(2023, 12, 1, tzinfo=UTC)
@@ -195,7 +195,7 @@ def database(backend: str, directory: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{directory / 'bench.db'}"
         return
-    with devservers.PostgresCluster() as cluster:
+    with servers.PostgresCluster() as cluster:
         yield cluster.create_database("bench")
 
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import RuleChain, load_chain
-from mailbot.config import Config
+from mailbot.config.settings import Config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
-from mailbot.letters import Letters
-from mailbot.policy import Policy, load_policies
-from mailbot.reference import ReferenceFormat
+from mailbot.outgoing.letters import Letters
+from mailbot.policy.policies import Policy, load_policies
 
 
 def utc_now() -> datetime:

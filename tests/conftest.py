@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbot import devservers
 from mailbot.app import App, build_app
-from mailbot.config import load_config
+from mailbot.config.settings import load_config
+from mailbot.testing import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -19,24 +19,24 @@ PASSWORD = "secret"
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[devservers.Dovecot]:
-    devservers.require(devservers.find_dovecot)
-    server = devservers.Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
+def dovecot(tmp_path: Path) -> Iterator[servers.Dovecot]:
+    servers.require(servers.find_dovecot)
+    server = servers.Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
     with server:
         yield server
 
 
 @pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[devservers.SmtpCapture]:
-    devservers.require(devservers.find_aiosmtpd)
-    with devservers.SmtpCapture(outdir=tmp_path / "sent") as server:
+def smtp_server(tmp_path: Path) -> Iterator[servers.SmtpCapture]:
+    servers.require(servers.find_aiosmtpd)
+    with servers.SmtpCapture(outdir=tmp_path / "sent") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[devservers.PostgresCluster]:
-    devservers.require(devservers.find_postgres)
-    with devservers.PostgresCluster() as cluster:
+def pg_cluster() -> Iterator[servers.PostgresCluster]:
+    servers.require(servers.find_postgres)
+    with servers.PostgresCluster() as cluster:
         yield cluster
 
 
@@ -68,8 +68,8 @@ def clock() -> Clock:
 
 def write_config(
     tmp_path: Path,
-    dovecot: devservers.Dovecot,
-    smtp: devservers.SmtpCapture,
+    dovecot: servers.Dovecot,
+    smtp: servers.SmtpCapture,
     database_url: str,
     extra: str = "",
     mailboxes: str | None = None,
@@ -125,8 +125,8 @@ ENVIRON = {"TEST_IMAP_PASSWORD": PASSWORD}
 @pytest.fixture
 def make_app(
     tmp_path: Path,
-    dovecot: devservers.Dovecot,
-    smtp_server: devservers.SmtpCapture,
+    dovecot: servers.Dovecot,
+    smtp_server: servers.SmtpCapture,
     database_url: str,
     clock: Clock,
 ) -> Iterator[Callable[..., App]]:

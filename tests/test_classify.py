@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.classify import Classification, ClassifyRulesError, RuleChain, ThreadMatch, classify, load_chain
-from mailbot.parse import parse_mail
+from mailbot.intake.parse import parse_mail
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
 OWN = frozenset({"complaints@care.example.org", "@care.example.org"})

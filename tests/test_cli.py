@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from mailbot import cli, jobs
+from mailbot import cli
 from mailbot.app import App
 from mailbot.db.models import Attachment, Case
-from mailbot.devservers import Dovecot, SmtpCapture
-from mailbot.store import blob_path
+from mailbot.intake.store import blob_path
+from mailbot.scheduled import jobs
+from mailbot.testing.servers import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, ROOT
 from tests.mails import mail
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import ConfigError, load_config
+from mailbot.config.settings import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """

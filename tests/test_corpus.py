@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.classify import Classification, RuleChain, classify, load_chain
-from mailbot.parse import ParsedMail, UnparseableMail, parse_mail
+from mailbot.intake.parse import ParsedMail, UnparseableMail, parse_mail
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from mailbot import jobs
 from mailbot.app import App
 from mailbot.db.models import Case
-from mailbot.devservers import Dovecot, SmtpCapture
+from mailbot.scheduled import jobs
+from mailbot.testing.servers import Dovecot, SmtpCapture
 from tests.mails import mail
 
 LONDON = ZoneInfo("Europe/London")

@@ -19,11 +19,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import jobs
 from mailbot.app import App
 from mailbot.db.models import Case, CaseEvent, StageRecord
-from mailbot.devservers import Dovecot, SmtpCapture, skip_or_fail
-from mailbot.digest import (
+from mailbot.scheduled import jobs
+from mailbot.scheduled.digest import (
     DigestError,
     DigestSettings,
     gather,
@@ -32,7 +31,8 @@ from mailbot.digest import (
     send_digests,
     week_labelled,
 )
-from mailbot.report import OnTime
+from mailbot.scheduled.report import OnTime
+from mailbot.testing.servers import Dovecot, SmtpCapture, skip_or_fail
 
 LONDON = ZoneInfo("Europe/London")
 # Digest 2026-W49 is sent on Monday 30 November 2026 at 08:00 and covers Monday 23 to Sunday 29 November.

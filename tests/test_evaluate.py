@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.classify import FEEDBACK_KINDS, MACHINE_KINDS, RuleChain, load_chain
-from mailbot.evaluate import (
+from mailbot.classify.evaluate import (
     Evaluation,
     EvaluationError,
     Judgement,

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mailbot import jobs
 from mailbot.app import App
 from mailbot.db.models import Case, Correspondence, InboundMessage, Outbox
-from mailbot.devservers import Dovecot, SmtpCapture
+from mailbot.scheduled import jobs
+from mailbot.testing.servers import Dovecot, SmtpCapture
 from tests.mails import mail
 
 PROCESSED = b"$MailbotProcessed"

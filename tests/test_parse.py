@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailbot.parse import (
+from mailbot.intake.parse import (
     Address,
     UnparseableMail,
     _build,

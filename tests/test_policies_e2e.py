@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from mailbot import actions, jobs
 from mailbot.app import App
+from mailbot.cases import actions
 from mailbot.db.models import Case
-from mailbot.devservers import Dovecot, SmtpCapture
+from mailbot.scheduled import jobs
+from mailbot.testing.servers import Dovecot, SmtpCapture
 from tests.mails import mail
 
 LONDON = ZoneInfo("Europe/London")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.parse import ParsedMail, parse_mail
-from mailbot.quotes import new_text
+from mailbot.intake.parse import ParsedMail, parse_mail
+from mailbot.intake.quotes import new_text
 
 TALON = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "talon"
 _ABSENT = f"third-party corpus not found at {TALON} (see shared/corpus/README.md)"

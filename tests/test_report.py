@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from mailbot.app import App
-from mailbot.report import ReportError, run_report_command
+from mailbot.scheduled.report import ReportError, run_report_command
 from tests.conftest import Clock
 from tests.test_digest import NOW, STAFF, add_known_cases
 

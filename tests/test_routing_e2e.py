@@ -8,10 +8,10 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailbot import jobs
 from mailbot.app import App
 from mailbot.db.models import Case, Correspondence, InboundMessage, Outbox
-from mailbot.devservers import Dovecot, SmtpCapture
+from mailbot.scheduled import jobs
+from mailbot.testing.servers import Dovecot, SmtpCapture
 from tests.mails import mail
 
 STAFF = """

@@ -17,12 +17,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from mailbot import digest, jobs
 from mailbot.app import App
-from mailbot.config import ConfigError
+from mailbot.config.settings import ConfigError
 from mailbot.db.models import Outbox, SentNotice
-from mailbot.devservers import SmtpCapture
-from mailbot.digest import (
+from mailbot.scheduled import digest, jobs
+from mailbot.scheduled.digest import (
     DigestSettings,
     DigestWeek,
     latest_week,
@@ -30,8 +29,9 @@ from mailbot.digest import (
     settings_from_table,
     week_labelled,
 )
-from mailbot.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
-from mailbot.watch import WatchSettings
+from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
+from mailbot.scheduled.watch import WatchSettings
+from mailbot.testing.servers import SmtpCapture
 from tests.conftest import Clock
 from tests.test_digest import LEADS, NOW, STAFF, add_known_cases
 from tests.test_watch import run_together

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.parse import ParsedMail, parse_mail
-from mailbot.staff import StaffDirectory, load_staff
-from mailbot.trust import (
+from mailbot.intake.parse import ParsedMail, parse_mail
+from mailbot.staff.directory import StaffDirectory, load_staff
+from mailbot.staff.trust import (
     domains_aligned,
     is_trusted_staff,
     parse_authentication_results,

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import jobs, watch
 from mailbot.app import App
 from mailbot.db.models import Case, Outbox, SentNotice
-from mailbot.devservers import SmtpCapture
-from mailbot.watch import WatchReport, run_watch
+from mailbot.scheduled import jobs, watch
+from mailbot.scheduled.watch import WatchReport, run_watch
+from mailbot.testing.servers import SmtpCapture
 from tests.conftest import Clock
 from tests.test_digest import LEADS, STAFF, add_case, utc
 

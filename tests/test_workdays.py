@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailbot.workdays import WorkingCalendar
+from mailbot.policy.workdays import WorkingCalendar
 
 LONDON = ZoneInfo("Europe/London")
 ALL = ("ENG", "WLS", "SCT", "NIR")

@@ -16,8 +16,8 @@ from typing import Any
 from mailbot.classify import headers, senders, state, wording  # noqa: F401  (modules register rule types)
 from mailbot.classify.result import KINDS, Classification, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
-from mailbot.parse import ParsedMail
-from mailbot.quotes import new_text
+from mailbot.intake.parse import ParsedMail
+from mailbot.intake.quotes import new_text
 
 _STEP_KEYS: Mapping[str, Param] = {
     "name": Param(str, required=True, help="unique name, recorded in rules_hit / rules_missed"),

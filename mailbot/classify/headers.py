@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailbot.classify.rules import MailContext, Param, Rule, any_search, compile_patterns, register
-from mailbot.parse import ParsedMail
+from mailbot.intake.parse import ParsedMail
 
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 

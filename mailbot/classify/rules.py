@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mailbot.classify.result import ThreadMatch
-from mailbot.parse import ParsedMail
+from mailbot.intake.parse import ParsedMail
 
 RULE_TYPES: dict[str, type[Rule]] = {}
 

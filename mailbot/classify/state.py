@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailbot.classify.rules import MailContext, Param, Rule, register
-from mailbot.parse import ParsedMail
+from mailbot.intake.parse import ParsedMail
 
 
 @register

@@ -15,7 +15,7 @@ from mailbot.classify.rules import (
     normalise_wording,
     register,
 )
-from mailbot.parse import ParsedMail
+from mailbot.intake.parse import ParsedMail
 
 _PLACES = frozenset({"subject", "body"})
 _PLACES_PARAM = Param(list, help='where to look: "subject", "body" (default both)')

@@ -1,0 +1,1 @@
+"""Cases: opening, threading, references, stages and the actions staff take on them."""

@@ -1,0 +1,79 @@
+"""What staff do to a case — escalate, extend, record the outcome, close — from the CLI today and by mail
+later. Each changes the case, queues its letter and records who did it, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.cases import records, stages
+from mailbot.db.models import Case, InboundMessage
+from mailbot.outgoing.notices import LetterRequest, send_letter
+
+
+def letter(
+    session: Session, app: App, case: Case, name: str, at: datetime, actor: str, **details: object
+) -> str:
+    """Queue a letter staff decided to send (not an automatic reply: no cap, no Auto-Submitted)."""
+    request = LetterRequest(
+        name, at, key=at.isoformat(), automatic=False, auto_submitted=None, details=details, actor=actor
+    )
+    row = send_letter(session, app, case, request)
+    if row is None or row.state == "suppressed":
+        return f"{name} not sent ({row.last_error if row else 'already queued'})"
+    return f"{name} letter queued to {', '.join(row.recipients)}"
+
+
+def escalate_case(
+    session: Session, app: App, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
+) -> str:
+    record = stages.escalate(session, case, app.policies[case.policy], at, acknowledged=at)
+    if record is None:
+        raise stages.StageError(f"{case.ref} is already at the last stage of its policy")
+    records.log_event(session, case, actor, "escalated", at, f"to {record.stage}", inbound)
+    return f"{case.ref} escalated to {record.stage}; " + letter(
+        session, app, case, "acknowledgement", at, actor
+    )
+
+
+def extend_case(
+    session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime,
+    inbound: InboundMessage | None = None,
+) -> str:  # fmt: skip
+    extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
+    detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
+    records.log_event(session, case, actor, "extended", at, detail, inbound)
+    sent = letter(session, app, case, "extension", at, actor, extension=extension)
+    return f"{case.ref} response now due {extension.new_date}; {sent}"
+
+
+def record_case_outcome(
+    session: Session,
+    app: App,
+    case: Case,
+    decision: str,
+    at: datetime,
+    actor: str,
+    reasons: str = "",
+    remedy: str = "",
+    actions: str = "",
+    inbound: InboundMessage | None = None,
+) -> str:
+    policy = app.policies[case.policy]
+    stage_label = policy.stage(case.stage).label
+    following = stages.record_outcome(case, policy, decision, at)
+    records.log_event(session, case, actor, "outcome", at, f"{stage_label}: {decision}", inbound)
+    details = {"decision": decision, "reasons": reasons, "remedy": remedy, "actions": actions}
+    sent = letter(session, app, case, "outcome", at, actor, **details)
+    then = f"may escalate to {following.label}" if following else "closed (last stage)"
+    return f"{case.ref} {stage_label} {decision}; {then}; {sent}"
+
+
+def close_case(
+    session: Session, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
+) -> str:
+    stages.close(case, at)
+    records.log_event(session, case, actor, "closed", at, "", inbound)
+    return f"{case.ref} closed"

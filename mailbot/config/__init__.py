@@ -1,0 +1,1 @@
+"""Configuration: one TOML file read once into typed, frozen settings."""

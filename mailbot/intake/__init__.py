@@ -1,0 +1,1 @@
+"""Intake: fetching mail from IMAP, parsing it, and storing what it carries."""

@@ -1,0 +1,341 @@
+"""IMAP intake: fetch new messages into the database, then mark them in the mailbox once committed.
+
+Mail is never deleted or expunged. Progress lives in the database (UIDVALIDITY and the last UID per
+folder), so the mailbox's flags are a courtesy to the people who read it, not the record.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import hashlib
+import logging
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.config.settings import MailboxConfig
+from mailbot.db.models import InboundMessage, MailboxState, Outbox
+from mailbot.intake.parse import normalise_message_id
+
+log = logging.getLogger(__name__)
+
+PROCESSED_KEYWORD = "$MailbotProcessed"
+SHUNTED_KEYWORD = "$MailbotShunted"
+
+
+class MailboxError(Exception):
+    """The mailbox could not be reached or used; says which mailbox and why."""
+
+
+class MailboxLoginError(MailboxError):
+    pass
+
+
+@dataclass
+class IntakeReport:
+    mailbox: str
+    fetched: int = 0
+    baseline: int | None = None  # set on first contact: messages left alone because they were already there
+
+
+# --- connection -------------------------------------------------------------------------------------------
+
+
+def authenticate(client: IMAPClient, box: MailboxConfig) -> None:
+    """The one seam for login methods; OAuth2 (XOAUTH2) is added here beside the password."""
+    if box.password is None:
+        raise MailboxLoginError(
+            f"mailbox {box.name!r}: environment variable {box.password_env} "
+            "(named by password_env) is not set"
+        )
+    try:
+        client.login(box.username, box.password)
+    except LoginError as exc:
+        raise MailboxLoginError(f"mailbox {box.name!r}: login as {box.username} refused: {exc}") from None
+
+
+@contextmanager
+def connect(box: MailboxConfig) -> Iterator[IMAPClient]:
+    """A logged-in client that always logs out, whatever happens inside."""
+    context = ssl.create_default_context()
+    try:
+        client = IMAPClient(box.host, port=box.port, ssl=box.tls == "tls", ssl_context=context, timeout=60)
+    except (OSError, IMAPClientError) as exc:
+        raise MailboxError(f"mailbox {box.name!r}: cannot connect to {box.host}:{box.port}: {exc}") from None
+    with client:
+        if box.tls == "starttls":
+            client.starttls(context)
+        authenticate(client, box)
+        client.normalise_times = False  # keep INTERNALDATE timezone-aware
+        yield client
+
+
+# --- intake -----------------------------------------------------------------------------------------------
+
+
+def fetch_new(app: App, client: IMAPClient, box: MailboxConfig) -> IntakeReport:
+    """Store every message that arrived since the last poll. On first contact, only note where we start."""
+    info = client.select_folder(box.folder)
+    uidvalidity = int(info[b"UIDVALIDITY"])
+    state = _state(app, box)
+    if state is None or state.uidvalidity != uidvalidity:
+        return _set_baseline(app, client, box, uidvalidity, info, replaced=state)
+    report = IntakeReport(box.name)
+    for batch in _batches(_new_uids(client, state.last_uid), box.batch_size):
+        report.fetched += _store_batch(app, client, box, uidvalidity, batch, send_allowed=True)
+    return report
+
+
+def import_since(app: App, client: IMAPClient, box: MailboxConfig, since: date) -> int:
+    """Record mail received since a date as cases without sending anything (the backlog on first use)."""
+    info = client.select_folder(box.folder)
+    uidvalidity = int(info[b"UIDVALIDITY"])
+    if _state(app, box) is None:
+        _set_baseline(app, client, box, uidvalidity, info, replaced=None)
+    uids = sorted(int(u) for u in client.search(["SINCE", since]))
+    stored = 0
+    for batch in _batches(uids, box.batch_size):
+        stored += _store_batch(app, client, box, uidvalidity, batch, send_allowed=False)
+    return stored
+
+
+def _state(app: App, box: MailboxConfig) -> MailboxState | None:
+    with app.sessions() as session:
+        return session.scalars(
+            select(MailboxState).where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
+        ).first()
+
+
+def _set_baseline(
+    app: App,
+    client: IMAPClient,
+    box: MailboxConfig,
+    uidvalidity: int,
+    info: dict,
+    replaced: MailboxState | None,
+) -> IntakeReport:
+    highest = _highest_uid(client, info)
+    count = len(client.search(["ALL"]))
+    with app.sessions.begin() as session:
+        if replaced is not None:
+            session.delete(session.merge(replaced))
+            session.flush()
+            log.warning(
+                "mailbox %s folder %s: UIDVALIDITY changed (%s -> %s); starting again from the newest "
+                "message; use `mailbot import --since` to record anything missed",
+                box.name,
+                box.folder,
+                replaced.uidvalidity,
+                uidvalidity,
+            )
+        session.add(
+            MailboxState(
+                mailbox=box.name,
+                folder=box.folder,
+                uidvalidity=uidvalidity,
+                last_uid=highest,
+                baseline_uid=highest,
+                first_seen_at=app.clock(),
+            )
+        )
+    log.info("mailbox %s: first contact; %d message(s) already there are left alone", box.name, count)
+    return IntakeReport(box.name, baseline=count)
+
+
+def _highest_uid(client: IMAPClient, info: dict) -> int:
+    if b"UIDNEXT" in info:
+        return int(info[b"UIDNEXT"]) - 1
+    uids = client.search(["ALL"])
+    return max(uids) if uids else 0
+
+
+def _new_uids(client: IMAPClient, last_uid: int) -> list[int]:
+    # "UID n:*" always matches the newest message even when its UID is below n, hence the filter.
+    return sorted(int(u) for u in client.search(["UID", f"{last_uid + 1}:*"]) if int(u) > last_uid)
+
+
+def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(uids), size):
+        yield uids[start : start + size]
+
+
+def _store_batch(
+    app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: int, uids: list[int], send_allowed: bool
+) -> int:
+    fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+    stored = 0
+    for uid in uids:
+        data = fetched.get(uid)
+        if data is None:  # expunged by someone else between SEARCH and FETCH
+            continue
+        stored += _store_one(app, box, uidvalidity, uid, data, send_allowed)
+    return stored
+
+
+def _store_one(
+    app: App, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool
+) -> int:
+    """One transaction: the raw message (state ``fetched``) and the folder's new high-water mark."""
+    raw = bytes(data[b"BODY[]"])
+    try:
+        with app.sessions.begin() as session:
+            _advance(session, box, uid)
+            if _already_stored(session, box, uidvalidity, uid):
+                return 0
+            session.add(
+                InboundMessage(
+                    mailbox=box.name,
+                    folder=box.folder,
+                    uidvalidity=uidvalidity,
+                    uid=uid,
+                    message_id=header_message_id(raw),
+                    sha256=hashlib.sha256(raw).hexdigest(),
+                    raw=raw,
+                    received_at=_aware(data.get(b"INTERNALDATE"), app.clock()),
+                    fetched_at=app.clock(),
+                    state="fetched",
+                    send_allowed=send_allowed,
+                )
+            )
+        return 1
+    except IntegrityError:  # another worker stored it first
+        return 0
+
+
+def _advance(session: Session, box: MailboxConfig, uid: int) -> None:
+    state = session.scalars(
+        select(MailboxState)
+        .where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
+        .with_for_update()
+    ).first()
+    if state is not None and uid > state.last_uid:
+        state.last_uid = uid
+
+
+def _already_stored(session: Session, box: MailboxConfig, uidvalidity: int, uid: int) -> bool:
+    return (
+        session.scalars(
+            select(InboundMessage.id).where(
+                InboundMessage.mailbox == box.name,
+                InboundMessage.folder == box.folder,
+                InboundMessage.uidvalidity == uidvalidity,
+                InboundMessage.uid == uid,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _aware(value: datetime | None, fallback: datetime) -> datetime:
+    if value is None:
+        return fallback
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID, read cheaply at intake so the same mail in two mailboxes is recognised."""
+    value = _HEADERS.parsebytes(raw).get("Message-ID")
+    return normalise_message_id(str(value)) or None if value else None
+
+
+# --- after processing -------------------------------------------------------------------------------------
+
+
+def mark_done(app: App, client: IMAPClient, box: MailboxConfig) -> int:
+    """Flag (or move) what has been processed or shunted, now that it is committed."""
+    info = client.select_folder(box.folder)
+    rows = _unmarked(app, box, int(info[b"UIDVALIDITY"]))
+    for keyword, state in ((PROCESSED_KEYWORD, "processed"), (SHUNTED_KEYWORD, "shunted")):
+        uids = [uid for uid, row_state in rows if row_state == state]
+        if uids:
+            client.add_flags(uids, [keyword], silent=True)
+    processed = [uid for uid, state in rows if state == "processed"]
+    if box.processed_folder and processed:
+        _move(client, processed, box.processed_folder)
+    _set_marked(app, box, [uid for uid, _ in rows])
+    return len(rows)
+
+
+def _unmarked(app: App, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
+    with app.sessions() as session:
+        return [
+            (r.uid, r.state)
+            for r in session.execute(
+                select(InboundMessage.uid, InboundMessage.state).where(
+                    InboundMessage.mailbox == box.name,
+                    InboundMessage.folder == box.folder,
+                    InboundMessage.uidvalidity == uidvalidity,
+                    InboundMessage.marked_at.is_(None),
+                    InboundMessage.state.in_(("processed", "shunted")),
+                )
+            )
+        ]
+
+
+def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
+    """MOVE where the server has it; otherwise only the keyword stays (we never delete to emulate a move)."""
+    if not client.folder_exists(folder):
+        client.create_folder(folder)
+    if client.has_capability("MOVE"):
+        client.move(uids, folder)
+    else:
+        log.warning("server has no MOVE; messages stay in place with the %s keyword", PROCESSED_KEYWORD)
+
+
+def _set_marked(app: App, box: MailboxConfig, uids: list[int]) -> None:
+    if not uids:
+        return
+    with app.sessions.begin() as session:
+        for row in session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.mailbox == box.name,
+                InboundMessage.folder == box.folder,
+                InboundMessage.uid.in_(uids),
+                InboundMessage.marked_at.is_(None),
+            )
+        ):
+            row.marked_at = app.clock()
+
+
+def file_sent_copies(app: App, client: IMAPClient, box: MailboxConfig) -> int:
+    """Append what was sent for this mailbox to its Sent folder, so staff see what was said."""
+    with app.sessions() as session:
+        rows = list(
+            session.scalars(
+                select(Outbox)
+                .where(Outbox.mailbox == box.name, Outbox.state == "sent", Outbox.filed_at.is_(None))
+                .order_by(Outbox.id)
+            )
+        )
+    if not rows:
+        return 0
+    if not client.folder_exists(box.sent_folder):
+        client.create_folder(box.sent_folder)
+    for row in rows:
+        client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
+        with app.sessions.begin() as session:
+            session.get(Outbox, row.id).filed_at = app.clock()
+    return len(rows)
+
+
+def check_login(box: MailboxConfig) -> str:
+    """Log in and select the folder; returns a one-line description for ``check-config``."""
+    with connect(box) as client:
+        info = client.select_folder(box.folder, readonly=True)
+        return (
+            f"{box.name}: logged in to {box.host}:{box.port} as {box.username}; {box.folder} has "
+            f"{int(info[b'EXISTS'])} message(s)"
+        )

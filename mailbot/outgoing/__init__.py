@@ -1,0 +1,1 @@
+"""Outgoing mail: letters from templates, notices to staff, the outbox and SMTP delivery."""

@@ -1,0 +1,127 @@
+"""Letters about a case: rendered from the organisation's templates, queued in the outbox and recorded on the
+case in the caller's transaction. The same letter for the same cause is queued once only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.cases import records, stages
+from mailbot.db.models import Case, Outbox
+from mailbot.outgoing.outbox import (
+    Recipient,
+    Threading,
+    automatic_block_reason,
+    compose,
+    outgoing_message_id,
+    queue,
+    refusal_reason,
+)
+from mailbot.policy.policies import Policy
+
+# Which of the stage's "must tell" lists applies to each letter.
+MUST_TELL = {
+    "acknowledgement": lambda stage: stage.acknowledge.must_tell if stage.acknowledge else (),
+    "outcome": lambda stage: stage.respond.must_tell,
+    "extension": lambda stage: stage.respond.extension.must_tell if stage.respond.extension else (),
+}
+
+
+@dataclass(frozen=True)
+class LetterRequest:
+    letter: str
+    at: datetime
+    key: str = ""  # what makes this letter distinct from another of its kind on the same case and stage
+    to: Recipient | None = None
+    thread: Threading | None = None
+    automatic: bool = True  # an automatic reply: capped per address per day
+    auto_submitted: str | None = "auto-replied"  # "auto-generated" for alerts; None for letters staff wrote
+    details: dict[str, Any] = field(default_factory=dict)
+    actor: str = "mailbot"
+
+
+def send_letter(session: Session, app: App, case: Case, request: LetterRequest) -> Outbox | None:
+    """Queue the letter; None when this very letter was queued before. Suppressed rows keep the reason."""
+    domain = app.config.organisation.domain
+    message_id = outgoing_message_id(request.letter, case.ref, f"{case.stage}\0{request.key}", domain)
+    if session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None:
+        return None
+    policy = app.policies[case.policy]
+    to = request.to or Recipient(case.complainant_name, case.complainant_address)
+    thread = request.thread or reply_thread(session, case)
+    letter = app.letters.render(
+        request.letter, letter_context(app, case, policy, request), policy=policy.name, stage=case.stage
+    )
+    message = compose(app.config, to, letter, message_id, thread, request.at, request.auto_submitted)
+    blocked = _block_reason(session, app, to.address, request)
+    row = queue(
+        session,
+        app.config,
+        purpose=request.letter,
+        mailbox=case.mailbox,
+        message=message,
+        recipients=[to.address],
+        now=request.at,
+        case_id=case.id,
+        automatic=request.automatic,
+        blocked=blocked,
+    )
+    _record(session, case, row, letter.subject, letter.text, request, thread, blocked)
+    return row
+
+
+def _block_reason(session: Session, app: App, address: str, request: LetterRequest) -> str | None:
+    if request.automatic:
+        return automatic_block_reason(session, app.config, address, request.at)
+    return refusal_reason(app.config, address)
+
+
+def _record(
+    session: Session,
+    case: Case,
+    row: Outbox,
+    subject: str,
+    text: str,
+    request: LetterRequest,
+    thread: Threading,
+    blocked: str | None,
+) -> None:
+    if blocked:
+        records.log_event(session, case, request.actor, f"{request.letter} not sent", request.at, blocked)
+        return
+    records.record_outbound(session, case, row, subject, text, request.letter, thread.in_reply_to)
+    to = ", ".join(row.recipients)
+    records.log_event(session, case, request.actor, f"{request.letter} queued", request.at, f"to {to}")
+
+
+def reply_thread(session: Session, case: Case) -> Threading:
+    """Thread a letter to the complainant's latest mail on the case."""
+    last = records.last_inbound(session, case)
+    if last is None:
+        return Threading()
+    return Threading(last.message_id, tuple(last.references))
+
+
+def letter_context(app: App, case: Case, policy: Policy, request: LetterRequest) -> dict[str, Any]:
+    stage = policy.stage(case.stage) if case.stage != stages.RECORDED else None
+    tell = MUST_TELL.get(request.letter, lambda _s: ())(stage) if stage else ()
+    following = stages.next_stage(case, policy) if stage else None
+    return {
+        "organisation": app.config.organisation,
+        "case": case,
+        "complainant": {"name": case.complainant_name, "address": case.complainant_address},
+        "policy": policy,
+        "stage": stage,
+        "record": stages.current(case),
+        "handler": policy.role_label(stage.handler) if stage else None,
+        "next_stage": following,
+        "signposts": policy.after_final_stage,
+        "tell": set(tell),
+        "investigator": None,
+        **request.details,
+    }

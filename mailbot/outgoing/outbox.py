@@ -1,0 +1,163 @@
+"""The outbox: letters become complete MIME messages, written as rows in the same transaction as the case.
+
+Nothing is sent from here; ``smtp.py`` delivers what is queued. Every automatic mail passes one guard that
+refuses our own addresses, no-reply style addresses and more than the daily cap to one address.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.config.settings import Config
+from mailbot.db.models import Outbox
+from mailbot.outgoing.letters import Letter
+
+NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?|auto[-_.]?reply)([+\-._].*)?@",
+    re.IGNORECASE,
+)
+HELD_STATES = ("pending", "sending", "sent", "held")
+# CRLF as SMTP wants it; headers are not folded below RFC 5322's hard limit, because Python's folder can break
+# straight after "Subject:" and mail clients then show the subject with a stray leading space.
+WIRE = email.policy.SMTP.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Threading:
+    """What an outgoing mail answers: the Message-ID it replies to and the chain before it."""
+
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+def outgoing_message_id(purpose: str, ref: str, key: str, domain: str) -> str:
+    """Deterministic, so the same letter for the same cause can only ever be queued once."""
+    digest = hashlib.sha256(f"{purpose}\0{ref}\0{key}".encode()).hexdigest()[:12]
+    return f"{ref.lower()}.{purpose[:12]}.{digest}@{domain}"
+
+
+def compose(
+    config: Config,
+    to: Recipient,
+    letter: Letter,
+    message_id: str,
+    thread: Threading,
+    now: datetime,
+    auto_submitted: str | None = "auto-replied",
+) -> EmailMessage:
+    org = config.organisation
+    message = EmailMessage()
+    message["From"] = formataddr((org.from_name, org.from_address))
+    message["To"] = formataddr((to.name, to.address))
+    message["Subject"] = letter.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{message_id}>"
+    _thread_headers(message, thread)
+    if auto_submitted:  # RFC 3834: "auto-replied" answers a mail, "auto-generated" (alerts) does not
+        message["Auto-Submitted"] = auto_submitted
+        message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
+    message.set_content(letter.text)
+    if letter.html:
+        message.add_alternative(letter.html, subtype="html")
+    return message
+
+
+def _thread_headers(message: EmailMessage, thread: Threading) -> None:
+    if thread.in_reply_to:
+        message["In-Reply-To"] = f"<{thread.in_reply_to}>"
+    chain = [*thread.references, *([thread.in_reply_to] if thread.in_reply_to else [])]
+    unique = list(dict.fromkeys(chain))[-20:]  # long chains are trimmed from the oldest end, as clients do
+    if unique:
+        message["References"] = " ".join(f"<{m}>" for m in unique)
+
+
+def refusal_reason(config: Config, address: str) -> str | None:
+    """Why no mail at all should go to this address, or None."""
+    address = address.strip().lower()
+    if not address or "@" not in address:
+        return "no usable address"
+    if address in config.own_addresses:
+        return "our own address"
+    if NO_REPLY.match(address):
+        return "a no-reply or system address"
+    return None
+
+
+def automatic_block_reason(session: Session, config: Config, address: str, now: datetime) -> str | None:
+    """Why an automatic mail must not go to this address, or None when it may."""
+    refused = refusal_reason(config, address)
+    if refused:
+        return refused
+    address = address.strip().lower()
+    sent_today = session.scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.automatic.is_(True),
+            Outbox.state.in_(HELD_STATES),
+            Outbox.recipient == address,
+            Outbox.created_at > now - timedelta(days=1),
+        )
+    )
+    cap = config.delivery.max_automatic_per_address_per_day
+    if sent_today is not None and sent_today >= cap:
+        return f"daily cap of {cap} automatic mails to this address reached"
+    return None
+
+
+def queue(
+    session: Session,
+    config: Config,
+    *,
+    purpose: str,
+    mailbox: str,
+    message: EmailMessage,
+    recipients: list[str],
+    now: datetime,
+    case_id: int | None,
+    automatic: bool = True,
+    blocked: str | None = None,
+) -> Outbox:
+    """Write the message to the outbox (state ``suppressed`` with the reason when it must not go)."""
+    row = Outbox(
+        message_id=message["Message-ID"].strip("<>"),
+        purpose=purpose,
+        automatic=automatic,
+        case_id=case_id,
+        mailbox=mailbox,
+        sender=config.organisation.from_address,
+        recipients=recipients,
+        recipient=recipients[0].lower() if recipients else "",
+        raw=message.as_bytes(policy=WIRE),
+        state="suppressed" if blocked else "pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        deliver_until=now + timedelta(hours=config.delivery.give_up_after_hours),
+        last_error=blocked,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def sent_with_message_id(session: Session, message_ids: tuple[str, ...]) -> Outbox | None:
+    """Our outgoing mail with one of these Message-IDs (a bounce quotes the one it returns)."""
+    if not message_ids:
+        return None
+    return session.scalars(
+        select(Outbox).where(Outbox.message_id.in_(message_ids)).order_by(Outbox.id)
+    ).first()

@@ -1,0 +1,1 @@
+"""Complaints policies as data: stages, timescales, routing, and the UK working-day calendar."""

@@ -1,0 +1,1 @@
+"""Routing: what to do with a classified message."""

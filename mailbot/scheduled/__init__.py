@@ -1,0 +1,1 @@
+"""Scheduled work: polling, the deadline watch, the weekly digest and the board report."""

@@ -1,0 +1,1 @@
+"""Staff: the directory, who is trusted, their mail and the commands they send by it."""
