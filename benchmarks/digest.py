@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mailbot.app import App, build_app  # noqa: E402
+from mailbot.config.digest import DigestSettings  # noqa: E402
 from mailbot.config.settings import load_config  # noqa: E402
 from mailbot.db.models import Case, StageRecord  # noqa: E402
-from mailbot.scheduled.digest import DigestSettings, gather, leads, render_digest, week_labelled  # noqa: E402
+from mailbot.scheduled.digest import gather, leads, render_digest, week_labelled  # noqa: E402
 from mailbot.scheduled.report import as_csv, board_report  # noqa: E402
 from mailbot.testing import servers  # noqa: E402
 

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.config.digest import DigestSettings
 from mailbot.db.models import Case, CaseEvent, StageRecord
 from mailbot.scheduled import jobs
 from mailbot.scheduled.digest import (
     DigestError,
-    DigestSettings,
     gather,
     render_digest,
     run_digest_command,

@@ -18,19 +18,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from mailbot.app import App
+from mailbot.config.digest import DigestSettings, WatchSettings, settings_from_table
 from mailbot.config.settings import ConfigError
 from mailbot.db.models import Outbox, SentNotice
 from mailbot.scheduled import digest, jobs
-from mailbot.scheduled.digest import (
-    DigestSettings,
-    DigestWeek,
-    latest_week,
-    send_digests,
-    settings_from_table,
-    week_labelled,
-)
+from mailbot.scheduled.digest import DigestWeek, latest_week, send_digests, week_labelled
 from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
-from mailbot.scheduled.watch import WatchSettings
 from mailbot.testing.servers import SmtpCapture
 from tests.conftest import Clock
 from tests.test_digest import LEADS, NOW, STAFF, add_known_cases

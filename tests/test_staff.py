@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mailbot.config.settings import ConfigError
-from mailbot.staff.directory import Person, StaffDirectory, load_staff
+from mailbot.config.staff import Person, StaffDirectory, load_staff
 
 PATH = Path("/etc/mailbot/config.toml")
 GOOD = """

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.config.staff import StaffDirectory, load_staff
 from mailbot.intake.parse import ParsedMail, parse_mail
-from mailbot.staff.directory import StaffDirectory, load_staff
 from mailbot.staff.trust import (
     domains_aligned,
     is_trusted_staff,

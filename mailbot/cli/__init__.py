@@ -449,4 +449,3 @@ def cmd_outbox_release(args: argparse.Namespace) -> int:
         row.deliver_until = now + (row.deliver_until - row.created_at)
     print(f"outbox {args.id} released; it will be sent at the next flush")
     return 0
-

@@ -11,23 +11,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-if TYPE_CHECKING:
-    from mailbot.scheduled.digest import DigestSettings
-    from mailbot.staff.directory import StaffDirectory
+from mailbot.config.digest import DigestSettings, settings_from_table
+from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.config.staff import StaffDirectory, load_staff
 
 TLS_MODES = ("tls", "starttls", "none")
 AUTH_METHODS = ("password",)  # OAuth2 (Microsoft 365, Google Workspace) slots in beside this.
-
-
-class ConfigError(Exception):
-    """A mistake in the configuration file, naming the file and the key."""
-
-    def __init__(self, path: Path | str, key: str, message: str) -> None:
-        self.path, self.key, self.message = str(path), key, message
-        super().__init__(f"{path}: {key}: {message}")
 
 
 @dataclass(frozen=True)
@@ -129,59 +121,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _Reader:
-    """Reads typed values out of one TOML table, remembering the key path for error messages."""
-
-    def __init__(self, path: Path, table: Mapping[str, Any], prefix: str) -> None:
-        self.path, self.table, self.prefix = path, table, prefix
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def error(self, name: str, message: str) -> ConfigError:
-        return ConfigError(self.path, self.key(name), message)
-
-    def get(self, name: str, kind: type, default: Any = ..., what: str = "") -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            if default is ...:
-                raise self.error(name, f"is required ({what or kind.__name__})")
-            return default
-        value = self.table[name]
-        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            raise self.error(name, f"expected {what or kind.__name__}, got {value!r}")
-        return value
-
-    def text(self, name: str, default: Any = ...) -> Any:
-        value = self.get(name, str, default, "a string")
-        if isinstance(value, str) and not value.strip():
-            raise self.error(name, "must not be empty")
-        return value
-
-    def positive(self, name: str, default: Any = ...) -> int:
-        value = self.get(name, int, default, "a positive whole number")
-        if value <= 0:
-            raise self.error(name, f"expected a positive whole number, got {value!r}")
-        return value
-
-    def choice(self, name: str, choices: tuple[str, ...], default: Any = ...) -> str:
-        value = self.get(name, str, default, "one of " + ", ".join(choices))
-        if value not in choices:
-            raise self.error(name, f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def sub(self, name: str, required: bool = False) -> _Reader:
-        table = self.get(name, dict, ... if required else {}, "a table")
-        self.used.add(name)
-        return _Reader(self.path, table, self.key(name))
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (accepted here: {', '.join(sorted(self.used))})")
-
-
 def load_config(path: Path | str, environ: Mapping[str, str]) -> Config:
     """Load and validate the configuration; `environ` supplies the passwords named by `password_env`."""
     path = Path(path)
@@ -191,10 +130,10 @@ def load_config(path: Path | str, environ: Mapping[str, str]) -> Config:
         raise ConfigError(path, "(file)", "no such file; copy config.example.toml and edit it") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc)) from None
-    return _build(path, _Reader(path, data, ""), environ)
+    return _build(path, TomlReader(path, data, ""), environ)
 
 
-def _build(path: Path, top: _Reader, environ: Mapping[str, str]) -> Config:
+def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     base = path.parent.resolve()
     organisation = _organisation(top.sub("organisation", required=True))
     cases = _cases(top.sub("cases"), base)
@@ -222,15 +161,13 @@ def _build(path: Path, top: _Reader, environ: Mapping[str, str]) -> Config:
     )  # fmt: skip
 
 
-def _staff(top: _Reader, path: Path) -> StaffDirectory | None:
-    from mailbot.staff.directory import load_staff  # staff.py builds on this module's reader
+def _staff(top: TomlReader, path: Path) -> StaffDirectory | None:
 
     table = top.get("staff", dict, None, "a [staff] table")
     return load_staff(table, path) if table is not None else None
 
 
-def _digest(top: _Reader, path: Path) -> DigestSettings | None:
-    from mailbot.scheduled.digest import settings_from_table  # digest.py builds on this module's reader
+def _digest(top: TomlReader, path: Path) -> DigestSettings | None:
 
     table = top.get("digest", dict, None, "a [digest] table")
     return settings_from_table(table, path) if table is not None else None
@@ -239,7 +176,7 @@ def _digest(top: _Reader, path: Path) -> DigestSettings | None:
 FORWARDED_MATTERS = ("staff_matter", "business_dispute")
 
 
-def _forwarding(reader: _Reader) -> Mapping[str, str]:
+def _forwarding(reader: TomlReader) -> Mapping[str, str]:
     """Where mail outside the complaints procedure is forwarded, e.g. staff_matter = "hr@…"."""
     forwarding = {matter: _address(reader, matter, None) for matter in FORWARDED_MATTERS}
     reader.finish()
@@ -251,7 +188,7 @@ def _path(base: Path, value: str) -> Path:
     return candidate if candidate.is_absolute() else base / candidate
 
 
-def _timezone(reader: _Reader) -> str:
+def _timezone(reader: TomlReader) -> str:
     name = reader.text("timezone", "Europe/London")
     try:
         ZoneInfo(name)
@@ -260,14 +197,14 @@ def _timezone(reader: _Reader) -> str:
     return name
 
 
-def _address(reader: _Reader, name: str, default: Any = ...) -> str:
+def _address(reader: TomlReader, name: str, default: Any = ...) -> str:
     value = reader.text(name, default)
     if value is not None and ("@" not in value or " " in value.strip()):
         raise reader.error(name, f"expected an email address, got {value!r}")
     return value.strip().lower() if value else value
 
 
-def _organisation(reader: _Reader) -> OrganisationConfig:
+def _organisation(reader: TomlReader) -> OrganisationConfig:
     name = reader.text("name")
     from_address = _address(reader, "from_address")
     from_name = reader.text("from_name", name)
@@ -279,7 +216,7 @@ def _organisation(reader: _Reader) -> OrganisationConfig:
     return OrganisationConfig(name, from_address, from_name, domain, own, show)
 
 
-def _cases(reader: _Reader, base: Path) -> CasesConfig:
+def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     reference_format = reader.text("reference_format", "CMP-{year}-{seq:04d}")
     _check_reference_format(reader, reference_format)
     policies = _path(base, reader.text("policies_dir", "rules/policies"))
@@ -300,7 +237,7 @@ def _cases(reader: _Reader, base: Path) -> CasesConfig:
     )
 
 
-def _check_reference_format(reader: _Reader, fmt: str) -> None:
+def _check_reference_format(reader: TomlReader, fmt: str) -> None:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None}
         fmt.format(year=2026, seq=1)
@@ -313,12 +250,14 @@ def _check_reference_format(reader: _Reader, fmt: str) -> None:
 
 
 def _mailboxes(
-    path: Path, top: _Reader, environ: Mapping[str, str], policy: str
+    path: Path, top: TomlReader, environ: Mapping[str, str], policy: str
 ) -> tuple[MailboxConfig, ...]:
     tables = top.get("mailbox", list, ..., "one or more [[mailbox]] tables")
     if not tables:
         raise top.error("mailbox", "at least one [[mailbox]] is required")
-    boxes = tuple(_mailbox(_Reader(path, t, f"mailbox[{i}]"), environ, policy) for i, t in enumerate(tables))
+    boxes = tuple(
+        _mailbox(TomlReader(path, t, f"mailbox[{i}]"), environ, policy) for i, t in enumerate(tables)
+    )
     names = [b.name for b in boxes]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -326,7 +265,7 @@ def _mailboxes(
     return boxes
 
 
-def _mailbox(reader: _Reader, environ: Mapping[str, str], policy: str) -> MailboxConfig:
+def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str) -> MailboxConfig:
     if "password" in reader.table:
         raise reader.error(
             "password",
@@ -356,7 +295,7 @@ def _mailbox(reader: _Reader, environ: Mapping[str, str], policy: str) -> Mailbo
     return box
 
 
-def _smtp(reader: _Reader, environ: Mapping[str, str]) -> SmtpConfig:
+def _smtp(reader: TomlReader, environ: Mapping[str, str]) -> SmtpConfig:
     if "password" in reader.table:
         raise reader.error("password", "passwords are never stored in the file; use password_env")
     tls = reader.choice("tls", TLS_MODES, "starttls")
@@ -378,7 +317,7 @@ def _smtp(reader: _Reader, environ: Mapping[str, str]) -> SmtpConfig:
     return smtp
 
 
-def _delivery(reader: _Reader) -> DeliveryConfig:
+def _delivery(reader: TomlReader) -> DeliveryConfig:
     cap = reader.positive("max_automatic_per_address_per_day", 3)
     retry = reader.get("retry_minutes", list, [1, 5, 15, 60, 240], "a list of minutes")
     if not retry or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in retry):

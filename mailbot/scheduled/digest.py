@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,8 @@ from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.config.settings import _Reader
+from mailbot.config.digest import DigestSettings
+from mailbot.config.staff import Person
 from mailbot.db.models import Case, Outbox, SentNotice
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue, refusal_reason
@@ -42,15 +43,13 @@ from mailbot.scheduled.report import (
     stage_labels,
     total,
 )
-from mailbot.scheduled.watch import FollowUpDue, WatchSettings, already_sent, calendar_for, follow_ups_due
-from mailbot.staff.directory import ROLES, Person
+from mailbot.scheduled.watch import FollowUpDue, already_sent, calendar_for, follow_ups_due
 
 if TYPE_CHECKING:
     from mailbot.app import App
     from mailbot.config.settings import Config
 
 log = logging.getLogger(__name__)
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WATCHED_FLAGS = ("safeguarding", "elected_member", "persistent")
 CHART_WEEKS = 12
 CHART_WIDTH = 360  # pixels for the busiest week's bar
@@ -67,73 +66,8 @@ class DigestError(Exception):
     """A digest asked for wrongly (a week written oddly, an address that is no lead); says what would do."""
 
 
-# --- settings: the [digest] table ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    day: int = 0  # Monday, as date.weekday()
-    at: time = time(8, 0)
-    at_risk_working_days: int = 5
-    names_visible_to: frozenset[str] = frozenset()  # staff roles whose holders see complainants' names
-    watch: WatchSettings = field(default_factory=WatchSettings)
-
-
 def digest_settings(config: Config) -> DigestSettings:
     return config.digest or DigestSettings()
-
-
-def settings_from_table(table: Mapping[str, Any], path: Path) -> DigestSettings:
-    """Read and check the [digest] table; every mistake is a ConfigError naming the ``digest.…`` key."""
-    reader = _Reader(path, table, "digest")
-    settings = DigestSettings(
-        day=_weekday(reader, "day"),
-        at=_time_of_day(reader, "time", time(8, 0)),
-        at_risk_working_days=_whole(reader, "at_risk_working_days", 5, 1, 60),
-        names_visible_to=_roles(reader, "names_visible_to"),
-        watch=WatchSettings(
-            at=_time_of_day(reader, "watch_time", time(7, 0)),
-            remind_working_days=_whole(reader, "remind_working_days", 2, 0, 30),
-            follow_up_rounds=_whole(reader, "follow_up_rounds", 1, 1, 12),
-        ),
-    )
-    reader.finish()
-    return settings
-
-
-def _weekday(reader: _Reader, name: str) -> int:
-    value = reader.get(name, str, "monday", "a day of the week")
-    if value.strip().lower() not in WEEKDAYS:
-        raise reader.error(name, f"expected a day of the week ({', '.join(WEEKDAYS)}), got {value!r}")
-    return WEEKDAYS.index(value.strip().lower())
-
-
-def _time_of_day(reader: _Reader, name: str, default: time) -> time:
-    value = reader.get(name, object, default)
-    if isinstance(value, time) and value.tzinfo is None:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d", value):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
-    raise reader.error(name, f'expected a local time of day such as "08:00", got {value!r}')
-
-
-def _whole(reader: _Reader, name: str, default: int, low: int, high: int) -> int:
-    value = reader.get(name, int, default, f"a whole number from {low} to {high}")
-    if not low <= value <= high:
-        raise reader.error(name, f"expected a whole number from {low} to {high}, got {value!r}")
-    return value
-
-
-def _roles(reader: _Reader, name: str) -> frozenset[str]:
-    accepted = ", ".join(ROLES)
-    values = reader.get(name, list, [], f"a list of staff roles (accepted: {accepted})")
-    for value in values:
-        if value not in ROLES:
-            raise reader.error(name, f"unknown role {value!r} (accepted: {accepted})")
-    return frozenset(values)
 
 
 # --- which week ---------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from mailbot.scheduled.digest import WEEKDAYS, DigestSettings, digest_settings, send_due_digests
+from mailbot.config.digest import WEEKDAYS, DigestSettings
+from mailbot.scheduled.digest import digest_settings, send_due_digests
 from mailbot.scheduled.watch import run_watch
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbot.config.digest import WatchSettings
 from mailbot.db.models import Case, SentNotice
 from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, send_letter
@@ -34,13 +35,6 @@ log = logging.getLogger(__name__)
 # A follow-up found overdue (the bot was down when it fell due) is still sent within this long; older ones are
 # left alone rather than surprise staff with a reminder about a case closed long ago.
 FOLLOW_UP_CATCH_UP = timedelta(days=31)
-
-
-@dataclass(frozen=True)
-class WatchSettings:
-    at: time = time(7, 0)  # the daily run, in the organisation's time zone
-    remind_working_days: int = 2  # remind the coordinator this many working days before a date falls due
-    follow_up_rounds: int = 1  # how many of the policy's follow-ups after closure (every N months) to send
 
 
 def watch_settings(config: Config) -> WatchSettings:

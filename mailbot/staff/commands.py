@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import actions, records, stages
+from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
 from mailbot.outgoing import alerts
-from mailbot.staff.directory import Person
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
 KINDS = ("complaint", "concern", "compliment", "comment")

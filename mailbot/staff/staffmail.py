@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records
+from mailbot.config.staff import Person
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
@@ -18,7 +19,6 @@ from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, reply_thread, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.staff import commands
-from mailbot.staff.directory import Person
 from mailbot.staff.trust import Verdict, is_trusted_staff
 
 

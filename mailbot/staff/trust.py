@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 from publicsuffixlist import PublicSuffixList
 
+from mailbot.config.staff import Person, StaffDirectory
 from mailbot.intake.parse import ParsedMail
-from mailbot.staff.directory import Person, StaffDirectory
 
 # The trusted_authserv_ids entry that stands for Exchange Online's fields without an authserv-id.
 MICROSOFT_365 = "microsoft365"

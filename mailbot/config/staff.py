@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.classify.result import FEEDBACK_KINDS
-from mailbot.config.settings import _Reader
+from mailbot.config.reader import TomlReader
 
 ROLES = ("coordinator", "investigator", "lead", "safeguarding_lead", "chief_executive", "appeal_panel")
 ASSIGNMENTS = ("in_turn", "by_service", "by_category")
@@ -102,7 +102,7 @@ class StaffDirectory:
 
 def load_staff(table: Mapping[str, Any], path: Path) -> StaffDirectory:
     """Read and check the [staff] table; every mistake is a ConfigError naming the `staff.…` key."""
-    reader = _Reader(path, table, "staff")
+    reader = TomlReader(path, table, "staff")
     domains = _domains(reader)
     assignment = reader.choice("assignment", ASSIGNMENTS, "in_turn")
     authserv_ids = _authserv_ids(reader)
@@ -112,7 +112,7 @@ def load_staff(table: Mapping[str, Any], path: Path) -> StaffDirectory:
     return StaffDirectory(people, domains, assignment, authserv_ids)
 
 
-def _domains(reader: _Reader) -> frozenset[str]:
+def _domains(reader: TomlReader) -> frozenset[str]:
     what = 'a list of the organisation\'s mail domains, e.g. ["riverside.example"]'
     domains = _strings(reader, "domains", ..., what)
     if not domains:
@@ -123,7 +123,7 @@ def _domains(reader: _Reader) -> frozenset[str]:
     return frozenset(d.lower().rstrip(".") for d in domains)
 
 
-def _authserv_ids(reader: _Reader) -> frozenset[str]:
+def _authserv_ids(reader: TomlReader) -> frozenset[str]:
     what = (
         "a list of the names your receiving mail server writes first in Authentication-Results, "
         'e.g. ["mx.riverside.example"], ["mx.google.com"], or ["microsoft365"] for Exchange Online'
@@ -137,7 +137,7 @@ def _authserv_ids(reader: _Reader) -> frozenset[str]:
     return frozenset(v.lower() for v in ids)
 
 
-def _people(reader: _Reader, path: Path) -> tuple[Person, ...]:
+def _people(reader: TomlReader, path: Path) -> tuple[Person, ...]:
     tables = reader.get("person", list, ..., "one or more [[staff.person]] tables")
     if not tables:
         raise reader.error("person", "at least one [[staff.person]] is required")
@@ -146,13 +146,13 @@ def _people(reader: _Reader, path: Path) -> tuple[Person, ...]:
         key = f"person[{index}]"
         if not isinstance(table, dict):
             raise reader.error(key, f"expected a [[staff.person]] table, got {table!r}")
-        person = _person(_Reader(path, table, reader.key(key)))
+        person = _person(TomlReader(path, table, reader.key(key)))
         _check_unique(reader, key, person, people)
         people.append(person)
     return tuple(people)
 
 
-def _person(reader: _Reader) -> Person:
+def _person(reader: TomlReader) -> Person:
     name = " ".join(reader.text("name").split())
     addresses = _addresses(reader, name)
     roles = _choices(reader, "roles", ROLES, "role", name)
@@ -162,7 +162,7 @@ def _person(reader: _Reader) -> Person:
     return Person(name, addresses, roles, services, categories)
 
 
-def _addresses(reader: _Reader, name: str) -> tuple[str, ...]:
+def _addresses(reader: TomlReader, name: str) -> tuple[str, ...]:
     what = 'a list of email addresses, e.g. ["priya.shah@riverside.example"]'
     found: list[str] = []
     for value in _strings(reader, "addresses", ..., what):
@@ -177,7 +177,9 @@ def _addresses(reader: _Reader, name: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _choices(reader: _Reader, key: str, accepted: tuple[str, ...], noun: str, name: str) -> tuple[str, ...]:
+def _choices(
+    reader: TomlReader, key: str, accepted: tuple[str, ...], noun: str, name: str
+) -> tuple[str, ...]:
     listing = ", ".join(accepted)
     values = _strings(reader, key, [], f"a list of {noun} names (accepted: {listing})")
     for value in values:
@@ -186,14 +188,14 @@ def _choices(reader: _Reader, key: str, accepted: tuple[str, ...], noun: str, na
     return tuple(dict.fromkeys(values))  # a repeated entry is harmless; keep the first
 
 
-def _strings(reader: _Reader, key: str, default: Any, what: str) -> list[str]:
+def _strings(reader: TomlReader, key: str, default: Any, what: str) -> list[str]:
     values = reader.get(key, list, default, what)
     if not all(isinstance(v, str) and v.strip() for v in values):
         raise reader.error(key, f"expected {what}, got {values!r}")
     return [v.strip() for v in values]
 
 
-def _check_unique(reader: _Reader, key: str, person: Person, earlier: list[Person]) -> None:
+def _check_unique(reader: TomlReader, key: str, person: Person, earlier: list[Person]) -> None:
     for other_index, other in enumerate(earlier):
         if _fold(other.name) == _fold(person.name):
             raise reader.error(
@@ -206,7 +208,7 @@ def _check_unique(reader: _Reader, key: str, person: Person, earlier: list[Perso
             raise reader.error(f"{key}.addresses", f"{shared} is already listed for {other.name}")
 
 
-def _check_assignment(reader: _Reader, assignment: str, people: tuple[Person, ...]) -> None:
+def _check_assignment(reader: TomlReader, assignment: str, people: tuple[Person, ...]) -> None:
     coordinators = [p for p in people if p.has_role("coordinator")]
     if not coordinators:
         raise reader.error(
