@@ -13,6 +13,7 @@ from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import RuleChain, load_chain
 from mailbot.config.settings import Config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
+from mailbot.errors import UserError
 from mailbot.outgoing.letters import Letters
 from mailbot.policy.policies import Policy, load_policies
 
@@ -39,7 +40,7 @@ class App:
         self.engine.dispose()
 
 
-class SetupError(Exception):
+class SetupError(UserError):
     """The configuration names something that is not there (a policy, a rules file)."""
 
 

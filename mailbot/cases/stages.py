@@ -9,13 +9,14 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from mailbot.db.models import Case, StageRecord
+from mailbot.errors import UserError
 from mailbot.policy.policies import Period, Policy, Stage
 
 OUTCOMES = ("upheld", "partly upheld", "not upheld")
 RECORDED = "recorded"  # the stage of an item the policy records without a complaints procedure
 
 
-class StageError(Exception):
+class StageError(UserError):
     """A stage change the policy does not allow; says why and what would be accepted."""
 
 

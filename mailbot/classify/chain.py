@@ -16,6 +16,7 @@ from typing import Any
 from mailbot.classify import headers, senders, state, wording  # noqa: F401  (modules register rule types)
 from mailbot.classify.result import KINDS, Classification, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
+from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
 
@@ -31,7 +32,7 @@ _FLAG = re.compile(r"^[a-z][a-z_]*(?::[a-z]{2,3})?$")
 DEFAULT_KIND = "out_of_scope"
 
 
-class ClassifyRulesError(Exception):
+class ClassifyRulesError(UserError):
     """classify.toml is missing, unreadable or names something the chain does not accept."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mailbot.classify import KINDS, Classification, RuleChain, classify
 from mailbot.classify.result import SILENCING_FLAGS
+from mailbot.errors import UserError
 from mailbot.intake.parse import UnparseableMail, parse_mail
 
 HEADER = ("file", "kind", "flags")
@@ -37,7 +38,7 @@ _KIND_ORDER = (
 )
 
 
-class EvaluationError(Exception):
+class EvaluationError(UserError):
     """The labels file or a labelled mail cannot be used; the message names the file and, where there is
     one, the line."""
 

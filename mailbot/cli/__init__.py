@@ -18,28 +18,23 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.app import App, SetupError, build_app
+from mailbot.app import App, build_app
 from mailbot.cases import actions, records, stages
-from mailbot.classify import ClassifyRulesError, load_chain
-from mailbot.classify.evaluate import EvaluationError, run_eval
-from mailbot.config.settings import Config, ConfigError, MailboxConfig, load_config
+from mailbot.classify import load_chain
+from mailbot.classify.evaluate import run_eval
+from mailbot.config.settings import Config, MailboxConfig, load_config
 from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.db.session import make_engine, upgrade
+from mailbot.errors import MailbotError
 from mailbot.intake import mailbox
 from mailbot.intake.parse import UnparseableMail, parse_mail
 from mailbot.outgoing import smtp
-from mailbot.outgoing.letters import LetterError
 from mailbot.pipeline import classify_only, process_one, process_pending
-from mailbot.policy.policies import PolicyError, check_policy_file, explain, load_policies
+from mailbot.policy.policies import check_policy_file, explain, load_policies
 from mailbot.scheduled import digest, jobs, report
 
-USER_ERRORS = (
-    ConfigError, PolicyError, ClassifyRulesError, LetterError, SetupError, stages.StageError, EvaluationError,
-    digest.DigestError, report.ReportError,
-)  # fmt: skip
 
-
-class UsageError(Exception):
+class UsageError(MailbotError):
     """A command typed wrongly; says what would be accepted."""
 
 
@@ -55,12 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("mailparser").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     try:
         return int(args.func(args) or 0)
-    except USER_ERRORS as exc:
+    except MailbotError as exc:  # a mistake in the configuration or the command, or a server we cannot use
         print(f"mailbot: {exc}", file=sys.stderr)
-        return 2
-    except (UsageError, mailbox.MailboxError) as exc:
-        print(f"mailbot: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
 
 
 def parser() -> argparse.ArgumentParser:

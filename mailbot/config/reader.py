@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mailbot.errors import UserError
 
-class ConfigError(Exception):
+
+class ConfigError(UserError):
     """A mistake in the configuration file, naming the file and the key."""
 
     def __init__(self, path: Path | str, key: str, message: str) -> None:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mailbot.classify.result import FEEDBACK_KINDS
 from mailbot.config.reader import TomlReader
+from mailbot.vocabulary import FEEDBACK_KINDS
 
 ROLES = ("coordinator", "investigator", "lead", "safeguarding_lead", "chief_executive", "appeal_panel")
 ASSIGNMENTS = ("in_turn", "by_service", "by_category")
-CATEGORIES = tuple(sorted(FEEDBACK_KINDS))
+CATEGORIES = tuple(sorted(str(kind) for kind in FEEDBACK_KINDS))
 
 _DOMAIN = r"(?:[^\s@<>(),;:\"\[\]\\.]+\.)+[^\s@<>(),;:\"\[\]\\.]+"
 _DOMAIN_SHAPE = re.compile(rf"^{_DOMAIN}$")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
+from mailbot.errors import MailbotError
 from mailbot.intake.parse import normalise_message_id
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ PROCESSED_KEYWORD = "$MailbotProcessed"
 SHUNTED_KEYWORD = "$MailbotShunted"
 
 
-class MailboxError(Exception):
+class MailboxError(MailbotError):
     """The mailbox could not be reached or used; says which mailbox and why."""
 
 

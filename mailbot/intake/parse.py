@@ -19,6 +19,8 @@ from html.parser import HTMLParser
 import mailparser
 from mailparser.exceptions import MailParserError
 
+from mailbot.errors import MailbotError
+
 log = logging.getLogger(__name__)
 
 # Labels that mail clients get wrong in practice, mapped to the superset codec that decodes what they send.
@@ -45,7 +47,7 @@ _ENCLOSED_TYPES = {"message/rfc822", "message/global", "text/rfc822-headers", "m
 _MAX_ENCLOSED_DEPTH = 3
 
 
-class UnparseableMail(Exception):
+class UnparseableMail(MailbotError):
     """The bytes cannot be read as a mail at all; the pipeline shunts the message."""
 
 

@@ -21,8 +21,10 @@ from jinja2 import (
     select_autoescape,
 )
 
+from mailbot.errors import UserError
 
-class LetterError(Exception):
+
+class LetterError(UserError):
     """A letter's template is missing or fails to render; names the template."""
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from mailbot.errors import UserError
 from mailbot.policy.workdays import NATIONS, WorkingCalendar
 
 UNITS = ("working", "calendar")
@@ -38,7 +39,7 @@ _POLICY_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
-class PolicyError(Exception):
+class PolicyError(UserError):
     """A mistake in a policy file, naming the file, the key path and what would be accepted."""
 
     def __init__(self, path: Path | str, key: str, message: str) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from mailbot.config.digest import DigestSettings
 from mailbot.config.staff import Person
 from mailbot.db.models import Case, Outbox, SentNotice
+from mailbot.errors import UserError
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue, refusal_reason
 from mailbot.scheduled.report import (
@@ -62,7 +63,7 @@ KIND_COLOURS = {
 }
 
 
-class DigestError(Exception):
+class DigestError(UserError):
     """A digest asked for wrongly (a week written oddly, an address that is no lead); says what would do."""
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from mailbot.db.models import Case, CaseEvent, StageRecord
+from mailbot.errors import UserError
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -41,7 +42,7 @@ OMBUDSMAN_EVENTS = ("signpost queued", "referred to ombudsman")
 FORMATS = ("csv", "html")
 
 
-class ReportError(Exception):
+class ReportError(UserError):
     """A report asked for wrongly (dates the wrong way round, an unknown format); says what would do."""
 
 

@@ -18,6 +18,7 @@ from mailbot.app import App
 from mailbot.cases import actions, records, stages
 from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
+from mailbot.errors import MailbotError
 from mailbot.outgoing import alerts
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
@@ -37,7 +38,7 @@ USAGE = {
 }
 
 
-class CommandError(Exception):
+class CommandError(MailbotError):
     """A command line that cannot be run as written; says what would be accepted."""
 
 

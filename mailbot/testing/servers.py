@@ -32,6 +32,8 @@ from typing import Any, NoReturn, Self
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from mailbot.errors import MailbotError
+
 LOOPBACK = "127.0.0.1"
 REQUIRE_ENV = "MAILBOT_REQUIRE_SERVERS"
 DEFAULT_USERS: Mapping[str, str] = {"complaints": "secret"}
@@ -40,11 +42,11 @@ _START_ATTEMPTS = 3
 _MAX_BASE_DIR_LEN = 80
 
 
-class ServerUnavailable(Exception):
+class ServerUnavailable(MailbotError):
     """A server binary or library needed for a dev server is not installed."""
 
 
-class ServerStartError(RuntimeError):
+class ServerStartError(MailbotError):
     """A dev server is installed but did not start (the message includes its log tail)."""
 
 
