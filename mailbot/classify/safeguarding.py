@@ -1,0 +1,208 @@
+"""Safeguarding screening: find the signs of abuse or neglect in a mail, by the categories the law names.
+
+The indicators are data (rules/safeguarding.toml), grouped by category. Every part of a mail a person wrote
+is screened — subject, new text, quoted and forwarded text, readable attachments — and every indicator found
+is kept with its category and the exact words, so the safeguarding lead can judge in seconds. Recall comes
+first: a "no" before the words, or "already reported", is noted on the finding, never used to drop it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailbot.classify.rules import normalise_wording
+from mailbot.classify.wording import phrase_pattern
+from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.intake.parse import ParsedMail
+
+SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whatever a message's size
+_READABLE = ("text/plain", "text/html", "text/csv", "message/rfc822")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: str
+    definition: str
+    pattern: re.Pattern[str] | None  # the words and the Welsh words, as one whole-word alternation
+    patterns: tuple[re.Pattern[str], ...]
+    not_when: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The indicator file, compiled."""
+
+    categories: tuple[Category, ...]
+    negation: re.Pattern[str] | None
+    negation_window: int
+    already_reported: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class TextPart:
+    where: str  # "subject", "text", "forwarded", "attachment <name>"
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One indicator found: its category, the words as written, where, and what surrounds them."""
+
+    category: str
+    category_name: str
+    words: str
+    where: str
+    negated: bool = False
+    already_reported: bool = False
+
+    def describe(self) -> str:
+        notes = [*(["preceded by a negation"] if self.negated else []),
+                 *(["the writer says it was already reported"] if self.already_reported else [])]  # fmt: skip
+        suffix = f" ({'; '.join(notes)})" if notes else ""
+        return f"{self.category_name}: “{self.words}” in the {self.where}{suffix}"
+
+
+def load_screening(path: Path) -> Screening:
+    """Read and check the indicator file; a mistake names the file, the key and what would be accepted."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "no such file; the safeguarding indicators are needed") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc)) from None
+    top = TomlReader(path, data, "")
+    screening = _screening_settings(top.sub("screening"))
+    tables = top.get("category", list, ..., "one or more [[category]] tables")
+    categories = tuple(_category(TomlReader(path, table, f"category[{i}]")) for i, table in enumerate(tables))
+    top.finish()
+    _check_unique(top, categories)
+    return Screening(categories, *screening)
+
+
+def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
+    negations = _strings(reader, "negations")
+    window = reader.positive("negation_window_words", 4)
+    reported = _strings(reader, "already_reported")
+    reader.finish()
+    return phrase_pattern(negations, False), window, phrase_pattern(reported, False)
+
+
+def _category(reader: TomlReader) -> Category:
+    key = reader.text("key")
+    words = [*_strings(reader, "words"), *_strings(reader, "welsh")]
+    patterns = _patterns(reader, "patterns")
+    category = Category(
+        key=key,
+        name=reader.text("name"),
+        definition=reader.get("definition", str, "", "a sentence or two on the category"),
+        pattern=phrase_pattern(words, case_sensitive=False),
+        patterns=patterns,
+        not_when=phrase_pattern(_strings(reader, "not_when"), case_sensitive=False),
+    )
+    reader.finish()
+    if category.pattern is None and not patterns:
+        raise reader.error("words", "a category needs at least one word or pattern")
+    return category
+
+
+def _strings(reader: TomlReader, name: str) -> list[str]:
+    values = reader.get(name, list, [], "a list of words or phrases in quotes")
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise reader.error(f"{name}[{index}]", f"expected a word or phrase in quotes, got {value!r}")
+    return values
+
+
+def _patterns(reader: TomlReader, name: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for index, value in enumerate(_strings(reader, name)):
+        try:
+            compiled.append(re.compile(value, re.IGNORECASE))
+        except re.error as exc:
+            raise reader.error(f"{name}[{index}]", f"not a valid pattern ({exc})") from None
+    return tuple(compiled)
+
+
+def _check_unique(top: TomlReader, categories: Sequence[Category]) -> None:
+    seen: set[str] = set()
+    for index, category in enumerate(categories):
+        if category.key in seen:
+            raise top.error(f"category[{index}].key", f"{category.key!r} is used by an earlier category")
+        seen.add(category.key)
+
+
+def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ...]:
+    """Every indicator in every part, at most one finding per category and part (the first words found)."""
+    findings: list[Finding] = []
+    for part in parts:
+        text = normalise_wording(part.text[:SCREEN_LIMIT])
+        for category in screening.categories:
+            found = _first_match(category, text)
+            if found is not None:
+                findings.append(_finding(screening, category, part, text, found))
+    return tuple(findings)
+
+
+def _first_match(category: Category, text: str) -> re.Match[str] | None:
+    if category.not_when is not None:
+        text = category.not_when.sub(lambda m: " " * len(m.group()), text)  # keep offsets for the excerpt
+    matches = [m for m in (category.pattern.search(text) if category.pattern else None,
+                           *(p.search(text) for p in category.patterns)) if m]  # fmt: skip
+    return min(matches, key=lambda m: m.start()) if matches else None
+
+
+def _finding(
+    screening: Screening, category: Category, part: TextPart, text: str, found: re.Match[str]
+) -> Finding:
+    return Finding(
+        category=category.key,
+        category_name=category.name,
+        words=" ".join(found.group().split())[:120],
+        where=part.where,
+        negated=_negated(screening, text, found.start()),
+        already_reported=bool(screening.already_reported and screening.already_reported.search(text)),
+    )
+
+
+def _negated(screening: Screening, text: str, start: int) -> bool:
+    if screening.negation is None:
+        return False
+    before = _SENTENCE_END.split(text[max(0, start - 200) : start])[-1]
+    window = " ".join(before.split()[-screening.negation_window :])
+    return bool(screening.negation.search(window))
+
+
+def parts_of(mail: ParsedMail) -> list[TextPart]:
+    """What a person wrote in this mail: the subject, the text with what it quotes, forwarded mail, and the
+    attachments whose text can be read."""
+    parts = [TextPart("subject", mail.subject), TextPart("text", mail.text)]
+    parts += [TextPart("forwarded mail", f"{m.subject}\n{m.text}") for m in mail.forwarded]
+    readable = (a for a in mail.attachments if a.content_type.lower() in _READABLE)
+    parts += [TextPart(f"attachment {a.filename or '(unnamed)'}", _readable(a.payload)) for a in readable]
+    return parts
+
+
+def _readable(payload: bytes) -> str:
+    text = payload[: SCREEN_LIMIT * 2].decode("utf-8", errors="replace")
+    return re.sub(r"<[^>]{0,500}>", " ", text) if "<" in text else text
+
+
+def categories_found(findings: Iterable[Finding]) -> tuple[str, ...]:
+    """The categories of the findings, once each, in file order of discovery."""
+    return tuple(dict.fromkeys(f.category for f in findings))
+
+
+def as_details(findings: Sequence[Finding]) -> list[Mapping[str, Any]]:
+    """The findings as plain data, for an alert's template and the case's audit trail."""
+    return [
+        {"category": f.category, "category_name": f.category_name, "words": f.words, "where": f.where,
+         "negated": f.negated, "already_reported": f.already_reported, "summary": f.describe()}
+        for f in findings
+    ]  # fmt: skip

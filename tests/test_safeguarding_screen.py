@@ -1,0 +1,114 @@
+"""Safeguarding screening on its own: categories, the words shown to the lead, negation noted, harmless uses,
+where in a mail the words were, and mistakes in the indicator file named by file and key.
+
+The examples here and in tests/data/safeguarding_tuning are in-sample (written with the rules in view); the
+frozen set in tests/data/safeguarding measures the rules honestly.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mailbot.classify.safeguarding import TextPart, categories_found, load_screening, parts_of, screen
+from mailbot.config.reader import ConfigError
+from mailbot.intake.parse import parse_mail
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules" / "safeguarding.toml"
+EXAMPLES = tomllib.loads((ROOT / "tests/data/safeguarding_tuning/examples.toml").read_text())["example"]
+STATUTORY = {"physical", "domestic", "sexual", "psychological", "financial", "modern_slavery",
+             "discriminatory", "organisational", "neglect", "self_neglect"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def screening():
+    return load_screening(RULES)
+
+
+def test_the_indicator_file_covers_the_ten_statutory_categories(screening) -> None:
+    keys = {c.key for c in screening.categories}
+    assert keys >= STATUTORY
+    assert all(c.name and c.definition for c in screening.categories)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"][:40] for e in EXAMPLES])
+def test_tuning_examples(screening, example) -> None:
+    found = categories_found(screen(screening, [TextPart("text", example["text"])]))
+    if example["category"]:
+        assert example["category"] in found
+    else:
+        assert found == ()
+
+
+def test_a_negation_is_noted_and_the_alert_still_raised(screening) -> None:
+    (finding,) = screen(screening, [TextPart("text", "There was no sign of bruising when I visited.")])
+    assert finding.category == "physical" and finding.negated
+    assert "preceded by a negation" in finding.describe()
+
+
+def test_already_reported_is_noted_not_used_to_stay_silent(screening) -> None:
+    text = "Her son took her bank card again. I have already reported it to the police."
+    findings = screen(screening, [TextPart("text", text)])
+    assert "financial" in categories_found(findings)
+    assert all(f.already_reported for f in findings)
+
+
+def test_the_finding_quotes_the_words_as_written_and_where(screening) -> None:
+    (finding,) = screen(
+        screening, [TextPart("subject", "Invoice query"), TextPart("text", "She FLINCHES now.")]
+    )
+    assert (finding.words, finding.where) == ("FLINCHES", "text")
+    assert finding.describe() == "Physical abuse: “FLINCHES” in the text"
+
+
+def test_a_disclosure_in_passing_inside_a_billing_complaint(screening) -> None:
+    text = (
+        "I am writing about the invoice for October, which charges for 14 visits when only 11 happened. "
+        "Also the carer has been very rough with Mum when she gets her up. Please send a corrected invoice."
+    )
+    assert "physical" in categories_found(screen(screening, [TextPart("text", text)]))
+
+
+def test_forwarded_and_attached_text_is_screened(screening) -> None:
+    raw = (
+        b"From: Ann Lee <ann@example.net>\r\nTo: complaints@example.org\r\nSubject: Fwd: from my sister\r\n"
+        b"Message-ID: <1@example.net>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSee below and the attached note.\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: sis@example.net\r\nSubject: Mum\r\n\r\n"
+        b"Her pressure sore has got worse and nobody turned her.\r\n"
+        b"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=note.txt\r\n\r\n"
+        b"The agency keeps the carers' passports.\r\n--b--\r\n"
+    )
+    findings = screen(screening, parts_of(parse_mail(raw)))
+    where = {(f.category, f.where) for f in findings}
+    assert ("neglect", "forwarded mail") in where
+    assert ("modern_slavery", "attachment note.txt") in where
+
+
+def test_work_is_bounded_for_a_huge_part(screening) -> None:
+    text = "word " * 400_000 + "bruises"
+    assert screen(screening, [TextPart("text", text)]) == ()  # past the screened prefix
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        ('[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\ncolour = "red"\n', "category[0].colour"),
+        ('[[category]]\nkey = "x"\nname = "X"\nwords = [1]\n', "category[0].words[0]"),
+        ('[[category]]\nkey = "x"\nname = "X"\npatterns = ["(unclosed"]\n', "category[0].patterns[0]"),
+        ('[[category]]\nkey = "x"\nname = "X"\n', "category[0].words"),
+        ('[[category]]\nkey = "x"\nname = "X"\nwords=["a"]\n'
+         '[[category]]\nkey = "x"\nname = "Y"\nwords=["b"]\n', "category[1].key"),
+        ("[[category]\n", "(syntax)"),
+    ],
+)  # fmt: skip
+def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, content: str, key: str) -> None:
+    path = tmp_path / "safeguarding.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as raised:
+        load_screening(path)
+    assert raised.value.key == key and str(path) in str(raised.value)
