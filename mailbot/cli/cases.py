@@ -1,0 +1,77 @@
+"""``mailbot cases``: list and show cases, and the staff actions on one (escalate, extend, outcome, close)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.cases import actions, records
+from mailbot.cli.opening import UsageError, opened_app
+from mailbot.db.models import Case
+from mailbot.vocabulary import CaseStatus
+
+# The statuses `cases list --status` accepts.
+LISTABLE_STATUSES = (CaseStatus.OPEN, CaseStatus.CLOSED, CaseStatus.RECORDED)
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        found = records.list_cases(session, args.status)
+        if args.json:
+            print(json.dumps([records.as_dict(c, correspondence=False) for c in found], indent=2))
+        for case in [] if args.json else found:
+            print(records.one_line(case))
+    return 0
+
+
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        case = _find_case(session, args.ref)
+        print(json.dumps(records.as_dict(case), indent=2) if args.json else records.describe(case))
+    return 0
+
+
+def _find_case(session: Session, ref: str) -> Case:
+    case = records.case_by_reference(session, ref)
+    if case is None:
+        raise UsageError(f"no case {ref!r} (see `mailbot cases list`)")
+    return case
+
+
+def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    return _on_case(args, lambda s, app, case, actor: actions.escalate_case(s, app, case, actor, app.clock()))
+
+
+def cmd_cases_extend(args: argparse.Namespace) -> int:
+    return _on_case(
+        args,
+        lambda s, app, case, actor: actions.extend_case(
+            s, app, case, args.by, args.reason, args.agreed, actor, app.clock()
+        ),
+    )
+
+
+def cmd_cases_outcome(args: argparse.Namespace) -> int:
+    return _on_case(
+        args,
+        lambda s, app, case, actor: actions.record_case_outcome(
+            s, app, case, args.decision, app.clock(), actor, args.reasons, args.remedy, args.actions
+        ),
+    )
+
+
+def cmd_cases_close(args: argparse.Namespace) -> int:
+    return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
+
+
+def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
+    """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
+    with opened_app(args) as app, app.sessions.begin() as session:
+        print(change(session, app, _find_case(session, args.ref), f"cli:{getpass.getuser()}"))
+    print("Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`).")
+    return 0

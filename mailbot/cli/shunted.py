@@ -1,0 +1,38 @@
+"""``mailbot shunted``: inbound messages that failed, kept with their errors, and trying one again."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from mailbot.cli.opening import UsageError, opened_app
+from mailbot.db.models import InboundMessage
+from mailbot.pipeline import process_one
+from mailbot.vocabulary import InboundState
+
+
+def cmd_shunted_list(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        query = select(InboundMessage).where(InboundMessage.state == InboundState.SHUNTED)
+        for row in session.scalars(query):
+            print(shunted_line(row))
+    return 0
+
+
+def shunted_line(row: InboundMessage) -> str:
+    """One shunted message, tab-separated; of its traceback only the last line, which names the error."""
+    last_line = (row.error or "").strip().splitlines()[-1:] or [""]
+    return f"{row.id}\t{row.mailbox}\tUID {row.uid}\t{row.message_id or '-'}\t{last_line[0]}"
+
+
+def cmd_shunted_retry(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        with app.sessions.begin() as session:
+            row = session.get(InboundMessage, args.id)
+            if row is None or row.state != InboundState.SHUNTED:
+                raise UsageError(f"message {args.id} is not shunted (see `mailbot shunted list`)")
+            row.state, row.error = InboundState.FETCHED, None
+        state = process_one(app, args.id)
+    print(f"message {args.id}: {state}")
+    return 0 if state == InboundState.PROCESSED else 1
