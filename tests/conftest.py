@@ -11,7 +11,15 @@ import pytest
 
 from mailbot.app import App, build_app
 from mailbot.config.settings import load_config
-from mailbot.testing import servers
+from mailbot.testing import (
+    Dovecot,
+    PostgresCluster,
+    SmtpCapture,
+    find_aiosmtpd,
+    find_dovecot,
+    find_postgres,
+    require,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -19,24 +27,24 @@ PASSWORD = "secret"
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[servers.Dovecot]:
-    servers.require(servers.find_dovecot)
-    server = servers.Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    require(find_dovecot)
+    server = Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
     with server:
         yield server
 
 
 @pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[servers.SmtpCapture]:
-    servers.require(servers.find_aiosmtpd)
-    with servers.SmtpCapture(outdir=tmp_path / "sent") as server:
+def smtp_server(tmp_path: Path) -> Iterator[SmtpCapture]:
+    require(find_aiosmtpd)
+    with SmtpCapture(outdir=tmp_path / "sent") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[servers.PostgresCluster]:
-    servers.require(servers.find_postgres)
-    with servers.PostgresCluster() as cluster:
+def pg_cluster() -> Iterator[PostgresCluster]:
+    require(find_postgres)
+    with PostgresCluster() as cluster:
         yield cluster
 
 
@@ -68,8 +76,8 @@ def clock() -> Clock:
 
 def write_config(
     tmp_path: Path,
-    dovecot: servers.Dovecot,
-    smtp: servers.SmtpCapture,
+    dovecot: Dovecot,
+    smtp: SmtpCapture,
     database_url: str,
     extra: str = "",
     mailboxes: str | None = None,
@@ -125,8 +133,8 @@ ENVIRON = {"TEST_IMAP_PASSWORD": PASSWORD}
 @pytest.fixture
 def make_app(
     tmp_path: Path,
-    dovecot: servers.Dovecot,
-    smtp_server: servers.SmtpCapture,
+    dovecot: Dovecot,
+    smtp_server: SmtpCapture,
     database_url: str,
     clock: Clock,
 ) -> Iterator[Callable[..., App]]:
