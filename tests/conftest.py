@@ -1,4 +1,4 @@
-"""Fixtures: real Dovecot, a real SMTP server (aiosmtpd), SQLite and a throwaway PostgreSQL."""
+"""Fixtures: real Dovecot and SMTP (aiosmtpd) servers, SQLite, a throwaway PostgreSQL, the shared corpus."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from mailbot.testing import (
     find_dovecot,
     find_postgres,
     require,
+    skip_or_fail,
 )
+from tests.corpus import corpus_location
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 PASSWORD = "secret"
 
 
@@ -39,6 +40,15 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpCapture]:
     require(find_aiosmtpd)
     with SmtpCapture(outdir=tmp_path / "sent") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared corpus; a test that asks for it is skipped where it is absent, and fails in CI."""
+    path = corpus_location()
+    if not path.is_dir():
+        skip_or_fail(f"third-party corpus not found at {path} (see shared/corpus/README.md)")
+    return path
 
 
 @pytest.fixture(scope="session")
