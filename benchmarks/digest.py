@@ -34,7 +34,7 @@ from mailbot.config.settings import load_config  # noqa: E402
 from mailbot.db.models import Case, StageRecord  # noqa: E402
 from mailbot.scheduled.digest import gather, leads, render_digest, week_labelled  # noqa: E402
 from mailbot.scheduled.report import as_csv, board_report  # noqa: E402
-from mailbot.testing import servers  # noqa: E402
+from mailbot.testing import PostgresCluster  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday: digest 2026-W49 is due
 FIRST_DAY = datetime(2023, 12, 1, tzinfo=UTC)
@@ -196,7 +196,7 @@ def database(backend: str, directory: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{directory / 'bench.db'}"
         return
-    with servers.PostgresCluster() as cluster:
+    with PostgresCluster() as cluster:
         yield cluster.create_database("bench")
 
 

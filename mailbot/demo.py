@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from mailbot import cli
-from mailbot.testing.servers import Dovecot, ServerStartError, ServerUnavailable, SmtpCapture
+from mailbot.testing import Dovecot, ServerStartError, ServerUnavailable, SmtpCapture
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD_ENV = "MAILBOT_DEMO_IMAP_PASSWORD"

@@ -1,4 +1,4 @@
-"""Fixtures: real Dovecot, a real SMTP server (aiosmtpd), SQLite and a throwaway PostgreSQL."""
+"""Fixtures: real Dovecot and SMTP (aiosmtpd) servers, SQLite, a throwaway PostgreSQL, the shared corpus."""
 
 from __future__ import annotations
 
@@ -11,32 +11,50 @@ import pytest
 
 from mailbot.app import App, build_app
 from mailbot.config.settings import load_config
-from mailbot.testing import servers
+from mailbot.testing import (
+    Dovecot,
+    PostgresCluster,
+    SmtpCapture,
+    find_aiosmtpd,
+    find_dovecot,
+    find_postgres,
+    require,
+    skip_or_fail,
+)
+from tests.corpus import corpus_location
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 PASSWORD = "secret"
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[servers.Dovecot]:
-    servers.require(servers.find_dovecot)
-    server = servers.Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    require(find_dovecot)
+    server = Dovecot(tmp_path / "dovecot", users={"complaints": PASSWORD, "feedback": PASSWORD})
     with server:
         yield server
 
 
 @pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[servers.SmtpCapture]:
-    servers.require(servers.find_aiosmtpd)
-    with servers.SmtpCapture(outdir=tmp_path / "sent") as server:
+def smtp_server(tmp_path: Path) -> Iterator[SmtpCapture]:
+    require(find_aiosmtpd)
+    with SmtpCapture(outdir=tmp_path / "sent") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[servers.PostgresCluster]:
-    servers.require(servers.find_postgres)
-    with servers.PostgresCluster() as cluster:
+def corpus_dir() -> Path:
+    """The shared corpus; a test that asks for it is skipped where it is absent, and fails in CI."""
+    path = corpus_location()
+    if not path.is_dir():
+        skip_or_fail(f"third-party corpus not found at {path} (see shared/corpus/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    require(find_postgres)
+    with PostgresCluster() as cluster:
         yield cluster
 
 
@@ -68,8 +86,8 @@ def clock() -> Clock:
 
 def write_config(
     tmp_path: Path,
-    dovecot: servers.Dovecot,
-    smtp: servers.SmtpCapture,
+    dovecot: Dovecot,
+    smtp: SmtpCapture,
     database_url: str,
     extra: str = "",
     mailboxes: str | None = None,
@@ -125,8 +143,8 @@ ENVIRON = {"TEST_IMAP_PASSWORD": PASSWORD}
 @pytest.fixture
 def make_app(
     tmp_path: Path,
-    dovecot: servers.Dovecot,
-    smtp_server: servers.SmtpCapture,
+    dovecot: Dovecot,
+    smtp_server: SmtpCapture,
     database_url: str,
     clock: Clock,
 ) -> Iterator[Callable[..., App]]:

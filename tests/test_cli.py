@@ -21,7 +21,7 @@ from mailbot.app import App
 from mailbot.db.models import Attachment, Case
 from mailbot.intake.store import blob_path
 from mailbot.scheduled import jobs
-from mailbot.testing.servers import Dovecot, SmtpCapture
+from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, ROOT
 from tests.mails import mail
 

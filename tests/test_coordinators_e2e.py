@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mailbot.app import App
 from mailbot.db.models import Case, CaseEvent, Correspondence
 from mailbot.scheduled import jobs
-from mailbot.testing.servers import Dovecot, SmtpCapture
+from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 from tests.test_routing_e2e import STAFF
 

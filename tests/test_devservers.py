@@ -1,4 +1,4 @@
-"""Tests for mailbot.testing.servers against real Dovecot, aiosmtpd and PostgreSQL servers."""
+"""Tests for mailbot.testing against real Dovecot, aiosmtpd and PostgreSQL servers."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sqlalchemy
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from mailbot.testing.servers import (
+from mailbot.testing import (
     Dovecot,
     PostgresCluster,
     ServerStartError,
@@ -29,10 +29,10 @@ from mailbot.testing.servers import (
     find_aiosmtpd,
     find_dovecot,
     find_postgres,
-    free_port,
     require,
     skip_or_fail,
 )
+from mailbot.testing.host import free_port
 
 RAW = (
     b"From: Ann <ann@example.org>\r\nTo: complaints@example.org\r\n"
@@ -324,7 +324,7 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 @pytest.mark.servers
 def test_cli_announces_servers_and_stops_on_sigterm(tmp_path: Path) -> None:
     require(find_dovecot, find_aiosmtpd)
-    command = [sys.executable, "-m", "mailbot.testing.servers", "--workdir", str(tmp_path)]
+    command = [sys.executable, "-m", "mailbot.testing", "--workdir", str(tmp_path)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             info = json.loads(_read_line(proc, timeout=20))

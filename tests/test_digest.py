@@ -32,7 +32,7 @@ from mailbot.scheduled.digest import (
     week_labelled,
 )
 from mailbot.scheduled.report import OnTime
-from mailbot.testing.servers import Dovecot, SmtpCapture, skip_or_fail
+from mailbot.testing import Dovecot, SmtpCapture, skip_or_fail
 
 LONDON = ZoneInfo("Europe/London")
 # Digest 2026-W49 is sent on Monday 30 November 2026 at 08:00 and covers Monday 23 to Sunday 29 November.

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from mailbot.app import App
 from mailbot.db.models import Case, Correspondence, InboundMessage, Outbox
 from mailbot.scheduled import jobs
-from mailbot.testing.servers import Dovecot, SmtpCapture
+from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 
 PROCESSED = b"$MailbotProcessed"

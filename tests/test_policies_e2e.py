@@ -15,7 +15,7 @@ from mailbot.app import App
 from mailbot.cases import actions
 from mailbot.db.models import Case
 from mailbot.scheduled import jobs
-from mailbot.testing.servers import Dovecot, SmtpCapture
+from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 
 LONDON = ZoneInfo("Europe/London")

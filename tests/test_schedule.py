@@ -24,7 +24,7 @@ from mailbot.db.models import Outbox, SentNotice
 from mailbot.scheduled import digest, jobs
 from mailbot.scheduled.digest import DigestWeek, latest_week, send_digests, week_labelled
 from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
-from mailbot.testing.servers import SmtpCapture
+from mailbot.testing import SmtpCapture
 from tests.conftest import Clock
 from tests.test_digest import LEADS, NOW, STAFF, add_known_cases
 from tests.test_watch import run_together

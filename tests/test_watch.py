@@ -17,7 +17,7 @@ from mailbot.app import App
 from mailbot.db.models import Case, Outbox, SentNotice
 from mailbot.scheduled import jobs, watch
 from mailbot.scheduled.watch import WatchReport, run_watch
-from mailbot.testing.servers import SmtpCapture
+from mailbot.testing import SmtpCapture
 from tests.conftest import Clock
 from tests.test_digest import LEADS, STAFF, add_case, utc
 

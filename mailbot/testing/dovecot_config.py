@@ -1,0 +1,128 @@
+"""The throwaway Dovecot's configuration: plain IMAP on loopback, maildirs under its workdir, and the
+privilege settings that differ between running as root and as an ordinary user."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from pathlib import Path
+
+from mailbot.testing.host import is_root, unprivileged_user
+
+_DOVECOT_CONF = """\
+# Throwaway config written by mailbot.testing; never used outside {workdir}.
+protocols = imap
+listen = {host}
+base_dir = {base_dir}
+state_dir = {workdir}/state
+instance_name = mailbot-dovecot-{port}
+log_path = {log}
+info_log_path = {log}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+auth_failure_delay = 0
+# Trusted loopback clients are exempt from the failed-login penalty delay.
+login_trusted_networks = 127.0.0.0/8
+mail_fsync = never
+mail_location = maildir:~/Maildir
+{privileges}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {workdir}/users
+}}
+userdb {{
+  driver = static
+  args = home={home}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 100
+}}
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    auto = subscribe
+    special_use = \\Sent
+  }}
+  mailbox Processed {{
+    auto = subscribe
+  }}
+}}
+"""
+
+# Dovecot refuses mail access as root outright ("Mail access not allowed for root"),
+# so mail processes run as nobody. They are chrooted into the mail root, which root
+# can enter even when a parent is 0700 (pytest's /tmp/pytest-of-root); after the
+# chroot nobody only needs the user homes, which we chown to it.
+_ROOT_PRIVILEGES = """\
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = 1
+first_valid_gid = 1
+mail_chroot = {mail_root}
+valid_chroot_dirs = {mail_root}
+# The passwd-file lives under the workdir, whose parents may be root-only.
+service auth {{
+  user = root
+}}"""
+
+# Not root: every Dovecot process runs as us, so no chroot and no user switching.
+_USER_PRIVILEGES = """\
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}"""
+
+
+def mail_owner() -> pwd.struct_passwd:
+    """The account that owns the maildirs: nobody when we are root, else ourselves."""
+    return unprivileged_user("nobody") if is_root() else pwd.getpwuid(os.getuid())
+
+
+def render_config(*, workdir: Path, base_dir: Path, host: str, port: int, log: Path, mail_root: Path) -> str:
+    """dovecot.conf for one throwaway server listening on ``host:port``."""
+    privileges, home = _privileges(mail_root)
+    return _DOVECOT_CONF.format(
+        workdir=workdir,
+        base_dir=base_dir,
+        host=host,
+        port=port,
+        log=log,
+        privileges=privileges,
+        home=home,
+    )
+
+
+def _privileges(mail_root: Path) -> tuple[str, str]:
+    """The privilege settings and the userdb home pattern for whoever runs the server."""
+    owner = mail_owner()
+    if is_root():
+        privileges = _ROOT_PRIVILEGES.format(uid=owner.pw_uid, gid=owner.pw_gid, mail_root=mail_root)
+        return privileges, "/%u"  # relative to mail_chroot
+    privileges = _USER_PRIVILEGES.format(
+        user=owner.pw_name,
+        group=grp.getgrgid(owner.pw_gid).gr_name,
+        uid=owner.pw_uid,
+        gid=owner.pw_gid,
+    )
+    return privileges, f"{mail_root}/%u"
