@@ -5,6 +5,7 @@ parsed by parse_mail, and the forgeries a sender could try."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from mailbot.staff.trust import (
     sender_is_vouched,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sisimai-set-of-emails" / "maildir"
+SISIMAI = Path("sisimai-set-of-emails") / "maildir"
 OURS = frozenset({"mx.riverside.example"})
 GOOGLE = frozenset({"mx.google.com"})
 MICROSOFT = frozenset({"microsoft365"})
@@ -455,28 +456,27 @@ def test_alignment() -> None:
 # --- real messages from the shared corpus ---------------------------------------------------------------
 
 
-def _corpus(name: str) -> ParsedMail:
-    path = CORPUS / name
-    if not path.is_file():
-        pytest.skip(f"third-party corpus not found at {path} (see shared/corpus/README.md)")
-    return parse_mail(path.read_bytes())
+@pytest.fixture
+def corpus_mail(corpus_dir: Path) -> Callable[[str], ParsedMail]:
+    """A message of the sisimai set; the corpus fixture skips, or fails in CI, where the corpus is absent."""
+    return lambda name: parse_mail((corpus_dir / SISIMAI / name).read_bytes())
 
 
-def test_real_google_workspace_message() -> None:
-    mail = _corpus("dos/lhost-googleworkspace-01.eml")
+def test_real_google_workspace_message(corpus_mail: Callable[[str], ParsedMail]) -> None:
+    mail = corpus_mail("dos/lhost-googleworkspace-01.eml")
     verdict = sender_is_vouched(mail, GOOGLE)
     assert (verdict.vouched, verdict.method) == (True, "dmarc")
     assert verdict.reason == "dmarc=pass for googlemail.com by mx.google.com"
 
 
-def test_real_exchange_online_message() -> None:
-    mail = _corpus("bsd/lhost-office365-06.eml")
+def test_real_exchange_online_message(corpus_mail: Callable[[str], ParsedMail]) -> None:
+    mail = corpus_mail("bsd/lhost-office365-06.eml")
     assert sender_is_vouched(mail, MICROSOFT).vouched
     assert not sender_is_vouched(mail, GOOGLE).vouched
 
 
-def test_real_postfix_opendkim_message() -> None:
+def test_real_postfix_opendkim_message(corpus_mail: Callable[[str], ParsedMail]) -> None:
     # The stamp is on the original message, enclosed in a bounce; below Postfix's own Received line.
-    enclosed = _corpus("bsd/lhost-postfix-78.eml").forwarded[0]
+    enclosed = corpus_mail("bsd/lhost-postfix-78.eml").forwarded[0]
     verdict = sender_is_vouched(enclosed, frozenset({"xp1.example.co.jp"}))
     assert (verdict.vouched, verdict.method) == (True, "dkim")
