@@ -42,8 +42,10 @@ def start_stage(
         acknowledge_due=timeline.acknowledge_due,
         respond_due=timeline.respond_due,
     )
-    session.add(record)
+    # Appended before it is added: reading a case's unloaded stages flushes pending rows, and a record
+    # already flushed would be loaded into the list and then appended to it a second time.
     case.stages.append(record)
+    session.add(record)
     case.stage, case.status, case.outcome = stage, "open", None
     case.acknowledge_due, case.acknowledged_at, case.response_due = (
         record.acknowledge_due,
