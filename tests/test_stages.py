@@ -79,3 +79,21 @@ def test_an_escalated_case_lists_each_stage_once(session: Session) -> None:
     stages.escalate(session, case, policy("lgsco-hos-code"), datetime(2026, 5, 19, 11, 0, tzinfo=LONDON))
 
     assert history(case) == ["stage1", "stage2"]
+
+
+def test_a_stage_the_case_has_already_been_through_cannot_be_started_again(session: Session) -> None:
+    case = complaint(session, "lgsco-hos-code", WED_29_APR_2026)
+    stages.escalate(session, case, policy("lgsco-hos-code"), datetime(2026, 5, 19, 11, 0, tzinfo=LONDON))
+    due = case.response_due
+
+    with pytest.raises(stages.StageError) as refused:
+        stages.start_stage(
+            session, case, policy("lgsco-hos-code"), "stage1", datetime(2026, 6, 1, 9, 0, tzinfo=LONDON)
+        )
+
+    assert str(refused.value) == (
+        "CMP-2026-0042 has already been at Stage 1; a case goes through each stage once "
+        "(stages it has not been at: none)"
+    )
+    assert (case.stage, case.response_due) == ("stage2", due)
+    assert history(case) == ["stage1", "stage2"]
