@@ -248,6 +248,18 @@ def test_stages_are_those_of_the_case_policy(app: App, session: Session) -> None
     assert problems(app, case, "#stage 3\n#stage appeal") == []
 
 
+def test_a_stage_written_with_a_digit_that_is_not_a_number_is_refused_not_a_crash(
+    app: App, session: Session
+) -> None:
+    case = open_case(session, app)
+
+    # "²" counts as a digit to str.isdigit() but int() cannot read it
+    assert problems(app, case, "#stage ²") == [
+        "#stage ²: no stage '²' in policy lgsco-hos-code (stages 1-2: stage1, stage2) "
+        "(accepted: #stage N or #stage NAME (a stage of the case's policy))"
+    ]
+
+
 def test_an_extension_without_a_reason_is_refused(app: App, session: Session) -> None:
     case = open_case(session, app)
     accepted = "(accepted: #extend DAYS REASON (add 'agreed' before the reason if the complainant agreed))"
