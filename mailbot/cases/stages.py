@@ -34,6 +34,7 @@ def start_stage(
     acknowledged: datetime | None = None,
 ) -> StageRecord:
     """Begin ``stage`` at ``at`` (receipt or escalation); ``acknowledged`` when the letter is written now."""
+    _refuse_if_held_before(case, policy, stage)
     timeline = policy.timeline(stage, at, acknowledged=acknowledged)
     record = StageRecord(
         case_id=case.id,
@@ -42,8 +43,10 @@ def start_stage(
         acknowledge_due=timeline.acknowledge_due,
         respond_due=timeline.respond_due,
     )
-    session.add(record)
+    # Appended before it is added: reading a case's unloaded stages flushes pending rows, and a record
+    # already flushed would be loaded into the list and then appended to it a second time.
     case.stages.append(record)
+    session.add(record)
     case.stage, case.status, case.outcome = stage, "open", None
     case.acknowledge_due, case.acknowledged_at, case.response_due = (
         record.acknowledge_due,
@@ -52,6 +55,17 @@ def start_stage(
     )
     session.flush()
     return record
+
+
+def _refuse_if_held_before(case: Case, policy: Policy, stage: str) -> None:
+    """The database keeps one record per stage of a case, so a stage is never started twice."""
+    been = {record.stage for record in case.stages}
+    if stage in been:
+        others = [s.label for s in policy.stages if s.name not in been]
+        raise StageError(
+            f"{case.ref} has already been at {policy.stage(stage).label}; a case goes through each stage "
+            f"once (stages it has not been at: {', '.join(others) or 'none'})"
+        )
 
 
 def mark_acknowledged(case: Case, policy: Policy, at: datetime) -> date | None:

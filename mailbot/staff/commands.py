@@ -140,7 +140,7 @@ def _check_stage(app: App, case: Case, command: Command) -> None:
 def _target_stage(app: App, case: Case, argument: str) -> str:
     policy = app.policies[case.policy]
     names = [s.name for s in policy.stages]
-    if argument.isdigit() and 1 <= int(argument) <= len(names):
+    if argument.isdecimal() and 1 <= int(argument) <= len(names):  # isdigit() takes '²', which int() refuses
         return names[int(argument) - 1]
     if argument in names:
         return argument
