@@ -44,8 +44,9 @@ def test_tuning_examples(screening, example) -> None:
 
 
 def test_a_negation_is_noted_and_the_alert_still_raised(screening) -> None:
-    (finding,) = screen(screening, [TextPart("text", "There was no sign of bruising when I visited.")])
-    assert finding.category == "physical" and finding.negated
+    findings = screen(screening, [TextPart("text", "There was no sign of bruising when I visited.")])
+    (finding,) = [f for f in findings if f.category == "physical"]
+    assert finding.negated
     assert "preceded by a negation" in finding.describe()
 
 
