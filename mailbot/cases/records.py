@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
-from mailbot.intake.parse import Address, ParsedMail
+from mailbot.intake.headers import Address
+from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
 
 

@@ -26,7 +26,7 @@ from mailbot.app import App
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
 from mailbot.errors import MailbotError
-from mailbot.intake.parse import normalise_message_id
+from mailbot.intake.headers import normalise_message_id
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from mailbot.cases.stages import RECORDED
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake import forwarded
-from mailbot.intake.parse import Address, ParsedMail
+from mailbot.intake.headers import Address
+from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts, outbox
 from mailbot.outgoing.notices import LetterRequest, send_letter
