@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import records
+from mailbot.cases import threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
@@ -87,25 +87,25 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     mail = parse_mail(inbound.raw)
     inbound.message_id = mail.message_id
     inbound.processed_at = app.clock()
-    earlier = records.known_message(session, mail.message_id, inbound.sha256, inbound.id)
+    earlier = threading.known_message(session, mail.message_id, inbound.sha256, inbound.id)
     if earlier is not None:
         inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
         inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
         return
     staff = staffmail.check_sender(app, mail)
-    lookup = records.find_thread(session, mail, app.references, staff=staff.person is not None)
+    lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
     verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
     routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
     inbound.outcome = route(routing)
 
 
-def _thread_case(session: Session, lookup: records.ThreadLookup) -> Case | None:
-    return records.case_by_reference(session, lookup.match.case_ref) if lookup.match else None
+def _thread_case(session: Session, lookup: threading.ThreadLookup) -> Case | None:
+    return threading.case_by_reference(session, lookup.match.case_ref) if lookup.match else None
 
 
-def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, records.ThreadLookup]:
+def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, threading.ThreadLookup]:
     """What processing would decide, without changing anything (for ``mailbot classify``)."""
     with app.sessions() as session:
-        lookup = records.find_thread(session, mail, app.references)
+        lookup = threading.find_thread(session, mail, app.references)
         return classify(mail, app.chain, lookup.match, app.config.own_addresses), lookup

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App, build_app
-from mailbot.cases import actions, records, stages
+from mailbot.cases import actions, records, stages, threading
 from mailbot.classify import load_chain
 from mailbot.classify.evaluate import run_eval
 from mailbot.config.settings import Config, MailboxConfig, load_config
@@ -290,7 +290,7 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
 
 
 def _find_case(session: Session, ref: str) -> Case:
-    case = records.case_by_reference(session, ref)
+    case = threading.case_by_reference(session, ref)
     if case is None:
         raise UsageError(f"no case {ref!r} (see `mailbot cases list`)")
     return case

@@ -14,6 +14,7 @@ from mailbot.app import App
 from mailbot.cases import records, stages
 from mailbot.cases.reference import issue_reference
 from mailbot.cases.stages import RECORDED
+from mailbot.cases.threading import ThreadLookup
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake import forwarded
@@ -44,7 +45,7 @@ class Routing:
     inbound: InboundMessage
     mail: ParsedMail
     verdict: Classification
-    lookup: records.ThreadLookup
+    lookup: ThreadLookup
     case: Case | None
     staff: staffmail.StaffCheck
 
