@@ -21,6 +21,7 @@ from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing.route import Routing, route
 from mailbot.staff import staffmail
+from mailbot.vocabulary import InboundState
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,19 @@ def process_pending(app: App) -> ProcessReport:
     with app.sessions() as session:
         waiting = list(
             session.scalars(
-                select(InboundMessage.id).where(InboundMessage.state == "fetched").order_by(InboundMessage.id)
+                select(InboundMessage.id)
+                .where(InboundMessage.state == InboundState.FETCHED)
+                .order_by(InboundMessage.id)
             )
         )
     for inbound_id in waiting:
         state = process_one(app, inbound_id)
-        report.processed += state == "processed"
-        report.shunted += state == "shunted"
+        report.processed += state == InboundState.PROCESSED
+        report.shunted += state == InboundState.SHUNTED
     return report
 
 
-def process_one(app: App, inbound_id: int) -> str | None:
+def process_one(app: App, inbound_id: int) -> InboundState | None:
     """Process one message; returns its new state, or None when another worker already took it."""
     try:
         with app.sessions.begin() as session:
@@ -56,18 +59,18 @@ def process_one(app: App, inbound_id: int) -> str | None:
             if inbound is None:
                 return None
             _handle(session, app, inbound)
-            return "processed"
+            return InboundState.PROCESSED
     except Exception:  # the runner's error policy: whatever went wrong, the message is kept and shunted
         shunt(app, inbound_id, traceback.format_exc())
-        return "shunted"
+        return InboundState.SHUNTED
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     """Take the message for this transaction; a second worker's claim waits, then finds it taken."""
     claimed = session.execute(
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.state == "fetched")
-        .values(state="processed")
+        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
+        .values(state=InboundState.PROCESSED)
     )
     if claimed.rowcount != 1:
         return None
@@ -79,7 +82,7 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
     with app.sessions.begin() as session:
         inbound = session.get(InboundMessage, inbound_id)
         if inbound is not None:
-            inbound.state, inbound.error, inbound.processed_at = "shunted", error, app.clock()
+            inbound.state, inbound.error, inbound.processed_at = InboundState.SHUNTED, error, app.clock()
             inbound.case_id = None
 
 

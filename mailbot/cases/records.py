@@ -13,6 +13,7 @@ from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, Inbou
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
+from mailbot.vocabulary import RECORDED_STAGE, CaseStatus
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         ref=new.ref,
         kind=new.kind,
         policy=new.policy,
-        stage="recorded",  # until a complaints stage starts; compliments and the like stay recorded
-        status="recorded",
+        stage=RECORDED_STAGE,  # until a complaints stage starts; compliments and the like stay recorded
+        status=CaseStatus.RECORDED,
         mailbox=new.mailbox,
         subject=mail.subject,
         complainant_name=sender.name if sender else "",

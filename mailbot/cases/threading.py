@@ -13,6 +13,7 @@ from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
+from mailbot.vocabulary import InboundState
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def known_message(
         .where(
             condition,
             InboundMessage.id != exclude_id,
-            or_(InboundMessage.state == "processed", InboundMessage.case_id.is_not(None)),
+            or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None)),
         )
         .order_by(InboundMessage.id)
         .limit(1)

@@ -26,6 +26,7 @@ from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
 from mailbot.errors import MailbotError
 from mailbot.intake.headers import normalise_message_id
+from mailbot.vocabulary import InboundState, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def _store_one(
                     raw=raw,
                     received_at=_aware(data.get(b"INTERNALDATE"), ledger.clock()),
                     fetched_at=ledger.clock(),
-                    state="fetched",
+                    state=InboundState.FETCHED,
                     send_allowed=send_allowed,
                 )
             )
@@ -279,11 +280,14 @@ def mark_done(client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Ses
     ledger = _Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     rows = _unmarked(ledger, box, int(info[b"UIDVALIDITY"]))
-    for keyword, state in ((PROCESSED_KEYWORD, "processed"), (SHUNTED_KEYWORD, "shunted")):
+    for keyword, state in (
+        (PROCESSED_KEYWORD, InboundState.PROCESSED),
+        (SHUNTED_KEYWORD, InboundState.SHUNTED),
+    ):
         uids = [uid for uid, row_state in rows if row_state == state]
         if uids:
             client.add_flags(uids, [keyword], silent=True)
-    processed = [uid for uid, state in rows if state == "processed"]
+    processed = [uid for uid, state in rows if state == InboundState.PROCESSED]
     if box.processed_folder and processed:
         _move(client, processed, box.processed_folder)
     _set_marked(ledger, box, [uid for uid, _ in rows])
@@ -300,7 +304,7 @@ def _unmarked(ledger: _Ledger, box: MailboxConfig, uidvalidity: int) -> list[tup
                     InboundMessage.folder == box.folder,
                     InboundMessage.uidvalidity == uidvalidity,
                     InboundMessage.marked_at.is_(None),
-                    InboundMessage.state.in_(("processed", "shunted")),
+                    InboundMessage.state.in_((InboundState.PROCESSED, InboundState.SHUNTED)),
                 )
             )
         ]
@@ -339,7 +343,9 @@ def file_sent_copies(
         rows = list(
             session.scalars(
                 select(Outbox)
-                .where(Outbox.mailbox == box.name, Outbox.state == "sent", Outbox.filed_at.is_(None))
+                .where(
+                    Outbox.mailbox == box.name, Outbox.state == OutboxState.SENT, Outbox.filed_at.is_(None)
+                )
                 .order_by(Outbox.id)
             )
         )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config.settings import DeliveryConfig, SmtpConfig
 from mailbot.db.models import Outbox
+from mailbot.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,9 @@ def hold_interrupted(sessions: sessionmaker[Session], clock: Clock) -> int:
     with sessions.begin() as session:
         held = session.execute(
             update(Outbox)
-            .where(Outbox.state == "sending", Outbox.claimed_at < cutoff)
+            .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < cutoff)
             .values(
-                state="held",
+                state=OutboxState.HELD,
                 last_error="delivery was interrupted; it may already have been sent. Check, then "
                 "release it with `mailbot outbox release ID` or leave it held.",
             )
@@ -103,7 +104,7 @@ def _due_ids(run: _Run) -> list[int]:
         return list(
             session.scalars(
                 select(Outbox.id)
-                .where(Outbox.state == "pending", Outbox.next_attempt_at <= run.clock())
+                .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= run.clock())
                 .order_by(Outbox.id)
             )
         )
@@ -154,8 +155,8 @@ def _claim(run: _Run, outbox_id: int) -> Outbox | None:
     with run.sessions.begin() as session:
         claimed = session.execute(
             update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.state == "pending")
-            .values(state="sending", claimed_at=run.clock(), attempts=Outbox.attempts + 1)
+            .where(Outbox.id == outbox_id, Outbox.state == OutboxState.PENDING)
+            .values(state=OutboxState.SENDING, claimed_at=run.clock(), attempts=Outbox.attempts + 1)
         )
         return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
 
@@ -166,14 +167,14 @@ def _record(run: _Run, outbox_id: int, attempt: Attempt, report: FlushReport, on
         row = session.get(Outbox, outbox_id)
         assert row is not None
         if attempt.ok:
-            row.state, row.sent_at, row.smtp_response = "sent", now, attempt.reply
+            row.state, row.sent_at, row.smtp_response = OutboxState.SENT, now, attempt.reply
             report.sent += 1
             if on_sent:
                 on_sent(session, row)
         else:
             _failed_attempt(run.retry_minutes, row, attempt.temporary, attempt.reply, now)
-            report.retrying += row.state == "pending"
-            report.failed += row.state == "failed"
+            report.retrying += row.state == OutboxState.PENDING
+            report.failed += row.state == OutboxState.FAILED
 
 
 def _failed_attempt(
@@ -181,23 +182,25 @@ def _failed_attempt(
 ) -> None:
     row.last_error = reply
     if temporary and now < row.deliver_until:
-        row.state = "pending"
+        row.state = OutboxState.PENDING
         step = min(row.attempts, len(retry_minutes)) - 1
         row.next_attempt_at = now + timedelta(minutes=retry_minutes[step])
         log.info("outbox %s: temporary failure (%s); retry at %s", row.id, reply, row.next_attempt_at)
     else:
-        row.state = "failed"
+        row.state = OutboxState.FAILED
         log.error("outbox %s to %s failed: %s", row.id, ", ".join(row.recipients), reply)
 
 
 def _defer_all(run: _Run, due: list[int], reason: str, report: FlushReport) -> None:
     now = run.clock()
     with run.sessions.begin() as session:
-        for row in session.scalars(select(Outbox).where(Outbox.id.in_(due), Outbox.state == "pending")):
+        for row in session.scalars(
+            select(Outbox).where(Outbox.id.in_(due), Outbox.state == OutboxState.PENDING)
+        ):
             row.attempts += 1
             _failed_attempt(run.retry_minutes, row, True, reason, now)
-            report.retrying += row.state == "pending"
-            report.failed += row.state == "failed"
+            report.retrying += row.state == OutboxState.PENDING
+            report.failed += row.state == OutboxState.FAILED
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
