@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import records
+from mailbot.cases import threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing.route import Routing, route
 from mailbot.staff import staffmail
+from mailbot.vocabulary import InboundState
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,19 @@ def process_pending(app: App) -> ProcessReport:
     with app.sessions() as session:
         waiting = list(
             session.scalars(
-                select(InboundMessage.id).where(InboundMessage.state == "fetched").order_by(InboundMessage.id)
+                select(InboundMessage.id)
+                .where(InboundMessage.state == InboundState.FETCHED)
+                .order_by(InboundMessage.id)
             )
         )
     for inbound_id in waiting:
         state = process_one(app, inbound_id)
-        report.processed += state == "processed"
-        report.shunted += state == "shunted"
+        report.processed += state == InboundState.PROCESSED
+        report.shunted += state == InboundState.SHUNTED
     return report
 
 
-def process_one(app: App, inbound_id: int) -> str | None:
+def process_one(app: App, inbound_id: int) -> InboundState | None:
     """Process one message; returns its new state, or None when another worker already took it."""
     try:
         with app.sessions.begin() as session:
@@ -56,18 +59,18 @@ def process_one(app: App, inbound_id: int) -> str | None:
             if inbound is None:
                 return None
             _handle(session, app, inbound)
-            return "processed"
+            return InboundState.PROCESSED
     except Exception:  # the runner's error policy: whatever went wrong, the message is kept and shunted
         shunt(app, inbound_id, traceback.format_exc())
-        return "shunted"
+        return InboundState.SHUNTED
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     """Take the message for this transaction; a second worker's claim waits, then finds it taken."""
     claimed = session.execute(
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.state == "fetched")
-        .values(state="processed")
+        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
+        .values(state=InboundState.PROCESSED)
     )
     if claimed.rowcount != 1:
         return None
@@ -79,7 +82,7 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
     with app.sessions.begin() as session:
         inbound = session.get(InboundMessage, inbound_id)
         if inbound is not None:
-            inbound.state, inbound.error, inbound.processed_at = "shunted", error, app.clock()
+            inbound.state, inbound.error, inbound.processed_at = InboundState.SHUNTED, error, app.clock()
             inbound.case_id = None
 
 
@@ -87,25 +90,25 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     mail = parse_mail(inbound.raw)
     inbound.message_id = mail.message_id
     inbound.processed_at = app.clock()
-    earlier = records.known_message(session, mail.message_id, inbound.sha256, inbound.id)
+    earlier = threading.known_message(session, mail.message_id, inbound.sha256, inbound.id)
     if earlier is not None:
         inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
         inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
         return
     staff = staffmail.check_sender(app, mail)
-    lookup = records.find_thread(session, mail, app.references, staff=staff.person is not None)
+    lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
     verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
     routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
     inbound.outcome = route(routing)
 
 
-def _thread_case(session: Session, lookup: records.ThreadLookup) -> Case | None:
-    return records.case_by_reference(session, lookup.match.case_ref) if lookup.match else None
+def _thread_case(session: Session, lookup: threading.ThreadLookup) -> Case | None:
+    return threading.case_by_reference(session, lookup.match.case_ref) if lookup.match else None
 
 
-def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, records.ThreadLookup]:
+def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, threading.ThreadLookup]:
     """What processing would decide, without changing anything (for ``mailbot classify``)."""
     with app.sessions() as session:
-        lookup = records.find_thread(session, mail, app.references)
+        lookup = threading.find_thread(session, mail, app.references)
         return classify(mail, app.chain, lookup.match, app.config.own_addresses), lookup

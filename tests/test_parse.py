@@ -8,14 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailbot.intake.parse import (
-    Address,
-    UnparseableMail,
-    _build,
-    html_to_text,
-    normalise_message_id,
-    parse_mail,
-)
+from mailbot.intake.headers import Address, normalise_message_id
+from mailbot.intake.html_text import html_to_text
+from mailbot.intake.parse import UnparseableMail, _build, parse_mail
 
 MISSED_VISITS = b"""\
 Return-Path: <Sarah.Jones@Example.co.uk>

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import actions, records
+from mailbot.cases.threading import case_by_reference
 from mailbot.cli.opening import UsageError, opened_app
 from mailbot.db.models import Case
 from mailbot.vocabulary import CaseStatus
@@ -37,7 +38,7 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
 
 
 def _find_case(session: Session, ref: str) -> Case:
-    case = records.case_by_reference(session, ref)
+    case = case_by_reference(session, ref)
     if case is None:
         raise UsageError(f"no case {ref!r} (see `mailbot cases list`)")
     return case

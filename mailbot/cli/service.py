@@ -119,9 +119,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _import_mailbox(app: App, box: MailboxConfig, since: date) -> str:
     with mailbox.connect(box) as client:
-        stored = mailbox.import_since(app, client, box, since)
+        stored = mailbox.import_since(client, box, since, app.sessions, app.clock)
         processing = process_pending(app)
-        mailbox.mark_done(app, client, box)
+        mailbox.mark_done(client, box, app.sessions, app.clock)
     return (
         f"{box.name}: imported {stored} message(s) since {since}; processed {processing.processed}, "
         f"shunted {processing.shunted}; nothing was sent"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from email.utils import getaddresses
 
-from mailbot.intake.parse import Address, ParsedMail
+from mailbot.intake.headers import Address
+from mailbot.intake.parse import ParsedMail
 
 # Gmail, Apple Mail, Thunderbird ("Forwarded message"); Outlook ("Original Message" or a bare header block).
 _MARKER = re.compile(

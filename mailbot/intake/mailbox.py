@@ -11,7 +11,7 @@ import email.policy
 import hashlib
 import logging
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,18 +20,19 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.app import App
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
 from mailbot.errors import MailbotError
-from mailbot.intake.parse import normalise_message_id
+from mailbot.intake.headers import normalise_message_id
+from mailbot.vocabulary import InboundState, OutboxState
 
 log = logging.getLogger(__name__)
 
 PROCESSED_KEYWORD = "$MailbotProcessed"
 SHUNTED_KEYWORD = "$MailbotShunted"
+Clock = Callable[[], datetime]
 
 
 class MailboxError(MailbotError):
@@ -40,6 +41,14 @@ class MailboxError(MailbotError):
 
 class MailboxLoginError(MailboxError):
     pass
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """Where intake keeps its record: the database, and the clock that stamps what it writes."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
 
 
 @dataclass
@@ -84,41 +93,47 @@ def connect(box: MailboxConfig) -> Iterator[IMAPClient]:
 # --- intake -----------------------------------------------------------------------------------------------
 
 
-def fetch_new(app: App, client: IMAPClient, box: MailboxConfig) -> IntakeReport:
+def fetch_new(
+    client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock
+) -> IntakeReport:
     """Store every message that arrived since the last poll. On first contact, only note where we start."""
+    ledger = _Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    state = _state(app, box)
+    state = _state(ledger, box)
     if state is None or state.uidvalidity != uidvalidity:
-        return _set_baseline(app, client, box, uidvalidity, info, replaced=state)
+        return _set_baseline(ledger, client, box, uidvalidity, info, replaced=state)
     report = IntakeReport(box.name)
     for batch in _batches(_new_uids(client, state.last_uid), box.batch_size):
-        report.fetched += _store_batch(app, client, box, uidvalidity, batch, send_allowed=True)
+        report.fetched += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=True)
     return report
 
 
-def import_since(app: App, client: IMAPClient, box: MailboxConfig, since: date) -> int:
+def import_since(
+    client: IMAPClient, box: MailboxConfig, since: date, sessions: sessionmaker[Session], clock: Clock
+) -> int:
     """Record mail received since a date as cases without sending anything (the backlog on first use)."""
+    ledger = _Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    if _state(app, box) is None:
-        _set_baseline(app, client, box, uidvalidity, info, replaced=None)
+    if _state(ledger, box) is None:
+        _set_baseline(ledger, client, box, uidvalidity, info, replaced=None)
     uids = sorted(int(u) for u in client.search(["SINCE", since]))
     stored = 0
     for batch in _batches(uids, box.batch_size):
-        stored += _store_batch(app, client, box, uidvalidity, batch, send_allowed=False)
+        stored += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=False)
     return stored
 
 
-def _state(app: App, box: MailboxConfig) -> MailboxState | None:
-    with app.sessions() as session:
+def _state(ledger: _Ledger, box: MailboxConfig) -> MailboxState | None:
+    with ledger.sessions() as session:
         return session.scalars(
             select(MailboxState).where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
         ).first()
 
 
 def _set_baseline(
-    app: App,
+    ledger: _Ledger,
     client: IMAPClient,
     box: MailboxConfig,
     uidvalidity: int,
@@ -127,7 +142,7 @@ def _set_baseline(
 ) -> IntakeReport:
     highest = _highest_uid(client, info)
     count = len(client.search(["ALL"]))
-    with app.sessions.begin() as session:
+    with ledger.sessions.begin() as session:
         if replaced is not None:
             session.delete(session.merge(replaced))
             session.flush()
@@ -146,7 +161,7 @@ def _set_baseline(
                 uidvalidity=uidvalidity,
                 last_uid=highest,
                 baseline_uid=highest,
-                first_seen_at=app.clock(),
+                first_seen_at=ledger.clock(),
             )
         )
     log.info("mailbox %s: first contact; %d message(s) already there are left alone", box.name, count)
@@ -171,7 +186,12 @@ def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
 
 
 def _store_batch(
-    app: App, client: IMAPClient, box: MailboxConfig, uidvalidity: int, uids: list[int], send_allowed: bool
+    ledger: _Ledger,
+    client: IMAPClient,
+    box: MailboxConfig,
+    uidvalidity: int,
+    uids: list[int],
+    send_allowed: bool,
 ) -> int:
     fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
     stored = 0
@@ -179,17 +199,17 @@ def _store_batch(
         data = fetched.get(uid)
         if data is None:  # expunged by someone else between SEARCH and FETCH
             continue
-        stored += _store_one(app, box, uidvalidity, uid, data, send_allowed)
+        stored += _store_one(ledger, box, uidvalidity, uid, data, send_allowed)
     return stored
 
 
 def _store_one(
-    app: App, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool
+    ledger: _Ledger, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool
 ) -> int:
     """One transaction: the raw message (state ``fetched``) and the folder's new high-water mark."""
     raw = bytes(data[b"BODY[]"])
     try:
-        with app.sessions.begin() as session:
+        with ledger.sessions.begin() as session:
             _advance(session, box, uid)
             if _already_stored(session, box, uidvalidity, uid):
                 return 0
@@ -202,9 +222,9 @@ def _store_one(
                     message_id=header_message_id(raw),
                     sha256=hashlib.sha256(raw).hexdigest(),
                     raw=raw,
-                    received_at=_aware(data.get(b"INTERNALDATE"), app.clock()),
-                    fetched_at=app.clock(),
-                    state="fetched",
+                    received_at=_aware(data.get(b"INTERNALDATE"), ledger.clock()),
+                    fetched_at=ledger.clock(),
+                    state=InboundState.FETCHED,
                     send_allowed=send_allowed,
                 )
             )
@@ -255,23 +275,27 @@ def header_message_id(raw: bytes) -> str | None:
 # --- after processing -------------------------------------------------------------------------------------
 
 
-def mark_done(app: App, client: IMAPClient, box: MailboxConfig) -> int:
+def mark_done(client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock) -> int:
     """Flag (or move) what has been processed or shunted, now that it is committed."""
+    ledger = _Ledger(sessions, clock)
     info = client.select_folder(box.folder)
-    rows = _unmarked(app, box, int(info[b"UIDVALIDITY"]))
-    for keyword, state in ((PROCESSED_KEYWORD, "processed"), (SHUNTED_KEYWORD, "shunted")):
+    rows = _unmarked(ledger, box, int(info[b"UIDVALIDITY"]))
+    for keyword, state in (
+        (PROCESSED_KEYWORD, InboundState.PROCESSED),
+        (SHUNTED_KEYWORD, InboundState.SHUNTED),
+    ):
         uids = [uid for uid, row_state in rows if row_state == state]
         if uids:
             client.add_flags(uids, [keyword], silent=True)
-    processed = [uid for uid, state in rows if state == "processed"]
+    processed = [uid for uid, state in rows if state == InboundState.PROCESSED]
     if box.processed_folder and processed:
         _move(client, processed, box.processed_folder)
-    _set_marked(app, box, [uid for uid, _ in rows])
+    _set_marked(ledger, box, [uid for uid, _ in rows])
     return len(rows)
 
 
-def _unmarked(app: App, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
-    with app.sessions() as session:
+def _unmarked(ledger: _Ledger, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
+    with ledger.sessions() as session:
         return [
             (r.uid, r.state)
             for r in session.execute(
@@ -280,7 +304,7 @@ def _unmarked(app: App, box: MailboxConfig, uidvalidity: int) -> list[tuple[int,
                     InboundMessage.folder == box.folder,
                     InboundMessage.uidvalidity == uidvalidity,
                     InboundMessage.marked_at.is_(None),
-                    InboundMessage.state.in_(("processed", "shunted")),
+                    InboundMessage.state.in_((InboundState.PROCESSED, InboundState.SHUNTED)),
                 )
             )
         ]
@@ -296,10 +320,10 @@ def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
         log.warning("server has no MOVE; messages stay in place with the %s keyword", PROCESSED_KEYWORD)
 
 
-def _set_marked(app: App, box: MailboxConfig, uids: list[int]) -> None:
+def _set_marked(ledger: _Ledger, box: MailboxConfig, uids: list[int]) -> None:
     if not uids:
         return
-    with app.sessions.begin() as session:
+    with ledger.sessions.begin() as session:
         for row in session.scalars(
             select(InboundMessage).where(
                 InboundMessage.mailbox == box.name,
@@ -308,16 +332,20 @@ def _set_marked(app: App, box: MailboxConfig, uids: list[int]) -> None:
                 InboundMessage.marked_at.is_(None),
             )
         ):
-            row.marked_at = app.clock()
+            row.marked_at = ledger.clock()
 
 
-def file_sent_copies(app: App, client: IMAPClient, box: MailboxConfig) -> int:
+def file_sent_copies(
+    client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock
+) -> int:
     """Append what was sent for this mailbox to its Sent folder, so staff see what was said."""
-    with app.sessions() as session:
+    with sessions() as session:
         rows = list(
             session.scalars(
                 select(Outbox)
-                .where(Outbox.mailbox == box.name, Outbox.state == "sent", Outbox.filed_at.is_(None))
+                .where(
+                    Outbox.mailbox == box.name, Outbox.state == OutboxState.SENT, Outbox.filed_at.is_(None)
+                )
                 .order_by(Outbox.id)
             )
         )
@@ -327,8 +355,8 @@ def file_sent_copies(app: App, client: IMAPClient, box: MailboxConfig) -> int:
         client.create_folder(box.sent_folder)
     for row in rows:
         client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
-        with app.sessions.begin() as session:
-            session.get(Outbox, row.id).filed_at = app.clock()
+        with sessions.begin() as session:
+            session.get(Outbox, row.id).filed_at = clock()
     return len(rows)
 
 

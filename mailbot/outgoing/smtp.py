@@ -16,16 +16,17 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.app import App
-from mailbot.config.settings import SmtpConfig
+from mailbot.config.settings import DeliveryConfig, SmtpConfig
 from mailbot.db.models import Outbox
+from mailbot.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED_AFTER = timedelta(minutes=15)
 OnSent = Callable[[Session, Outbox], None]
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ class Attempt:
     ok: bool
     temporary: bool
     reply: str
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one delivery run works with: the server, the retry schedule, the database and the clock."""
+
+    smtp: SmtpConfig
+    retry_minutes: tuple[int, ...]
+    sessions: sessionmaker[Session]
+    clock: Clock
 
 
 @dataclass
@@ -56,23 +67,31 @@ def smtp_client(config: SmtpConfig) -> aiosmtplib.SMTP:
     )
 
 
-def flush_outbox(app: App, on_sent: OnSent | None = None) -> FlushReport:
-    report = FlushReport(held=hold_interrupted(app))
-    due = _due_ids(app)
+def flush_outbox(
+    smtp: SmtpConfig,
+    delivery: DeliveryConfig,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    on_sent: OnSent | None = None,
+) -> FlushReport:
+    """Send every letter that is due over one connection; ``on_sent`` runs in the transaction recording it."""
+    run = _Run(smtp, delivery.retry_minutes, sessions, clock)
+    report = FlushReport(held=hold_interrupted(sessions, clock))
+    due = _due_ids(run)
     if due:
-        asyncio.run(_deliver_all(app, due, report, on_sent))
+        asyncio.run(_deliver_all(run, due, report, on_sent))
     return report
 
 
-def hold_interrupted(app: App) -> int:
+def hold_interrupted(sessions: sessionmaker[Session], clock: Clock) -> int:
     """Rows left in ``sending`` by a crash: the server may or may not have taken them, so a person decides."""
-    cutoff = app.clock() - INTERRUPTED_AFTER
-    with app.sessions.begin() as session:
+    cutoff = clock() - INTERRUPTED_AFTER
+    with sessions.begin() as session:
         held = session.execute(
             update(Outbox)
-            .where(Outbox.state == "sending", Outbox.claimed_at < cutoff)
+            .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < cutoff)
             .values(
-                state="held",
+                state=OutboxState.HELD,
                 last_error="delivery was interrupted; it may already have been sent. Check, then "
                 "release it with `mailbot outbox release ID` or leave it held.",
             )
@@ -80,40 +99,40 @@ def hold_interrupted(app: App) -> int:
         return held.rowcount
 
 
-def _due_ids(app: App) -> list[int]:
-    with app.sessions() as session:
+def _due_ids(run: _Run) -> list[int]:
+    with run.sessions() as session:
         return list(
             session.scalars(
                 select(Outbox.id)
-                .where(Outbox.state == "pending", Outbox.next_attempt_at <= app.clock())
+                .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= run.clock())
                 .order_by(Outbox.id)
             )
         )
 
 
-async def _deliver_all(app: App, due: list[int], report: FlushReport, on_sent: OnSent | None) -> None:
-    client = smtp_client(app.config.smtp)
+async def _deliver_all(run: _Run, due: list[int], report: FlushReport, on_sent: OnSent | None) -> None:
+    client = smtp_client(run.smtp)
     try:
         await client.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("SMTP %s:%s unavailable: %s", app.config.smtp.host, app.config.smtp.port, exc)
-        _defer_all(app, due, f"cannot connect to SMTP server: {exc}", report)
+        log.warning("SMTP %s:%s unavailable: %s", run.smtp.host, run.smtp.port, exc)
+        _defer_all(run, due, f"cannot connect to SMTP server: {exc}", report)
         return
     try:
         for outbox_id in due:
-            await _deliver_one(app, client, outbox_id, report, on_sent)
+            await _deliver_one(run, client, outbox_id, report, on_sent)
     finally:
         await _quit(client)
 
 
 async def _deliver_one(
-    app: App, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport, on_sent: OnSent | None
+    run: _Run, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport, on_sent: OnSent | None
 ) -> None:
-    row = _claim(app, outbox_id)
+    row = _claim(run, outbox_id)
     if row is None:
         return
     attempt = await send(client, row)
-    _record(app, outbox_id, attempt, report, on_sent)
+    _record(run, outbox_id, attempt, report, on_sent)
 
 
 async def send(client: aiosmtplib.SMTP, row: Outbox) -> Attempt:
@@ -132,52 +151,56 @@ async def send(client: aiosmtplib.SMTP, row: Outbox) -> Attempt:
     return Attempt(True, False, reply + (f" (refused: {refused})" if refused else ""))
 
 
-def _claim(app: App, outbox_id: int) -> Outbox | None:
-    with app.sessions.begin() as session:
+def _claim(run: _Run, outbox_id: int) -> Outbox | None:
+    with run.sessions.begin() as session:
         claimed = session.execute(
             update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.state == "pending")
-            .values(state="sending", claimed_at=app.clock(), attempts=Outbox.attempts + 1)
+            .where(Outbox.id == outbox_id, Outbox.state == OutboxState.PENDING)
+            .values(state=OutboxState.SENDING, claimed_at=run.clock(), attempts=Outbox.attempts + 1)
         )
         return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
 
 
-def _record(app: App, outbox_id: int, attempt: Attempt, report: FlushReport, on_sent: OnSent | None) -> None:
-    now = app.clock()
-    with app.sessions.begin() as session:
+def _record(run: _Run, outbox_id: int, attempt: Attempt, report: FlushReport, on_sent: OnSent | None) -> None:
+    now = run.clock()
+    with run.sessions.begin() as session:
         row = session.get(Outbox, outbox_id)
         assert row is not None
         if attempt.ok:
-            row.state, row.sent_at, row.smtp_response = "sent", now, attempt.reply
+            row.state, row.sent_at, row.smtp_response = OutboxState.SENT, now, attempt.reply
             report.sent += 1
             if on_sent:
                 on_sent(session, row)
         else:
-            _failed_attempt(app, row, attempt.temporary, attempt.reply, now)
-            report.retrying += row.state == "pending"
-            report.failed += row.state == "failed"
+            _failed_attempt(run.retry_minutes, row, attempt.temporary, attempt.reply, now)
+            report.retrying += row.state == OutboxState.PENDING
+            report.failed += row.state == OutboxState.FAILED
 
 
-def _failed_attempt(app: App, row: Outbox, temporary: bool, reply: str, now: datetime) -> None:
+def _failed_attempt(
+    retry_minutes: tuple[int, ...], row: Outbox, temporary: bool, reply: str, now: datetime
+) -> None:
     row.last_error = reply
     if temporary and now < row.deliver_until:
-        retry = app.config.delivery.retry_minutes
-        row.state = "pending"
-        row.next_attempt_at = now + timedelta(minutes=retry[min(row.attempts, len(retry)) - 1])
+        row.state = OutboxState.PENDING
+        step = min(row.attempts, len(retry_minutes)) - 1
+        row.next_attempt_at = now + timedelta(minutes=retry_minutes[step])
         log.info("outbox %s: temporary failure (%s); retry at %s", row.id, reply, row.next_attempt_at)
     else:
-        row.state = "failed"
+        row.state = OutboxState.FAILED
         log.error("outbox %s to %s failed: %s", row.id, ", ".join(row.recipients), reply)
 
 
-def _defer_all(app: App, due: list[int], reason: str, report: FlushReport) -> None:
-    now = app.clock()
-    with app.sessions.begin() as session:
-        for row in session.scalars(select(Outbox).where(Outbox.id.in_(due), Outbox.state == "pending")):
+def _defer_all(run: _Run, due: list[int], reason: str, report: FlushReport) -> None:
+    now = run.clock()
+    with run.sessions.begin() as session:
+        for row in session.scalars(
+            select(Outbox).where(Outbox.id.in_(due), Outbox.state == OutboxState.PENDING)
+        ):
             row.attempts += 1
-            _failed_attempt(app, row, True, reason, now)
-            report.retrying += row.state == "pending"
-            report.failed += row.state == "failed"
+            _failed_attempt(run.retry_minutes, row, True, reason, now)
+            report.retrying += row.state == OutboxState.PENDING
+            report.failed += row.state == OutboxState.FAILED
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:

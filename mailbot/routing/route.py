@@ -14,10 +14,12 @@ from mailbot.app import App
 from mailbot.cases import records, stages
 from mailbot.cases.reference import issue_reference
 from mailbot.cases.stages import RECORDED
+from mailbot.cases.threading import ThreadLookup
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake import forwarded
-from mailbot.intake.parse import Address, ParsedMail
+from mailbot.intake.headers import Address
+from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts, outbox
 from mailbot.outgoing.notices import LetterRequest, send_letter
@@ -43,7 +45,7 @@ class Routing:
     inbound: InboundMessage
     mail: ParsedMail
     verdict: Classification
-    lookup: records.ThreadLookup
+    lookup: ThreadLookup
     case: Case | None
     staff: staffmail.StaffCheck
 

@@ -34,9 +34,9 @@ def poll_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
     """Fetch, process and mark one mailbox; a mailbox that cannot be reached does not stop the others."""
     try:
         with mailbox.connect(box) as client:
-            report.intake.append(mailbox.fetch_new(app, client, box))
+            report.intake.append(mailbox.fetch_new(client, box, app.sessions, app.clock))
             _add(report.processing, process_pending(app))
-            mailbox.mark_done(app, client, box)
+            mailbox.mark_done(client, box, app.sessions, app.clock)
     except mailbox.MailboxError as exc:
         report.errors.append(str(exc))
         log.error("%s", exc)
@@ -53,7 +53,13 @@ def poll_cycle(app: App) -> CycleReport:
 
 
 def flush(app: App) -> FlushReport:
-    return flush_outbox(app, on_sent=lambda session, row: acknowledgement_sent(app, session, row))
+    return flush_outbox(
+        app.config.smtp,
+        app.config.delivery,
+        app.sessions,
+        app.clock,
+        on_sent=lambda session, row: acknowledgement_sent(app, session, row),
+    )
 
 
 def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
@@ -73,7 +79,7 @@ def file_sent(app: App, report: CycleReport) -> int:
     for box in app.config.mailboxes:
         try:
             with mailbox.connect(box) as client:
-                filed += mailbox.file_sent_copies(app, client, box)
+                filed += mailbox.file_sent_copies(client, box, app.sessions, app.clock)
         except mailbox.MailboxError as exc:
             report.errors.append(str(exc))
     return filed

@@ -1,0 +1,136 @@
+"""Header fields as their writer meant them: unfolded and decoded, message ids, addresses, dates.
+
+Values come off the wire untouched (``raw_values``) so raw 8-bit bytes are decoded here, not lost."""
+
+from __future__ import annotations
+
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.message import Message
+
+import mailparser
+
+from mailbot.intake.charsets import decode_text
+
+_FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")
+_MSG_ID = re.compile(r"<([^<>]*)>")
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+
+def raw_values(message: Message, name: str) -> list[str]:
+    """Header values as on the wire; Message.get() would turn raw 8-bit bytes into U+FFFD."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name]
+
+
+# --- text decoding --------------------------------------------------------------------------------------
+
+
+def header_text(value: str | email.header.Header) -> str:
+    """Unfold a header and decode RFC 2047 encoded words and raw 8-bit bytes (RFC 6532 says UTF-8)."""
+    text = _FOLD.sub("", str(value))
+    if any("\udc80" <= char <= "\udcff" for char in text):
+        text = decode_text(text.encode("utf-8", "surrogateescape"), "utf-8")
+    if "=?" in text:
+        text = _decode_encoded_words(text)
+    return text.strip()
+
+
+def _decode_encoded_words(text: str) -> str:
+    try:
+        chunks = email.header.decode_header(text)
+    except (HeaderParseError, ValueError):
+        return text
+    return "".join(_decode_chunk(data, charset) for data, charset in chunks)
+
+
+def _decode_chunk(data: bytes | str, charset: str | None) -> str:
+    if isinstance(data, str):
+        return data
+    if charset is not None:
+        return decode_text(data, charset)
+    # decode_header hands back unencoded runs as raw-unicode-escape bytes.
+    try:
+        return data.decode("raw-unicode-escape")
+    except UnicodeError:
+        return data.decode("latin-1")
+
+
+# --- identifiers, addresses, dates ----------------------------------------------------------------------
+
+
+def normalise_message_id(value: str) -> str:
+    """ "  <Abc@Host> " -> "Abc@Host": no brackets, no whitespace; case is kept (the left part is opaque)."""
+    match = _MSG_ID.search(value)
+    inner = match.group(1) if match else value
+    return "".join(inner.split())
+
+
+def message_ids(values: list[str]) -> tuple[str, ...]:
+    """Every <message id> in In-Reply-To or References, in order, once each; bare addresses and phrases
+    ("your message of ...") that some clients put there are dropped."""
+    found: dict[str, None] = {}
+    for value in values:
+        text = _FOLD.sub(" ", str(value))
+        for candidate in _MSG_ID.findall(text):
+            if ident := normalise_message_id(candidate):
+                found.setdefault(ident, None)
+    return tuple(found)
+
+
+def first_message_id(values: list[str]) -> str | None:
+    ids = message_ids(values)
+    return ids[0] if ids else None
+
+
+def addresses(message: Message, parser: mailparser.MailParser | None, name: str) -> tuple[Address, ...]:
+    raw = raw_values(message, name)
+    if not raw:
+        return ()
+    pairs = getattr(parser, name.replace("-", "_")) if parser else _stdlib_addresses(raw)
+    found = tuple(Address(name=header_text(n), email=addr.lower()) for n, addr in pairs if addr)
+    if found or not "".join(raw).strip():
+        return found
+    # A From with no addr-spec at all still names somebody; keep the name so a person can see it.
+    return (Address(name=header_text(raw[0]), email=""),)
+
+
+def _stdlib_addresses(raw: list[str]) -> list[tuple[str, str]]:
+    return email.utils.getaddresses([_FOLD.sub("", value) for value in raw])
+
+
+def sent_date(message: Message, parser: mailparser.MailParser | None) -> datetime | None:
+    """mail-parser's strict reading first; the stdlib's lenient one for dates without a zone and the like."""
+    found = parser.date if parser else None
+    if found is None:
+        found = _stdlib_date(next(iter(raw_values(message, "date")), None))
+    if found is None:
+        return None
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+def _stdlib_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(_FOLD.sub(" ", str(value)))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def return_path(value: str | None) -> str | None:
+    """The bounce address: "" for the null path <>, None when the header is absent."""
+    if value is None:
+        return None
+    text = _FOLD.sub("", str(value)).strip()
+    if text.replace(" ", "") in ("", "<>"):
+        return ""
+    return email.utils.parseaddr(text)[1].lower() or text.strip("<>").lower()
