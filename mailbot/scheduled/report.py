@@ -2,8 +2,8 @@
 and responses on time, outcomes and referrals to the ombudsman. Counted in SQL (one GROUP BY per measure, the
 same on SQLite and PostgreSQL) and written as CSV or HTML. Counts only: nothing here names a complainant.
 
-The weekly digest (``digest.py``) draws its percentages from the same queries, so a lead's Monday figures and
-the annual report never disagree.
+The weekly digest (``digest/figures.py``) draws its percentages from the same queries, so a lead's Monday
+figures and the annual report never disagree.
 """
 
 from __future__ import annotations
