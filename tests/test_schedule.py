@@ -231,7 +231,7 @@ def test_two_runners_racing_to_insert_the_same_digest_send_it_once(
         barrier.wait()
         return figures
 
-    monkeypatch.setattr(letter, "already_sent", lambda session, keys: set())
+    monkeypatch.setattr(letter, "already_claimed", lambda session, keys: set())
     monkeypatch.setattr(letter, "gather", gather_then_wait)
 
     runs = run_together(lambda: send_digests(first, week), lambda: send_digests(second, week))

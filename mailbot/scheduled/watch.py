@@ -1,28 +1,27 @@
 """The daily deadline watch: a coordinator hears before an acknowledgement or a response falls due, the leads
 hear once when one is missed, and staff are reminded of follow-ups after closure.
 
-Every notice is sent under a key in ``sent_notice``. The key's row and the mail's outbox row are written in
-one transaction, so a restart, a second runner or a catch-up after downtime sends each notice once: whoever
-inserts the key second gets an IntegrityError and sends nothing.
+Every notice is sent under a key in ``sent_notice`` (``outgoing/once.py``), claimed in the transaction that
+queues its mail, so a restart, a second runner or a catch-up after downtime sends each notice once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.config.digest import WatchSettings
-from mailbot.db.models import Case, SentNotice
+from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
 from mailbot.policy.policies import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
@@ -142,29 +141,17 @@ def must_tell(app: App, deadline: Deadline) -> tuple[str, ...]:
     return tuple(MUST_TELL[flag] for flag in flags)
 
 
-def already_sent(session: Session, keys: Iterable[str]) -> set[str]:
-    wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):  # well under every database's limit on bound parameters
-        chunk = wanted[start : start + 500]
-        found |= set(session.scalars(select(SentNotice.key).where(SentNotice.key.in_(chunk))))
-    return found
+def send_notice(app: App, notice: Notice, at: datetime) -> bool:
+    """Queue the notice to each recipient unless its key is already claimed; True when this call queued it."""
+    return send_once(app.sessions, notice.key, at, lambda session: _queue(session, app, notice, at))
 
 
-def send_once(app: App, notice: Notice, at: datetime) -> bool:
-    """Queue the notice to each recipient unless its key is already there; True when this call queued it."""
-    try:
-        with app.sessions.begin() as session:
-            claim = SentNotice(key=notice.key, at=at)
-            session.add(claim)
-            session.flush()  # first statement of the transaction: a second runner waits here, then fails
-            case = session.get(Case, notice.case_id)
-            assert case is not None
-            rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
-            claim.outbox_id = next((row.id for row in rows if row is not None), None)
-    except IntegrityError:
-        return False
-    return True
+def _queue(session: Session, app: App, notice: Notice, at: datetime) -> int | None:
+    """The notice's letters, in the claim's transaction; the first outbox row's id is kept with the key."""
+    case = session.get(Case, notice.case_id)
+    assert case is not None
+    rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
+    return next((row.id for row in rows if row is not None), None)
 
 
 def _request(notice: Notice, to: Recipient, at: datetime) -> LetterRequest:
@@ -183,12 +170,12 @@ class WatchReport:
 
 def send_notices(app: App, notices: list[Notice], at: datetime) -> WatchReport:
     with app.sessions() as session:
-        done = already_sent(session, (n.key for n in notices))
+        done = already_claimed(session, (n.key for n in notices))
     sent, nobody, already = [], [], len(done)
     for notice in (n for n in notices if n.key not in done):
         if not notice.recipients:
             nobody.append(notice.key)  # no key is recorded, so it goes once someone is configured
-        elif send_once(app, notice, at):
+        elif send_notice(app, notice, at):
             sent.append(notice.key)
         else:
             already += 1

@@ -10,19 +10,17 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
 from mailbot.config.staff import Person
-from mailbot.db.models import Outbox, SentNotice
 from mailbot.outgoing.letters import Letter
+from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue, refusal_reason
 from mailbot.scheduled.digest.chart import KIND_COLOURS, chart
 from mailbot.scheduled.digest.figures import DigestFigures, gather
 from mailbot.scheduled.digest.week import DigestError, DigestWeek, digest_settings, latest_week
 from mailbot.scheduled.report import KIND_LABELS, KINDS, OUTCOMES
-from mailbot.scheduled.watch import already_sent
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -83,7 +81,7 @@ def send_digests(
         log.warning("weekly digest %s: nobody has the role 'lead' in [staff]", week.label)
         return DigestRun(week)
     with app.sessions() as session:
-        done = already_sent(session, (digest_key(p, week) for p in chosen))
+        done = already_claimed(session, (digest_key(p, week) for p in chosen))
     waiting = [p for p in chosen if digest_key(p, week) not in done]
     already = [p.primary for p in chosen if p not in waiting]
     if not waiting:
@@ -114,20 +112,15 @@ def queue_digest(app: App, figures: DigestFigures, lead: Person, settings: Diges
     message_id = outgoing_message_id("digest", f"digest-{week.label}", lead.primary, domain)
     to = Recipient(lead.name, lead.primary)
     message = compose(app.config, to, letter, message_id, Threading(), now, auto_submitted="auto-generated")
-    try:
-        with app.sessions.begin() as session:
-            claim = SentNotice(key=digest_key(lead, week), at=now)
-            session.add(claim)
-            session.flush()  # first statement of the transaction: a concurrent runner waits here, then fails
-            claim.outbox_id = _queue(session, app, message, lead, now).id
-    except IntegrityError:
-        return False
-    return True
+    return send_once(
+        app.sessions, digest_key(lead, week), now, lambda session: _queue(session, app, message, lead, now)
+    )
 
 
-def _queue(session: Session, app: App, message: EmailMessage, lead: Person, now: datetime) -> Outbox:
-    return queue(
+def _queue(session: Session, app: App, message: EmailMessage, lead: Person, now: datetime) -> int:
+    row = queue(
         session, app.config, purpose="digest", mailbox=app.config.mailboxes[0].name, message=message,
         recipients=[lead.primary], now=now, case_id=None, automatic=False,
         blocked=refusal_reason(app.config, lead.primary),
     )  # fmt: skip
+    return row.id
