@@ -63,7 +63,6 @@ class Deadline:
     stage: str
     milestone: str  # "acknowledgement" | "response"
     due: date
-    coordinator: str | None
 
     def key(self, notice: str) -> str:
         return f"{notice}:{self.ref}:{self.stage}:{self.milestone}:{self.due.isoformat()}"
@@ -76,18 +75,18 @@ def open_deadlines(session: Session) -> list[Deadline]:
     """Every pending date on an open case (the case row mirrors its current stage, extension included)."""
     pending_ack = and_(Case.acknowledged_at.is_(None), Case.acknowledge_due.is_not(None))
     rows = session.execute(
-        select(Case.id, Case.ref, Case.policy, Case.stage, Case.coordinator, Case.acknowledge_due,
-               Case.acknowledged_at, Case.response_due, Case.flags)
+        select(Case.id, Case.ref, Case.policy, Case.stage, Case.acknowledge_due, Case.acknowledged_at,
+               Case.response_due, Case.flags)
         .where(Case.status == "open", or_(pending_ack, Case.response_due.is_not(None)))
         .order_by(Case.id)
     )  # fmt: skip
     found: list[Deadline] = []
-    for case_id, ref, policy, stage, coordinator, ack_due, acked, respond_due, flags in rows:
+    for case_id, ref, policy, stage, ack_due, acked, respond_due, flags in rows:
         # An imported backlog was never acknowledged by us, on purpose: its response dates still count.
         if ack_due is not None and acked is None and IMPORTED not in (flags or []):
-            found.append(Deadline(case_id, ref, policy, stage, "acknowledgement", ack_due, coordinator))
+            found.append(Deadline(case_id, ref, policy, stage, "acknowledgement", ack_due))
         if respond_due is not None:
-            found.append(Deadline(case_id, ref, policy, stage, "response", respond_due, coordinator))
+            found.append(Deadline(case_id, ref, policy, stage, "response", respond_due))
     return found
 
 
@@ -109,22 +108,23 @@ class Notice:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def coordinator_of(app: App, address: str | None) -> tuple[Recipient, ...]:
-    """The case's coordinator or, failing that, every coordinator (as ``alerts.coordinator_of``)."""
-    if not address:
-        return tuple(alerts.people_for(app, "coordinator"))
-    person = app.config.staff.person_for(address) if app.config.staff else None
-    return (Recipient(person.name if person else "", address),)
+def coordinator_of(session: Session, app: App, case_id: int) -> tuple[Recipient, ...]:
+    """The case's coordinator or, failing that, every coordinator: whoever alerts about the case go to."""
+    case = session.get(Case, case_id)
+    assert case is not None  # read moments ago in this session; cases are never deleted
+    return tuple(alerts.coordinator_of(app, case))
 
 
-def deadline_notice(app: App, deadline: Deadline, today: date, settings: WatchSettings) -> Notice | None:
+def deadline_notice(
+    session: Session, app: App, deadline: Deadline, today: date, settings: WatchSettings
+) -> Notice | None:
     left = days_left(app, deadline, today)
     details: dict[str, Any] = {"milestone": deadline.milestone, "due": deadline.due, "days_left": left}
     if left < 0:  # the date has passed without the acknowledgement or response: the leads answer for it
         leads = tuple(alerts.people_for(app, "lead"))
         return Notice(deadline.key("breach"), deadline.case_id, "breach", leads, details)
     if left <= settings.remind_working_days:
-        people = coordinator_of(app, deadline.coordinator)
+        people = coordinator_of(session, app, deadline.case_id)
         details["must"] = must_tell(app, deadline)
         return Notice(deadline.key("reminder"), deadline.case_id, "reminder", people, details)
     return None
@@ -190,13 +190,18 @@ def run_watch(app: App, settings: WatchSettings | None = None) -> WatchReport:
     settings = settings or watch_settings(app.config)
     today, now = local_today(app), app.clock()
     with app.sessions() as session:
-        deadlines = open_deadlines(session)
-        follow_ups = follow_ups_due(session, app, today - FOLLOW_UP_CATCH_UP, today, settings)
-    notices = [n for d in deadlines if (n := deadline_notice(app, d, today, settings)) is not None]
-    notices += [follow_up_notice(app, f) for f in follow_ups]
+        notices = notices_due(session, app, today, settings)
     report = send_notices(app, notices, now)
     log.info("deadline watch: %d notice(s) queued, %d sent before", len(report.sent), report.already)
     return report
+
+
+def notices_due(session: Session, app: App, today: date, settings: WatchSettings) -> list[Notice]:
+    """Each pending date's reminder or breach alert, then the follow-ups due, with the cases at hand."""
+    deadlines = open_deadlines(session)
+    follow_ups = follow_ups_due(session, app, today - FOLLOW_UP_CATCH_UP, today, settings)
+    notices = [deadline_notice(session, app, d, today, settings) for d in deadlines]
+    return [n for n in notices if n is not None] + [follow_up_notice(session, app, f) for f in follow_ups]
 
 
 # --- follow-ups after closure -----------------------------------------------------------------------------
@@ -222,13 +227,13 @@ class FollowUpDue:
         return f"follow-up:{self.ref}:{self.due.isoformat()}"
 
 
-def follow_up_notice(app: App, due: FollowUpDue) -> Notice:
+def follow_up_notice(session: Session, app: App, due: FollowUpDue) -> Notice:
     """To the coordinator, never the complainant: the policy promises that a person checks they are happy."""
     policy = app.policies.get(due.policy)
     rule = policy.follow_up if policy else None
     by = policy.role_label(rule.by) if policy and rule and rule.by else ""
     details = {"follow_up": due, "every": str(rule.every) if rule else "", "by": by}
-    return Notice(due.key, due.case_id, "follow_up", coordinator_of(app, due.coordinator), details)
+    return Notice(due.key, due.case_id, "follow_up", coordinator_of(session, app, due.case_id), details)
 
 
 def follow_ups_due(
