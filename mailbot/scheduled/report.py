@@ -36,9 +36,10 @@ KIND_LABELS = {
     "out_of_scope": "outside the procedure",
 }
 OUTCOMES = ("upheld", "partly upheld", "not upheld")
-# The case trail records a referral as the letter giving the ombudsman's details after the last stage
-# (routing.escalate); a staff action recording a referral can be added here under its own name.
-OMBUDSMAN_EVENTS = ("signpost queued", "referred to ombudsman")
+# A referral is recorded only as the letter giving the ombudsman's details: routing.escalate sends the
+# "signpost" letter when a complainant asks to go beyond the last stage, and notices.send_letter writes
+# "<letter> queued" on the case for every letter it queues. No other event records a referral.
+REFERRAL_EVENT = "signpost queued"
 FORMATS = ("csv", "html")
 
 
@@ -223,7 +224,7 @@ def outcomes_by_stage(session: Session, span: Span) -> dict[str, dict[str, int]]
 
 def ombudsman_referrals(session: Session, span: Span) -> int:
     statement = select(func.count(func.distinct(CaseEvent.case_id))).where(
-        CaseEvent.action.in_(OMBUDSMAN_EVENTS), CaseEvent.at >= span.since, CaseEvent.at < span.until
+        CaseEvent.action == REFERRAL_EVENT, CaseEvent.at >= span.since, CaseEvent.at < span.until
     )
     return int(session.scalar(statement) or 0)
 
