@@ -25,6 +25,7 @@ from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
 from mailbot.policy.policies import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
+from mailbot.vocabulary import CaseStatus, Kind
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -77,7 +78,7 @@ def open_deadlines(session: Session) -> list[Deadline]:
     rows = session.execute(
         select(Case.id, Case.ref, Case.policy, Case.stage, Case.acknowledge_due, Case.acknowledged_at,
                Case.response_due, Case.flags)
-        .where(Case.status == "open", or_(pending_ack, Case.response_due.is_not(None)))
+        .where(Case.status == CaseStatus.OPEN, or_(pending_ack, Case.response_due.is_not(None)))
         .order_by(Case.id)
     )  # fmt: skip
     found: list[Deadline] = []
@@ -285,7 +286,7 @@ def _closed_around(app: App, policy: Policy, period: Period, start: date, end: d
     zone = ZoneInfo(app.config.timezone)
     shortest, longest = _rough_days(period)
     return select(*FOLLOW_UP_COLUMNS).where(
-        Case.policy == policy.name, Case.kind == "complaint", Case.status == "closed",
+        Case.policy == policy.name, Case.kind == Kind.COMPLAINT, Case.status == CaseStatus.CLOSED,
         Case.closed_at >= _midnight(start - longest, zone),
         Case.closed_at < _midnight(end - shortest + timedelta(days=1), zone),
     )  # fmt: skip

@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailbot.scheduled.digest.figures import WeekVolume
-from mailbot.scheduled.report import KINDS
+from mailbot.vocabulary import FEEDBACK_KINDS, Kind
 
 CHART_WIDTH = 360  # pixels for the busiest week's bar
 KIND_COLOURS = {
-    "complaint": "#b42318",
-    "concern": "#dc6803",
-    "comment": "#1570ef",
-    "compliment": "#039855",
-    "out_of_scope": "#98a2b3",
+    Kind.COMPLAINT: "#b42318",
+    Kind.CONCERN: "#dc6803",
+    Kind.COMMENT: "#1570ef",
+    Kind.COMPLIMENT: "#039855",
+    Kind.OUT_OF_SCOPE: "#98a2b3",
 }
 
 
@@ -30,7 +30,7 @@ class Bar:
 
 def chart(volumes: tuple[WeekVolume, ...]) -> list[tuple[WeekVolume, list[Bar]]]:
     busiest = max((v.total for v in volumes), default=0) or 1
-    kinds = [*KINDS, "out_of_scope"]
+    kinds = [*FEEDBACK_KINDS, Kind.OUT_OF_SCOPE]
     return [
         (v, [Bar(k, v.counts[k], max(2, round(CHART_WIDTH * v.counts[k] / busiest)), KIND_COLOURS[k])
              for k in kinds if v.counts.get(k)])

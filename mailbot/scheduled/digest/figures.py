@@ -30,6 +30,7 @@ from mailbot.scheduled.report import (
     total,
 )
 from mailbot.scheduled.watch import FollowUpDue, calendar_for, follow_ups_due
+from mailbot.vocabulary import CaseStatus
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -151,7 +152,7 @@ def _year_before(end: date) -> date:
 
 
 def open_by_stage(session: Session) -> dict[str, int]:
-    statement = select(Case.stage, func.count()).where(Case.status == "open").group_by(Case.stage)
+    statement = select(Case.stage, func.count()).where(Case.status == CaseStatus.OPEN).group_by(Case.stage)
     return {stage: int(n) for stage, n in session.execute(statement)}
 
 
@@ -164,8 +165,8 @@ OPEN_COLUMNS = (
 
 def open_cases(session: Session, app: App, today: date) -> tuple[OpenCase, ...]:
     """Every open case with the next date it must keep, soonest first."""
-    rows = session.execute(select(*OPEN_COLUMNS).where(Case.status == "open").order_by(Case.received_at))
-    found = [_open_case(app, row, today) for row in rows]
+    listed = select(*OPEN_COLUMNS).where(Case.status == CaseStatus.OPEN).order_by(Case.received_at)
+    found = [_open_case(app, row, today) for row in session.execute(listed)]
     return tuple(sorted(found, key=lambda c: (c.days_left is None, c.days_left or 0, c.ref)))
 
 
@@ -215,7 +216,7 @@ def flagged(session: Session, span: Span, zone: ZoneInfo) -> tuple[FlaggedCase, 
     new = and_(Case.received_at >= span.since, Case.received_at < span.until)
     statement = (
         select(Case.ref, Case.kind, Case.stage, Case.status, Case.received_at, Case.flags)
-        .where(carries, or_(Case.status == "open", new))
+        .where(carries, or_(Case.status == CaseStatus.OPEN, new))
         .order_by(Case.received_at)
     )
     return tuple(

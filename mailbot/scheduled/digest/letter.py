@@ -20,7 +20,8 @@ from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_mess
 from mailbot.scheduled.digest.chart import KIND_COLOURS, chart
 from mailbot.scheduled.digest.figures import DigestFigures, gather
 from mailbot.scheduled.digest.week import DigestError, DigestWeek, digest_settings, latest_week
-from mailbot.scheduled.report import KIND_LABELS, KINDS, OUTCOMES
+from mailbot.scheduled.report import KIND_LABELS
+from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -39,7 +40,7 @@ def render_digest(app: App, figures: DigestFigures, lead: Person | None, setting
         "week": figures.week,
         "lead": lead,
         "show_names": can_see_names(lead, settings),
-        "kinds": KINDS,
+        "kinds": FEEDBACK_KINDS,
         "kind_labels": KIND_LABELS,
         "kind_colours": KIND_COLOURS,
         "outcomes": OUTCOMES,
