@@ -32,7 +32,9 @@ from mailbot.app import App, build_app  # noqa: E402
 from mailbot.config.digest import DigestSettings  # noqa: E402
 from mailbot.config.settings import load_config  # noqa: E402
 from mailbot.db.models import Case, StageRecord  # noqa: E402
-from mailbot.scheduled.digest import gather, leads, render_digest, week_labelled  # noqa: E402
+from mailbot.scheduled.digest.figures import gather  # noqa: E402
+from mailbot.scheduled.digest.letter import leads, render_digest  # noqa: E402
+from mailbot.scheduled.digest.week import week_labelled  # noqa: E402
 from mailbot.scheduled.report import as_csv, board_report  # noqa: E402
 from mailbot.testing import PostgresCluster  # noqa: E402
 

@@ -23,14 +23,10 @@ from mailbot.app import App
 from mailbot.config.digest import DigestSettings
 from mailbot.db.models import Case, CaseEvent, StageRecord
 from mailbot.scheduled import jobs
-from mailbot.scheduled.digest import (
-    DigestError,
-    gather,
-    render_digest,
-    run_digest_command,
-    send_digests,
-    week_labelled,
-)
+from mailbot.scheduled.digest import run_digest_command
+from mailbot.scheduled.digest.figures import gather
+from mailbot.scheduled.digest.letter import render_digest, send_digests
+from mailbot.scheduled.digest.week import DigestError, week_labelled
 from mailbot.scheduled.report import OnTime
 from mailbot.testing import Dovecot, SmtpCapture, skip_or_fail
 

@@ -21,8 +21,10 @@ from mailbot.app import App
 from mailbot.config.digest import DigestSettings, WatchSettings, settings_from_table
 from mailbot.config.settings import ConfigError
 from mailbot.db.models import Outbox, SentNotice
-from mailbot.scheduled import digest, jobs
-from mailbot.scheduled.digest import DigestWeek, latest_week, send_digests, week_labelled
+from mailbot.scheduled import jobs
+from mailbot.scheduled.digest import letter
+from mailbot.scheduled.digest.letter import send_digests
+from mailbot.scheduled.digest.week import DigestWeek, latest_week, week_labelled
 from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
 from mailbot.testing import SmtpCapture
 from tests.conftest import Clock
@@ -222,15 +224,15 @@ def test_two_runners_racing_to_insert_the_same_digest_send_it_once(
     first, second = make_digest_app(), make_digest_app()
     week: DigestWeek = week_labelled("2026-W49", DigestSettings(), LONDON)
     # Both find no key and finish their figures together: only the unique key decides who sends.
-    barrier, real_gather = threading.Barrier(2, timeout=30), digest.gather
+    barrier, real_gather = threading.Barrier(2, timeout=30), letter.gather
 
     def gather_then_wait(*args: Any) -> Any:
         figures = real_gather(*args)
         barrier.wait()
         return figures
 
-    monkeypatch.setattr(digest, "already_sent", lambda session, keys: set())
-    monkeypatch.setattr(digest, "gather", gather_then_wait)
+    monkeypatch.setattr(letter, "already_claimed", lambda session, keys: set())
+    monkeypatch.setattr(letter, "gather", gather_then_wait)
 
     runs = run_together(lambda: send_digests(first, week), lambda: send_digests(second, week))
 

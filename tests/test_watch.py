@@ -149,7 +149,7 @@ def test_two_watches_at_once_send_each_notice_once(
         barrier.wait()
         return found
 
-    monkeypatch.setattr(watch, "already_sent", lambda session, keys: set())
+    monkeypatch.setattr(watch, "already_claimed", lambda session, keys: set())
     monkeypatch.setattr(watch, "open_deadlines", deadlines_then_wait)
 
     reports = run_together(lambda: run_watch(first), lambda: run_watch(second))

@@ -2,8 +2,8 @@
 and responses on time, outcomes and referrals to the ombudsman. Counted in SQL (one GROUP BY per measure, the
 same on SQLite and PostgreSQL) and written as CSV or HTML. Counts only: nothing here names a complainant.
 
-The weekly digest (``digest.py``) draws its percentages from the same queries, so a lead's Monday figures and
-the annual report never disagree.
+The weekly digest (``digest/figures.py``) draws its percentages from the same queries, so a lead's Monday
+figures and the annual report never disagree.
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from mailbot.db.models import Case, CaseEvent, StageRecord
 from mailbot.errors import UserError
+from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, Kind
 
 if TYPE_CHECKING:
     from mailbot.app import App
 
-KINDS = ("complaint", "concern", "comment", "compliment")
 KIND_LABELS = {
-    "complaint": "complaints",
-    "concern": "concerns",
-    "comment": "comments",
-    "compliment": "compliments",
-    "out_of_scope": "outside the procedure",
+    Kind.COMPLAINT: "complaints",
+    Kind.CONCERN: "concerns",
+    Kind.COMMENT: "comments",
+    Kind.COMPLIMENT: "compliments",
+    Kind.OUT_OF_SCOPE: "outside the procedure",
 }
-OUTCOMES = ("upheld", "partly upheld", "not upheld")
-# The case trail records a referral as the letter giving the ombudsman's details after the last stage
-# (routing.escalate); a staff action recording a referral can be added here under its own name.
-OMBUDSMAN_EVENTS = ("signpost queued", "referred to ombudsman")
+# A referral is recorded only as the letter giving the ombudsman's details: routing.escalate sends the
+# "signpost" letter when a complainant asks to go beyond the last stage, and notices.send_letter writes
+# "<letter> queued" on the case for every letter it queues. No other event records a referral.
+REFERRAL_EVENT = "signpost queued"
 FORMATS = ("csv", "html")
 
 
@@ -175,7 +175,7 @@ def entered_by_stage(session: Session, span: Span) -> dict[str, int]:
         select(StageRecord.stage, func.count())
         .join(Case, Case.id == StageRecord.case_id)
         .where(
-            Case.kind == "complaint",
+            Case.kind == Kind.COMPLAINT,
             StageRecord.started_at >= span.since,
             StageRecord.started_at < span.until,
         )
@@ -223,7 +223,7 @@ def outcomes_by_stage(session: Session, span: Span) -> dict[str, dict[str, int]]
 
 def ombudsman_referrals(session: Session, span: Span) -> int:
     statement = select(func.count(func.distinct(CaseEvent.case_id))).where(
-        CaseEvent.action.in_(OMBUDSMAN_EVENTS), CaseEvent.at >= span.since, CaseEvent.at < span.until
+        CaseEvent.action == REFERRAL_EVENT, CaseEvent.at >= span.since, CaseEvent.at < span.until
     )
     return int(session.scalar(statement) or 0)
 
@@ -290,7 +290,7 @@ Row = tuple[str, str, int | str, int | str, float | str]
 def report_rows(report: BoardReport) -> list[Row]:
     """(section, item, count, out of, percent) — the same rows for CSV and HTML."""
     rows: list[Row] = [("period", f"{report.span.start} to {report.span.end}", "", "", "")]
-    kinds = [*KINDS, *sorted(set(report.received) - set(KINDS))]
+    kinds = [*FEEDBACK_KINDS, *sorted(set(report.received) - set(FEEDBACK_KINDS))]
     rows += [("received", KIND_LABELS.get(k, k), report.received.get(k, 0), "", "") for k in kinds]
     rows += [
         ("complaints entering stage", report.label(s), report.entered.get(s, 0), "", "")

@@ -1,31 +1,31 @@
 """The daily deadline watch: a coordinator hears before an acknowledgement or a response falls due, the leads
 hear once when one is missed, and staff are reminded of follow-ups after closure.
 
-Every notice is sent under a key in ``sent_notice``. The key's row and the mail's outbox row are written in
-one transaction, so a restart, a second runner or a catch-up after downtime sends each notice once: whoever
-inserts the key second gets an IntegrityError and sends nothing.
+Every notice is sent under a key in ``sent_notice`` (``outgoing/once.py``), claimed in the transaction that
+queues its mail, so a restart, a second runner or a catch-up after downtime sends each notice once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.config.digest import WatchSettings
-from mailbot.db.models import Case, SentNotice
+from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
 from mailbot.policy.policies import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
+from mailbot.vocabulary import CaseStatus, Kind
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -64,7 +64,6 @@ class Deadline:
     stage: str
     milestone: str  # "acknowledgement" | "response"
     due: date
-    coordinator: str | None
 
     def key(self, notice: str) -> str:
         return f"{notice}:{self.ref}:{self.stage}:{self.milestone}:{self.due.isoformat()}"
@@ -77,18 +76,18 @@ def open_deadlines(session: Session) -> list[Deadline]:
     """Every pending date on an open case (the case row mirrors its current stage, extension included)."""
     pending_ack = and_(Case.acknowledged_at.is_(None), Case.acknowledge_due.is_not(None))
     rows = session.execute(
-        select(Case.id, Case.ref, Case.policy, Case.stage, Case.coordinator, Case.acknowledge_due,
-               Case.acknowledged_at, Case.response_due, Case.flags)
-        .where(Case.status == "open", or_(pending_ack, Case.response_due.is_not(None)))
+        select(Case.id, Case.ref, Case.policy, Case.stage, Case.acknowledge_due, Case.acknowledged_at,
+               Case.response_due, Case.flags)
+        .where(Case.status == CaseStatus.OPEN, or_(pending_ack, Case.response_due.is_not(None)))
         .order_by(Case.id)
     )  # fmt: skip
     found: list[Deadline] = []
-    for case_id, ref, policy, stage, coordinator, ack_due, acked, respond_due, flags in rows:
+    for case_id, ref, policy, stage, ack_due, acked, respond_due, flags in rows:
         # An imported backlog was never acknowledged by us, on purpose: its response dates still count.
         if ack_due is not None and acked is None and IMPORTED not in (flags or []):
-            found.append(Deadline(case_id, ref, policy, stage, "acknowledgement", ack_due, coordinator))
+            found.append(Deadline(case_id, ref, policy, stage, "acknowledgement", ack_due))
         if respond_due is not None:
-            found.append(Deadline(case_id, ref, policy, stage, "response", respond_due, coordinator))
+            found.append(Deadline(case_id, ref, policy, stage, "response", respond_due))
     return found
 
 
@@ -110,22 +109,23 @@ class Notice:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def coordinator_of(app: App, address: str | None) -> tuple[Recipient, ...]:
-    """The case's coordinator or, failing that, every coordinator (as ``alerts.coordinator_of``)."""
-    if not address:
-        return tuple(alerts.people_for(app, "coordinator"))
-    person = app.config.staff.person_for(address) if app.config.staff else None
-    return (Recipient(person.name if person else "", address),)
+def coordinator_of(session: Session, app: App, case_id: int) -> tuple[Recipient, ...]:
+    """The case's coordinator or, failing that, every coordinator: whoever alerts about the case go to."""
+    case = session.get(Case, case_id)
+    assert case is not None  # read moments ago in this session; cases are never deleted
+    return tuple(alerts.coordinator_of(app, case))
 
 
-def deadline_notice(app: App, deadline: Deadline, today: date, settings: WatchSettings) -> Notice | None:
+def deadline_notice(
+    session: Session, app: App, deadline: Deadline, today: date, settings: WatchSettings
+) -> Notice | None:
     left = days_left(app, deadline, today)
     details: dict[str, Any] = {"milestone": deadline.milestone, "due": deadline.due, "days_left": left}
     if left < 0:  # the date has passed without the acknowledgement or response: the leads answer for it
         leads = tuple(alerts.people_for(app, "lead"))
         return Notice(deadline.key("breach"), deadline.case_id, "breach", leads, details)
     if left <= settings.remind_working_days:
-        people = coordinator_of(app, deadline.coordinator)
+        people = coordinator_of(session, app, deadline.case_id)
         details["must"] = must_tell(app, deadline)
         return Notice(deadline.key("reminder"), deadline.case_id, "reminder", people, details)
     return None
@@ -142,29 +142,17 @@ def must_tell(app: App, deadline: Deadline) -> tuple[str, ...]:
     return tuple(MUST_TELL[flag] for flag in flags)
 
 
-def already_sent(session: Session, keys: Iterable[str]) -> set[str]:
-    wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):  # well under every database's limit on bound parameters
-        chunk = wanted[start : start + 500]
-        found |= set(session.scalars(select(SentNotice.key).where(SentNotice.key.in_(chunk))))
-    return found
+def send_notice(app: App, notice: Notice, at: datetime) -> bool:
+    """Queue the notice to each recipient unless its key is already claimed; True when this call queued it."""
+    return send_once(app.sessions, notice.key, at, lambda session: _queue(session, app, notice, at))
 
 
-def send_once(app: App, notice: Notice, at: datetime) -> bool:
-    """Queue the notice to each recipient unless its key is already there; True when this call queued it."""
-    try:
-        with app.sessions.begin() as session:
-            claim = SentNotice(key=notice.key, at=at)
-            session.add(claim)
-            session.flush()  # first statement of the transaction: a second runner waits here, then fails
-            case = session.get(Case, notice.case_id)
-            assert case is not None
-            rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
-            claim.outbox_id = next((row.id for row in rows if row is not None), None)
-    except IntegrityError:
-        return False
-    return True
+def _queue(session: Session, app: App, notice: Notice, at: datetime) -> int | None:
+    """The notice's letters, in the claim's transaction; the first outbox row's id is kept with the key."""
+    case = session.get(Case, notice.case_id)
+    assert case is not None
+    rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
+    return next((row.id for row in rows if row is not None), None)
 
 
 def _request(notice: Notice, to: Recipient, at: datetime) -> LetterRequest:
@@ -183,12 +171,12 @@ class WatchReport:
 
 def send_notices(app: App, notices: list[Notice], at: datetime) -> WatchReport:
     with app.sessions() as session:
-        done = already_sent(session, (n.key for n in notices))
+        done = already_claimed(session, (n.key for n in notices))
     sent, nobody, already = [], [], len(done)
     for notice in (n for n in notices if n.key not in done):
         if not notice.recipients:
             nobody.append(notice.key)  # no key is recorded, so it goes once someone is configured
-        elif send_once(app, notice, at):
+        elif send_notice(app, notice, at):
             sent.append(notice.key)
         else:
             already += 1
@@ -203,13 +191,18 @@ def run_watch(app: App, settings: WatchSettings | None = None) -> WatchReport:
     settings = settings or watch_settings(app.config)
     today, now = local_today(app), app.clock()
     with app.sessions() as session:
-        deadlines = open_deadlines(session)
-        follow_ups = follow_ups_due(session, app, today - FOLLOW_UP_CATCH_UP, today, settings)
-    notices = [n for d in deadlines if (n := deadline_notice(app, d, today, settings)) is not None]
-    notices += [follow_up_notice(app, f) for f in follow_ups]
+        notices = notices_due(session, app, today, settings)
     report = send_notices(app, notices, now)
     log.info("deadline watch: %d notice(s) queued, %d sent before", len(report.sent), report.already)
     return report
+
+
+def notices_due(session: Session, app: App, today: date, settings: WatchSettings) -> list[Notice]:
+    """Each pending date's reminder or breach alert, then the follow-ups due, with the cases at hand."""
+    deadlines = open_deadlines(session)
+    follow_ups = follow_ups_due(session, app, today - FOLLOW_UP_CATCH_UP, today, settings)
+    notices = [deadline_notice(session, app, d, today, settings) for d in deadlines]
+    return [n for n in notices if n is not None] + [follow_up_notice(session, app, f) for f in follow_ups]
 
 
 # --- follow-ups after closure -----------------------------------------------------------------------------
@@ -235,13 +228,13 @@ class FollowUpDue:
         return f"follow-up:{self.ref}:{self.due.isoformat()}"
 
 
-def follow_up_notice(app: App, due: FollowUpDue) -> Notice:
+def follow_up_notice(session: Session, app: App, due: FollowUpDue) -> Notice:
     """To the coordinator, never the complainant: the policy promises that a person checks they are happy."""
     policy = app.policies.get(due.policy)
     rule = policy.follow_up if policy else None
     by = policy.role_label(rule.by) if policy and rule and rule.by else ""
     details = {"follow_up": due, "every": str(rule.every) if rule else "", "by": by}
-    return Notice(due.key, due.case_id, "follow_up", coordinator_of(app, due.coordinator), details)
+    return Notice(due.key, due.case_id, "follow_up", coordinator_of(session, app, due.case_id), details)
 
 
 def follow_ups_due(
@@ -293,7 +286,7 @@ def _closed_around(app: App, policy: Policy, period: Period, start: date, end: d
     zone = ZoneInfo(app.config.timezone)
     shortest, longest = _rough_days(period)
     return select(*FOLLOW_UP_COLUMNS).where(
-        Case.policy == policy.name, Case.kind == "complaint", Case.status == "closed",
+        Case.policy == policy.name, Case.kind == Kind.COMPLAINT, Case.status == CaseStatus.CLOSED,
         Case.closed_at >= _midnight(start - longest, zone),
         Case.closed_at < _midnight(end - shortest + timedelta(days=1), zone),
     )  # fmt: skip
