@@ -113,3 +113,25 @@ def test_duplicate_mailbox_names(tmp_path: Path) -> None:
     box = GOOD.split("[[mailbox]]")[1]
     with pytest.raises(ConfigError, match=r"mailbox\[1\]\.name: duplicate"):
         load_config(write(tmp_path, GOOD + "[[mailbox]]" + box), {})
+
+
+@pytest.mark.parametrize(
+    ("section_line", "key"),
+    [('host = "imap.riverside.example"', "mailbox[0].tls"), ('host = "smtp.riverside.example"', "smtp.tls")],
+)
+def test_plain_text_to_another_host_is_refused_unless_chosen(
+    tmp_path: Path, section_line: str, key: str
+) -> None:
+    """Unencrypted IMAP or SMTP across a network exposes complaints and passwords: it takes a choice."""
+    plain = GOOD.replace(section_line, f'{section_line}\ntls = "none"')
+    with pytest.raises(ConfigError) as refused:
+        load_config(write(tmp_path, plain), {})
+    assert refused.value.key == key and "unencrypted" in refused.value.message
+    chosen = plain.replace('tls = "none"', 'tls = "none"\nallow_plaintext = true')
+    assert load_config(write(tmp_path, chosen), {})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_plain_text_to_this_machine_needs_no_choice(tmp_path: Path, host: str) -> None:
+    text = GOOD.replace('host = "smtp.riverside.example"', f'host = "{host}"\ntls = "none"')
+    assert load_config(write(tmp_path, text), {}).smtp.tls == "none"

@@ -272,7 +272,7 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str) -> Mai
             'passwords are never stored in the file; name an environment variable with password_env = "..."',
         )
     host = reader.text("host")
-    tls = reader.choice("tls", TLS_MODES, "tls")
+    tls = _tls(reader, host, "tls")
     default_port = 993 if tls == "tls" else 143
     auth = reader.choice("auth", AUTH_METHODS, "password")
     password_env = reader.text("password_env")
@@ -295,10 +295,24 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str) -> Mai
     return box
 
 
+def _tls(reader: TomlReader, host: str, default: str) -> str:
+    """Plain text over a network carries complainants' words and passwords in the clear: ``tls = "none"`` is
+    for a server on this machine, or where ``allow_plaintext = true`` says a person chose it."""
+    tls = reader.choice("tls", TLS_MODES, default)
+    allowed = reader.get("allow_plaintext", bool, False, "true or false")
+    if tls == "none" and not is_loopback(host) and not allowed:
+        raise reader.error(
+            "tls",
+            f'"none" sends mail and passwords unencrypted to {host}; use "tls" or "starttls", or set '
+            "allow_plaintext = true if this network is trusted",
+        )
+    return tls
+
+
 def _smtp(reader: TomlReader, environ: Mapping[str, str]) -> SmtpConfig:
     if "password" in reader.table:
         raise reader.error("password", "passwords are never stored in the file; use password_env")
-    tls = reader.choice("tls", TLS_MODES, "starttls")
+    tls = _tls(reader, reader.text("host"), "starttls")
     default_port = {"tls": 465, "starttls": 587, "none": 25}[tls]
     username = reader.get("username", str, None, "a string")
     password_env = reader.get("password_env", str, None, "an environment variable name")

@@ -1,4 +1,6 @@
-"""Attachments on disk, content-addressed by SHA-256, so the same file received twice is kept once."""
+"""Attachments on disk, content-addressed by SHA-256, so the same file received twice is kept once.
+
+Files are 0600 and folders 0700 whatever the umask: attachments are complainants' personal data."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+
+from mailbot.private_files import private_directory
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -31,8 +35,12 @@ def save_blob(directory: Path, payload: bytes) -> str:
     path = blob_path(directory, digest)
     if path.exists():
         return digest
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     temporary = path.with_name(f".{digest}.{os.getpid()}.tmp")
-    temporary.write_bytes(payload)
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )  # private whatever the umask
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(payload)
     os.replace(temporary, path)
     return digest
