@@ -7,11 +7,13 @@ import argparse
 import json
 from pathlib import Path
 
-from mailbot.app import App
-from mailbot.classify import load_chain
+from mailbot.app import App, build_app
+from mailbot.cases.threading import ThreadLookup
+from mailbot.classify import Classification, classify, load_chain
 from mailbot.classify.evaluate import run_eval
-from mailbot.cli.opening import UsageError, config_from, opened_app
-from mailbot.intake.parse import UnparseableMail, parse_mail
+from mailbot.cli.opening import UsageError, config_from
+from mailbot.db.session import database_exists
+from mailbot.intake.parse import ParsedMail, UnparseableMail, parse_mail
 from mailbot.pipeline import classify_only
 
 
@@ -23,8 +25,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    with opened_app(args) as app:
-        results = [_classify_file(app, path) for path in args.files]
+    """Read-only: with no database yet, mail is classified as if no case existed; nothing is created."""
+    config = config_from(args)
+    if not database_exists(config.database_url):
+        chain = load_chain(config.cases.classify_rules)
+        results = [
+            _verdict(path, classify(_read(path), chain, None, config.own_addresses), None)
+            for path in args.files
+        ]
+    else:
+        app = build_app(config, migrate=False)
+        try:
+            results = [_classify_file(app, path) for path in args.files]
+        finally:
+            app.close()
     if args.json:
         print(json.dumps(results, indent=2))
     for result in [] if args.json else results:
@@ -32,17 +46,24 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _classify_file(app: App, path: Path) -> dict[str, object]:
+def _read(path: Path) -> ParsedMail:
     try:
-        mail = parse_mail(path.read_bytes())
+        return parse_mail(path.read_bytes())
     except (OSError, UnparseableMail) as exc:
         raise UsageError(f"{path}: {exc}") from None
-    verdict, lookup = classify_only(app, mail)
-    match = lookup.match
+
+
+def _classify_file(app: App, path: Path) -> dict[str, object]:
+    verdict, lookup = classify_only(app, _read(path))
+    return _verdict(path, verdict, lookup)
+
+
+def _verdict(path: Path, verdict: Classification, lookup: ThreadLookup | None) -> dict[str, object]:
+    match = lookup.match if lookup else None
     return {
         "file": str(path), "kind": verdict.kind, "flags": list(verdict.flags),
         "rules_hit": list(verdict.rules_hit), "case": match.case_ref if match else None,
-        "matched_by": match.matched_by if match else None, "note": lookup.refused,
+        "matched_by": match.matched_by if match else None, "note": lookup.refused if lookup else None,
     }  # fmt: skip
 
 
