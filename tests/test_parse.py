@@ -215,3 +215,26 @@ def test_stdlib_fallback_reads_the_same_fields() -> None:
     normal = parse_mail(MISSED_VISITS)
     fallback = _build(email.message_from_bytes(MISSED_VISITS), None, depth=0)
     assert fallback == normal
+
+
+def test_an_unclosed_script_does_not_hide_the_rest_of_a_complaint() -> None:
+    raw = (
+        b"From: a@example.net\r\nContent-Type: text/html\r\n\r\n"
+        b"<p>Start</p><SCRIPT type=x>track()<p>My mum was left in bed all day</p><p>Please call me</p>"
+    )
+    text = parse_mail(raw).text
+    assert "My mum was left in bed all day" in text and "Please call me" in text
+
+
+def test_a_closed_script_is_still_hidden() -> None:
+    raw = b"From: a@example.net\r\nContent-Type: text/html\r\n\r\n<p>Start</p><script>x</script><p>Shown</p>"
+    assert parse_mail(raw).text == "Start\n\nShown"
+
+
+@pytest.mark.parametrize(
+    ("raw_name", "name"),
+    [(b"Ren\xe9e Dupont", "Renée Dupont"), (b"\xc3\x89lodie Martin", "Élodie Martin"), (b"Si\xe2n", "Siân")],
+)
+def test_raw_8bit_names_are_decoded_not_escaped(raw_name: bytes, name: str) -> None:
+    mail = parse_mail(b"From: " + raw_name + b" <p@example.net>\r\nSubject: x\r\n\r\nHello\r\n")
+    assert mail.sender is not None and mail.sender.name == name

@@ -37,7 +37,7 @@ def raw_values(message: Message, name: str) -> list[str]:
 def header_text(value: str | email.header.Header) -> str:
     """Unfold a header and decode RFC 2047 encoded words and raw 8-bit bytes (RFC 6532 says UTF-8)."""
     text = _FOLD.sub("", str(value))
-    if any("\udc80" <= char <= "\udcff" for char in text):
+    if _has_raw_bytes(text):
         text = decode_text(text.encode("utf-8", "surrogateescape"), "utf-8")
     if "=?" in text:
         text = _decode_encoded_words(text)
@@ -95,12 +95,19 @@ def addresses(message: Message, parser: mailparser.MailParser | None, name: str)
     raw = raw_values(message, name)
     if not raw:
         return ()
-    pairs = getattr(parser, name.replace("-", "_")) if parser else _stdlib_addresses(raw)
+    # mail-parser writes raw 8-bit bytes into names as literal "\\udce9" text; the stdlib keeps the bytes for
+    # header_text to decode (UTF-8, else Windows-1252), so "Ren\xe9e" stays "Renée".
+    eight_bit = any(_has_raw_bytes(value) for value in raw)
+    pairs = getattr(parser, name.replace("-", "_")) if parser and not eight_bit else _stdlib_addresses(raw)
     found = tuple(Address(name=header_text(n), email=addr.lower()) for n, addr in pairs if addr)
     if found or not "".join(raw).strip():
         return found
     # A From with no addr-spec at all still names somebody; keep the name so a person can see it.
     return (Address(name=header_text(raw[0]), email=""),)
+
+
+def _has_raw_bytes(text: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def _stdlib_addresses(raw: list[str]) -> list[tuple[str, str]]:

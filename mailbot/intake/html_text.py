@@ -95,12 +95,31 @@ class _HtmlText(HTMLParser):
         self._line = []
 
 
+_RAW_TEXT_OPENER = re.compile(r"<(script|style|noscript|template|title)\b[^>]*>", re.IGNORECASE)
+
+
 def html_to_text(html: str) -> str:
     """Readable plain text from an HTML body: no scripts or styles, one line per block, <br> kept."""
     reader = _HtmlText()
-    reader.feed(html)
+    reader.feed(_without_unclosed_openers(html))
     reader.close()
     reader.finish()
-    text = "\n".join(line.replace("\xa0", " ").rstrip() for line in reader.lines)
+    return _as_lines(reader.lines)
+
+
+def _without_unclosed_openers(html: str) -> str:
+    """A <script> or <style> never closed would hide everything after it, and a person's words must never be
+    dropped that way: such an opener is removed, so what follows is read as ordinary HTML."""
+    lowered = html.lower()
+    dangling = [
+        m for m in _RAW_TEXT_OPENER.finditer(html) if f"</{m.group(1).lower()}" not in lowered[m.end() :]
+    ]
+    for match in reversed(dangling):
+        html = html[: match.start()] + " " + html[match.end() :]
+    return html
+
+
+def _as_lines(lines: list[str]) -> str:
+    text = "\n".join(line.replace("\xa0", " ").rstrip() for line in lines)
     text = re.sub(r"\n(?:>*\n){2,}", "\n\n", text)
     return re.sub(r"^(?:>*\s*\n)+|(?:\n>*\s*)+$", "", text).strip()
