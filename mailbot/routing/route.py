@@ -20,7 +20,7 @@ from mailbot.intake import forwarded
 from mailbot.intake.parse import Address, ParsedMail
 from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts, outbox
-from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading
 from mailbot.policy.policies import FeedbackKind, Policy
 from mailbot.staff import commands, staffmail, trust
@@ -314,12 +314,12 @@ def _letter(r: Routing, case: Case, letter: str, automatic: bool, to: Recipient 
     to = to or _reply_address(r)
     thread = r.thread if to.address in _mail_addresses(r.mail) else _original_thread(r.mail)
     request = LetterRequest(letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic)
-    row = send_letter(r.session, r.app, case, request)
-    if row is None:
+    result = send_letter(r.session, r.app, case, request)
+    if result.status is LetterStatus.ALREADY_QUEUED:
         return f"{letter} already sent"
-    if row.state == "suppressed":
-        return f"no {letter} ({row.last_error})"
-    return f"{letter} queued to {to.address} as outbox {row.id}"
+    if result.status is LetterStatus.BLOCKED:
+        return f"no {letter} ({result.reason})"
+    return f"{letter} queued to {to.address} as outbox {result.outbox_id}"
 
 
 def _reply_address(

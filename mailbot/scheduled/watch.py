@@ -160,8 +160,8 @@ def send_once(app: App, notice: Notice, at: datetime) -> bool:
             session.flush()  # first statement of the transaction: a second runner waits here, then fails
             case = session.get(Case, notice.case_id)
             assert case is not None
-            rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
-            claim.outbox_id = next((row.id for row in rows if row is not None), None)
+            results = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
+            claim.outbox_id = next((r.outbox_id for r in results if r.outbox_id is not None), None)
     except IntegrityError:
         return False
     return True

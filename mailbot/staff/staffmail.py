@@ -16,7 +16,7 @@ from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts
-from mailbot.outgoing.notices import LetterRequest, reply_thread, send_letter
+from mailbot.outgoing.notices import LetterRequest, LetterStatus, reply_thread, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.staff import commands
 from mailbot.staff.trust import Verdict, is_trusted_staff
@@ -98,9 +98,11 @@ def relay(x: Received, body: str) -> str:
         "relay", x.now, key=x.mail.message_id or x.inbound.sha256, thread=reply_thread(x.session, x.case),
         automatic=False, auto_submitted=None, details={"text": body, **signature}, actor=x.person.primary,
     )  # fmt: skip
-    row = send_letter(x.session, x.app, x.case, request)
-    if row is None or row.state == "suppressed":
-        return f"reply from {x.person.name} not relayed ({row.last_error if row else 'already relayed'})"
+    result = send_letter(x.session, x.app, x.case, request)
+    if result.status is LetterStatus.ALREADY_QUEUED:
+        return f"reply from {x.person.name} not relayed (already relayed)"
+    if result.status is LetterStatus.BLOCKED:
+        return f"reply from {x.person.name} not relayed ({result.reason})"
     return f"reply from {x.person.name} relayed to {x.case.complainant_address} on {x.case.ref}"
 
 
@@ -134,7 +136,7 @@ def _answer(x: Received, letter: str, details: dict[str, object]) -> None:
         thread=Threading(x.mail.message_id, x.mail.references), automatic=False, details=details,
         actor="mailbot",
     )  # fmt: skip
-    send_letter(x.session, x.app, x.case, request)
+    send_letter(x.session, x.app, x.case, request)  # not read: the outcome says what the commands did
 
 
 def warn_unvouched(
