@@ -140,19 +140,20 @@ def _answer(x: Received, letter: str, details: dict[str, object]) -> None:
 
 
 def warn_unvouched(
-    session: Session, app: App, case: Case, mail: ParsedMail, check: StaffCheck, key: str
+    session: Session, app: App, case: Case, mail: ParsedMail, check: StaffCheck, key: str, text: str
 ) -> None:
     """A staff address our server does not vouch for: no command runs, and the coordinator is told."""
     claimed = mail.sender.email if mail.sender else ""
     reason = check.verdict.reason if check.verdict else "not checked"
     records.log_event(session, case, claimed, "unverified staff mail", app.clock(), reason)
-    details = {"claimed": claimed, "reason": reason, "original_text": new_text(mail)[:4000]}
+    details = {"claimed": claimed, "reason": reason, "original_text": text[:4000]}
     people = alerts.coordinator_of(app, case)
     alerts.alert(session, app, case, "alert_unverified_staff", people, app.clock(), key, details)
 
 
-def has_commands(mail: ParsedMail) -> bool:
-    found, unknown, _body = commands.split_commands(new_text(mail))
+def has_commands(text: str) -> bool:
+    """Whether the mail's new text (without quoted history) holds a ``#`` command, known or not."""
+    found, unknown, _body = commands.split_commands(text)
     return bool(found or unknown)
 
 
