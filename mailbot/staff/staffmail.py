@@ -20,6 +20,7 @@ from mailbot.outgoing.notices import LetterRequest, LetterStatus, reply_thread, 
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.staff import commands
 from mailbot.staff.trust import Verdict, is_trusted_staff
+from mailbot.vocabulary import Kind
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Received:
 
 
 def handle(x: Received) -> str:
-    x.inbound.kind = "staff_reply"
+    x.inbound.kind = Kind.STAFF_REPLY
     x.inbound.case_id = x.case.id
     if x.case.complainant_address in {a.email for a in (*x.mail.to, *x.mail.cc)}:
         return _record_copy(x)
@@ -69,14 +70,14 @@ def handle(x: Received) -> str:
 
 def _record(x: Received, text: str) -> None:
     records.record_inbound(
-        x.session, x.case, x.mail, x.inbound, "staff_reply", text, x.app.config.storage_dir
+        x.session, x.case, x.mail, x.inbound, Kind.STAFF_REPLY, text, x.app.config.storage_dir
     )
 
 
 def _record_copy(x: Received) -> str:
     """The coordinator wrote to the complainant directly: the case records it; nothing is sent again."""
     entry = Correspondence(
-        case_id=x.case.id, direction="out", kind="staff_reply", from_address=x.person.primary,
+        case_id=x.case.id, direction="out", kind=Kind.STAFF_REPLY, from_address=x.person.primary,
         to_addresses=[a.email for a in (*x.mail.to, *x.mail.cc)], subject=x.mail.subject,
         date=x.mail.date or x.inbound.received_at, new_text=new_text(x.mail), message_id=x.mail.message_id,
         in_reply_to=x.mail.in_reply_to[0] if x.mail.in_reply_to else None, references=list(x.mail.references),
@@ -161,7 +162,7 @@ def no_case_for_commands(
     session: Session, app: App, inbound: InboundMessage, mail: ParsedMail, person: Person
 ) -> str:
     """Commands that name no case change nothing; the sender is asked to keep the reference."""
-    inbound.kind = "staff_reply"
+    inbound.kind = Kind.STAFF_REPLY
     thread = Threading(mail.message_id, mail.references)
     letter = app.letters.render(
         "command_no_case", {"organisation": app.config.organisation, "subject": mail.subject}
