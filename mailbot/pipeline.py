@@ -19,7 +19,7 @@ from mailbot.cases import threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
-from mailbot.routing.route import Routing, route
+from mailbot.routing import Routing, route
 from mailbot.staff import staffmail
 from mailbot.vocabulary import InboundState
 

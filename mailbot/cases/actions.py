@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases import records, stages
 from mailbot.db.models import Case, InboundMessage
-from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 
 
 def letter(
@@ -20,10 +20,12 @@ def letter(
     request = LetterRequest(
         name, at, key=at.isoformat(), automatic=False, auto_submitted=None, details=details, actor=actor
     )
-    row = send_letter(session, app, case, request)
-    if row is None or row.state == "suppressed":
-        return f"{name} not sent ({row.last_error if row else 'already queued'})"
-    return f"{name} letter queued to {', '.join(row.recipients)}"
+    result = send_letter(session, app, case, request)
+    if result.status is LetterStatus.ALREADY_QUEUED:
+        return f"{name} not sent (already queued)"
+    if result.status is LetterStatus.BLOCKED:
+        return f"{name} not sent ({result.reason})"
+    return f"{name} letter queued to {', '.join(result.recipients)}"
 
 
 def escalate_case(

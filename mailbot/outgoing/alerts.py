@@ -51,8 +51,7 @@ def alert(
             letter, at, key=f"{key}\0{to.address}", to=to, automatic=False, auto_submitted="auto-generated",
             details=details or {},
         )  # fmt: skip
-        row = send_letter(session, app, case, request)
-        if row is not None and row.state == "pending":
+        if send_letter(session, app, case, request).queued:
             sent.append(to.address)
     if not sent:
         log.warning("%s: %s went to nobody: no one in the staff directory to send it to", case.ref, letter)

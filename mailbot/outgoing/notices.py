@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -45,12 +46,39 @@ class LetterRequest:
     actor: str = "mailbot"
 
 
-def send_letter(session: Session, app: App, case: Case, request: LetterRequest) -> Outbox | None:
-    """Queue the letter; None when this very letter was queued before. Suppressed rows keep the reason."""
+class LetterStatus(StrEnum):
+    QUEUED = "queued"  # in the outbox, waiting for delivery
+    ALREADY_QUEUED = "already queued"  # this very letter was queued before: nothing new was written
+    BLOCKED = "blocked"  # kept in the outbox as suppressed, with the reason; never sent
+
+
+@dataclass(frozen=True)
+class LetterResult:
+    """What became of a letter: every caller reads this one answer rather than the outbox row's state."""
+
+    status: LetterStatus
+    row: Outbox | None = None  # the outbox row this call wrote (queued or suppressed); None if already queued
+    reason: str | None = None  # why a blocked letter may not go
+
+    @property
+    def queued(self) -> bool:
+        return self.status is LetterStatus.QUEUED
+
+    @property
+    def outbox_id(self) -> int | None:
+        return self.row.id if self.row else None
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.row.recipients) if self.row else []
+
+
+def send_letter(session: Session, app: App, case: Case, request: LetterRequest) -> LetterResult:
+    """Queue the letter, unless this very letter was queued before or its address may not receive it."""
     domain = app.config.organisation.domain
     message_id = outgoing_message_id(request.letter, case.ref, f"{case.stage}\0{request.key}", domain)
     if session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None:
-        return None
+        return LetterResult(LetterStatus.ALREADY_QUEUED)
     policy = app.policies[case.policy]
     to = request.to or Recipient(case.complainant_name, case.complainant_address)
     thread = request.thread or reply_thread(session, case)
@@ -72,7 +100,9 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
         blocked=blocked,
     )
     _record(session, case, row, letter.subject, letter.text, request, thread, blocked)
-    return row
+    if blocked:
+        return LetterResult(LetterStatus.BLOCKED, row, blocked)
+    return LetterResult(LetterStatus.QUEUED, row)
 
 
 def _block_reason(session: Session, app: App, address: str, request: LetterRequest) -> str | None:

@@ -35,7 +35,7 @@ KIND_LABELS = {
     Kind.COMPLIMENT: "compliments",
     Kind.OUT_OF_SCOPE: "outside the procedure",
 }
-# A referral is recorded only as the letter giving the ombudsman's details: routing.escalate sends the
+# A referral is recorded only as the letter giving the ombudsman's details: routing.on_case.escalate sends the
 # "signpost" letter when a complainant asks to go beyond the last stage, and notices.send_letter writes
 # "<letter> queued" on the case for every letter it queues. No other event records a referral.
 REFERRAL_EVENT = "signpost queued"

@@ -151,8 +151,8 @@ def _queue(session: Session, app: App, notice: Notice, at: datetime) -> int | No
     """The notice's letters, in the claim's transaction; the first outbox row's id is kept with the key."""
     case = session.get(Case, notice.case_id)
     assert case is not None
-    rows = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
-    return next((row.id for row in rows if row is not None), None)
+    results = [send_letter(session, app, case, _request(notice, to, at)) for to in notice.recipients]
+    return next((r.outbox_id for r in results if r.outbox_id is not None), None)
 
 
 def _request(notice: Notice, to: Recipient, at: datetime) -> LetterRequest:

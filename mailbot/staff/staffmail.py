@@ -16,10 +16,11 @@ from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts
-from mailbot.outgoing.notices import LetterRequest, reply_thread, send_letter
+from mailbot.outgoing.notices import LetterRequest, LetterStatus, reply_thread, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.staff import commands
 from mailbot.staff.trust import Verdict, is_trusted_staff
+from mailbot.vocabulary import Kind
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Received:
 
 
 def handle(x: Received) -> str:
-    x.inbound.kind = "staff_reply"
+    x.inbound.kind = Kind.STAFF_REPLY
     x.inbound.case_id = x.case.id
     if x.case.complainant_address in {a.email for a in (*x.mail.to, *x.mail.cc)}:
         return _record_copy(x)
@@ -69,14 +70,14 @@ def handle(x: Received) -> str:
 
 def _record(x: Received, text: str) -> None:
     records.record_inbound(
-        x.session, x.case, x.mail, x.inbound, "staff_reply", text, x.app.config.storage_dir
+        x.session, x.case, x.mail, x.inbound, Kind.STAFF_REPLY, text, x.app.config.storage_dir
     )
 
 
 def _record_copy(x: Received) -> str:
     """The coordinator wrote to the complainant directly: the case records it; nothing is sent again."""
     entry = Correspondence(
-        case_id=x.case.id, direction="out", kind="staff_reply", from_address=x.person.primary,
+        case_id=x.case.id, direction="out", kind=Kind.STAFF_REPLY, from_address=x.person.primary,
         to_addresses=[a.email for a in (*x.mail.to, *x.mail.cc)], subject=x.mail.subject,
         date=x.mail.date or x.inbound.received_at, new_text=new_text(x.mail), message_id=x.mail.message_id,
         in_reply_to=x.mail.in_reply_to[0] if x.mail.in_reply_to else None, references=list(x.mail.references),
@@ -98,9 +99,11 @@ def relay(x: Received, body: str) -> str:
         "relay", x.now, key=x.mail.message_id or x.inbound.sha256, thread=reply_thread(x.session, x.case),
         automatic=False, auto_submitted=None, details={"text": body, **signature}, actor=x.person.primary,
     )  # fmt: skip
-    row = send_letter(x.session, x.app, x.case, request)
-    if row is None or row.state == "suppressed":
-        return f"reply from {x.person.name} not relayed ({row.last_error if row else 'already relayed'})"
+    result = send_letter(x.session, x.app, x.case, request)
+    if result.status is LetterStatus.ALREADY_QUEUED:
+        return f"reply from {x.person.name} not relayed (already relayed)"
+    if result.status is LetterStatus.BLOCKED:
+        return f"reply from {x.person.name} not relayed ({result.reason})"
     return f"reply from {x.person.name} relayed to {x.case.complainant_address} on {x.case.ref}"
 
 
@@ -134,23 +137,24 @@ def _answer(x: Received, letter: str, details: dict[str, object]) -> None:
         thread=Threading(x.mail.message_id, x.mail.references), automatic=False, details=details,
         actor="mailbot",
     )  # fmt: skip
-    send_letter(x.session, x.app, x.case, request)
+    send_letter(x.session, x.app, x.case, request)  # not read: the outcome says what the commands did
 
 
 def warn_unvouched(
-    session: Session, app: App, case: Case, mail: ParsedMail, check: StaffCheck, key: str
+    session: Session, app: App, case: Case, mail: ParsedMail, check: StaffCheck, key: str, text: str
 ) -> None:
     """A staff address our server does not vouch for: no command runs, and the coordinator is told."""
     claimed = mail.sender.email if mail.sender else ""
     reason = check.verdict.reason if check.verdict else "not checked"
     records.log_event(session, case, claimed, "unverified staff mail", app.clock(), reason)
-    details = {"claimed": claimed, "reason": reason, "original_text": new_text(mail)[:4000]}
+    details = {"claimed": claimed, "reason": reason, "original_text": text[:4000]}
     people = alerts.coordinator_of(app, case)
     alerts.alert(session, app, case, "alert_unverified_staff", people, app.clock(), key, details)
 
 
-def has_commands(mail: ParsedMail) -> bool:
-    found, unknown, _body = commands.split_commands(new_text(mail))
+def has_commands(text: str) -> bool:
+    """Whether the mail's new text (without quoted history) holds a ``#`` command, known or not."""
+    found, unknown, _body = commands.split_commands(text)
     return bool(found or unknown)
 
 
@@ -158,7 +162,7 @@ def no_case_for_commands(
     session: Session, app: App, inbound: InboundMessage, mail: ParsedMail, person: Person
 ) -> str:
     """Commands that name no case change nothing; the sender is asked to keep the reference."""
-    inbound.kind = "staff_reply"
+    inbound.kind = Kind.STAFF_REPLY
     thread = Threading(mail.message_id, mail.references)
     letter = app.letters.render(
         "command_no_case", {"organisation": app.config.organisation, "subject": mail.subject}

@@ -1,0 +1,69 @@
+"""New feedback opens a case: its opening stage begins, staff are alerted to safeguarding and elected members,
+the writer is acknowledged and the coordinator sees the mail."""
+
+from __future__ import annotations
+
+from mailbot.cases import records, stages
+from mailbot.db.models import Case
+from mailbot.outgoing import alerts
+from mailbot.policy.policies import Policy
+from mailbot.routing.answer import acknowledge, reply_address
+from mailbot.routing.context import Routing
+from mailbot.routing.kinds import opening_stage
+from mailbot.routing.opening import complainant, open_case
+from mailbot.staff import commands
+from mailbot.vocabulary import FEEDBACK_KINDS, RECORDED_STAGE, Kind
+
+USAGE_LINES = tuple(commands.USAGE.values())
+ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy names another
+    ("safeguarding", "alert_safeguarding", "safeguarding_lead"),
+    ("elected_member", "alert_elected_member", "chief_executive"),
+)
+
+
+def open_new_case(r: Routing) -> str:
+    # A reply or escalation that threads into no case is taken as a new complaint: the protective choice.
+    kind = r.kind if r.kind in FEEDBACK_KINDS else Kind.COMPLAINT
+    policy = r.app.policy_for(r.inbound.mailbox)
+    writer, forwarded_by = complainant(r), None
+    if writer != r.mail.sender:
+        forwarded_by = r.actor
+    case = open_case(r, policy, kind, writer)
+    stage = opening_stage(policy, kind)
+    if stage != RECORDED_STAGE:
+        # The acknowledgement is written now, so a response counted from it runs from now: the date the letter
+        # promises is the date the case holds.
+        acknowledged = r.now if r.inbound.send_allowed else None
+        stages.start_stage(r.session, case, policy, stage, r.inbound.received_at, acknowledged)
+    if forwarded_by:
+        records.log_event(r.session, case, forwarded_by, "forwarded by staff", r.now, f"for {writer.email}")
+    alerted = raise_alerts(r, case, policy)
+    sent = acknowledge(r, case, policy, reply_address(r, writer, forwarded_by))
+    told = notify_coordinator(r, case, r.text, new_case=True) if r.inbound.send_allowed else ""
+    return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "") + told
+
+
+def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
+    """Safeguarding to the safeguarding lead, elected members to whoever the policy names; at once."""
+    told = []
+    for flag, letter, role in ALERTS:
+        if flag in r.verdict.flags:
+            note = next((n for n in policy.routing if n.matter == flag), None)
+            people = alerts.people_for(r.app, (note.to if note and note.to else None) or role)
+            details = {"original_text": r.text, "sender": r.actor}
+            sent = alerts.alert(r.session, r.app, case, letter, people, r.now, r.key, details)
+            told.append(f"{flag} alert to {', '.join(sent) or 'nobody'}")
+    return "; ".join(told)
+
+
+def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str:
+    """The coordinator sees every new case and every new message on it, and can answer from their own mail."""
+    if not case.coordinator:
+        return ""
+    details = {
+        "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
+        "note": r.lookup.refused if new_case else None,  # a reference it quoted that is not theirs
+    }  # fmt: skip
+    people = alerts.coordinator_of(r.app, case)
+    sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)
+    return f"; coordinator {', '.join(sent)} told" if sent else ""

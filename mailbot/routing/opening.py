@@ -1,0 +1,72 @@
+"""Writing a new case: its reference, its complainant (the writer of a complaint staff forward), its flags,
+its coordinator and the staff it names, with the mail recorded as its first correspondence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mailbot.cases import records
+from mailbot.cases.reference import issue_reference
+from mailbot.db.models import Case
+from mailbot.intake import forwarded
+from mailbot.intake.headers import Address
+from mailbot.policy.policies import Policy
+from mailbot.routing.context import Routing
+
+
+def open_case(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
+    received = r.inbound.received_at
+    ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
+    flags = (*r.verdict.flags, *(["persistent"] if _persistent(r, complainant) else []))
+    new = records.NewCase(
+        ref=ref, kind=kind, policy=policy.name, mailbox=r.inbound.mailbox, received_at=received,
+        flags=tuple(sorted(set(flags))), complainant=complainant, coordinator=_choose_coordinator(r, kind),
+    )  # fmt: skip
+    case = records.open_case(r.session, new, r.mail)
+    case.people_named = _staff_named(r)
+    records.record_inbound(r.session, case, r.mail, r.inbound, kind, r.text, r.app.config.storage_dir)
+    r.inbound.case_id = case.id
+    records.log_event(
+        r.session, case, r.actor, "opened", r.now, f"{kind} under policy {policy.name}", r.inbound
+    )
+    if r.lookup.refused:
+        records.log_event(r.session, case, "mailbot", "reference refused", r.now, r.lookup.refused, r.inbound)
+    return case
+
+
+def complainant(r: Routing) -> Address | None:
+    """The sender; or, when a member of staff vouched for by our server forwards a complaint, its writer."""
+    if r.staff.person is None:  # the pipeline's check of the sender: a staff address our server vouches for
+        return r.mail.sender
+    return forwarded.original_sender(r.mail) or r.mail.sender
+
+
+def _persistent(r: Routing, complainant: Address | None) -> bool:
+    """The same address opening item after item: flagged for the persistent-complaints part of the policy."""
+    if complainant is None or not complainant.email:
+        return False
+    settings = r.app.config.cases
+    since = r.inbound.received_at - timedelta(days=settings.persistent_within_days)
+    earlier = r.session.scalar(
+        select(func.count(Case.id)).where(
+            Case.complainant_address == complainant.email, Case.received_at >= since
+        )
+    )
+    return (earlier or 0) + 1 >= settings.persistent_after
+
+
+def _staff_named(r: Routing) -> list[str]:
+    """Staff the complaint names by full name: none of them may investigate it (impartiality)."""
+    staff, text = r.app.config.staff, f"{r.mail.subject}\n{r.text}".lower()
+    return [p.name for p in staff.people if p.name.lower() in text] if staff else []
+
+
+def _choose_coordinator(r: Routing, kind: str) -> str | None:
+    staff = r.app.config.staff
+    if staff is None:
+        return None
+    taken = r.session.scalar(select(func.count(Case.id)).where(Case.coordinator.is_not(None))) or 0
+    person = staff.choose_coordinator(kind, None, taken)
+    return person.primary if person else None
