@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases import records, stages
 from mailbot.db.models import Case, Outbox
+from mailbot.outgoing.letters import COMPLAINANT_LETTERS
 from mailbot.outgoing.outbox import (
     Recipient,
     Threading,
@@ -24,6 +25,8 @@ from mailbot.outgoing.outbox import (
     refusal_reason,
 )
 from mailbot.policy.policies import Policy
+
+WELSH_FLAG = "lang:cy"  # set by the classification rules (rules/classify.toml)
 
 # Which of the stage's "must tell" lists applies to each letter.
 MUST_TELL = {
@@ -82,8 +85,10 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
     policy = app.policies[case.policy]
     to = request.to or Recipient(case.complainant_name, case.complainant_address)
     thread = request.thread or reply_thread(session, case)
+    context = letter_context(app, case, policy, request)
+    language = letter_language(case, request.letter)
     letter = app.letters.render(
-        request.letter, letter_context(app, case, policy, request), policy=policy.name, stage=case.stage
+        request.letter, context, policy=policy.name, stage=case.stage, language=language
     )
     message = compose(app.config, to, letter, message_id, thread, request.at, request.auto_submitted)
     blocked = _block_reason(session, app, to.address, request)
@@ -103,6 +108,15 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
     if blocked:
         return LetterResult(LetterStatus.BLOCKED, row, blocked)
     return LetterResult(LetterStatus.QUEUED, row)
+
+
+def letter_language(case: Case, letter: str) -> str:
+    """Welsh correspondence is answered in Welsh (Welsh Language Standards): Welsh first, then English, so a
+    writer wrongly taken for Welsh still reads their letter. A relay carries staff's words once, in Welsh
+    framing; letters to staff stay in English."""
+    if WELSH_FLAG not in case.flags or letter not in COMPLAINANT_LETTERS:
+        return "en"
+    return "cy" if letter == "relay" else "cy+en"
 
 
 def _block_reason(session: Session, app: App, address: str, request: LetterRequest) -> str | None:
