@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import RuleChain, load_chain
+from mailbot.classify.safeguarding import Screening, load_screening
 from mailbot.config.settings import Config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
 from mailbot.errors import UserError
@@ -29,6 +30,7 @@ class App:
     sessions: sessionmaker[Session]
     policies: dict[str, Policy]
     chain: RuleChain
+    screening: Screening
     letters: Letters
     references: ReferenceFormat
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -62,6 +64,7 @@ def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime
         make_sessionmaker(engine),
         policies,
         load_chain(config.cases.classify_rules),
+        load_screening(config.cases.safeguarding_rules),
         Letters(config.cases.templates_dir),
         ReferenceFormat(config.cases.reference_format),
         clock,

@@ -97,7 +97,7 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
         return
     staff = staffmail.check_sender(app, mail)
     lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
-    verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses)
+    verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses, app.screening)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
     routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
     inbound.outcome = route(routing)
@@ -111,4 +111,4 @@ def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, threading
     """What processing would decide, without changing anything (for ``mailbot classify``)."""
     with app.sessions() as session:
         lookup = threading.find_thread(session, mail, app.references)
-        return classify(mail, app.chain, lookup.match, app.config.own_addresses), lookup
+        return classify(mail, app.chain, lookup.match, app.config.own_addresses, app.screening), lookup

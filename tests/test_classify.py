@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.classify import Classification, ClassifyRulesError, RuleChain, ThreadMatch, classify, load_chain
+from mailbot.classify.safeguarding import load_screening
 from mailbot.intake.parse import parse_mail
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
@@ -31,9 +32,13 @@ def mail_from(
     return parse_mail(raw.encode())
 
 
+SCREENING = load_screening(Path(__file__).resolve().parents[1] / "rules" / "safeguarding.toml")
+
+
 def judge(chain: RuleChain, body: str, **kwargs) -> Classification:
+    """As deployed: the rule chain and the safeguarding screening."""
     thread = kwargs.pop("thread", None)
-    return classify(mail_from(body, **kwargs), chain, thread=thread, own_addresses=OWN)
+    return classify(mail_from(body, **kwargs), chain, thread=thread, own_addresses=OWN, screening=SCREENING)
 
 
 def test_relative_complains_about_missed_visits(chain: RuleChain) -> None:

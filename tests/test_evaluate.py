@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.classify import FEEDBACK_KINDS, MACHINE_KINDS, RuleChain, load_chain
+from mailbot.classify import RuleChain, load_chain
 from mailbot.classify.evaluate import (
     Evaluation,
     EvaluationError,
@@ -21,9 +21,12 @@ from mailbot.classify.evaluate import (
     format_evaluation,
     run_eval,
 )
+from mailbot.classify.safeguarding import load_screening
+from mailbot.vocabulary import FEEDBACK_KINDS, MACHINE_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "classify.toml"
+SAFEGUARDING = ROOT / "rules" / "safeguarding.toml"
 LABELLED = ROOT / "tests" / "data" / "labelled"
 # As a deployment configures them: the shared mailbox and the feedback address, not the whole domain (staff
 # forward mail from their own addresses on it).
@@ -37,7 +40,8 @@ def chain() -> RuleChain:
 
 @pytest.fixture(scope="module")
 def labelled(chain: RuleChain) -> Evaluation:
-    return evaluate(LABELLED, LABELLED / "labels.csv", chain, OWN)
+    """The classifier as deployed: the rule chain and the safeguarding screening."""
+    return evaluate(LABELLED, LABELLED / "labels.csv", chain, OWN, load_screening(SAFEGUARDING))
 
 
 # --- the labelled set -----------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mailbot.classify import headers, senders, state, wording  # noqa: F401  (modules register rule types)
-from mailbot.classify.result import KINDS, Classification, ThreadMatch
+from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
+from mailbot.classify.safeguarding import Screening, TextPart, categories_found, parts_of, screen
 from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
@@ -29,6 +30,7 @@ _STEP_KEYS: Mapping[str, Param] = {
     "when_thread": Param(bool, help="run only when the mail does (true) / does not (false) answer a case"),
 }
 _FLAG = re.compile(r"^[a-z][a-z_]*(?::[a-z]{2,3})?$")
+SAFEGUARDING_FLAG = "safeguarding"
 DEFAULT_KIND = "out_of_scope"
 
 
@@ -157,8 +159,36 @@ def classify(
     chain: RuleChain,
     thread: ThreadMatch | None = None,
     own_addresses: frozenset[str] = frozenset(),
+    screening: Screening | None = None,
 ) -> Classification:
-    """Run the chain over one mail and say what it is, which flags it carries and why."""
+    """Run the chain over one mail and say what it is, which flags it carries and why; with ``screening``,
+    any sign of abuse or neglect adds the ``safeguarding`` flag and what was found."""
+    verdict = _run_chain(mail, chain, thread, own_addresses)
+    if screening is None:
+        return verdict
+    return with_safeguarding(verdict, screen(screening, safeguarding_parts(mail, thread)))
+
+
+def with_safeguarding(verdict: Classification, findings: tuple[Finding, ...]) -> Classification:
+    if not findings:
+        return verdict
+    hits = [f"safeguarding:{category}" for category in categories_found(findings)]
+    flags = tuple(dict.fromkeys([*verdict.flags, SAFEGUARDING_FLAG]))
+    return replace(verdict, flags=flags, rules_hit=(*verdict.rules_hit, *hits), safeguarding=findings)
+
+
+def safeguarding_parts(mail: ParsedMail, thread: ThreadMatch | None) -> list[TextPart]:
+    """New mail is screened whole (quoted and forwarded text included: a complainant may forward what they
+    wrote before); mail on a case only for what is new in it, as its quoted history was screened already."""
+    parts = parts_of(mail)
+    if thread is None:
+        return parts
+    return [TextPart("new text", new_text(mail)), *(p for p in parts if p.where not in ("subject", "text"))]
+
+
+def _run_chain(
+    mail: ParsedMail, chain: RuleChain, thread: ThreadMatch | None, own_addresses: frozenset[str]
+) -> Classification:
     context = mail_context(mail, thread, own_addresses)
     kind: str | None = None
     flags: dict[str, None] = {}

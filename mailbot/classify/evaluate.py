@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailbot.classify import KINDS, Classification, RuleChain, classify
+from mailbot.classify.chain import SAFEGUARDING_FLAG
 from mailbot.classify.result import SILENCING_FLAGS
+from mailbot.classify.safeguarding import Screening
 from mailbot.errors import UserError
 from mailbot.intake.parse import UnparseableMail, parse_mail
 
@@ -151,27 +153,44 @@ def _in_reading_order(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 def evaluate(
-    directory: Path, labels: Path, chain: RuleChain, own_addresses: frozenset[str] = frozenset()
+    directory: Path,
+    labels: Path,
+    chain: RuleChain,
+    own_addresses: frozenset[str] = frozenset(),
+    screening: Screening | None = None,
 ) -> Evaluation:
     """Classify every labelled mail in `directory` as new mail and set the answers beside the labels."""
-    rows = read_labels(labels, known_flags=settable_flags(chain))
-    judgements = tuple(_judge(directory, labels, row, chain, own_addresses) for row in rows)
+    rows = read_labels(labels, known_flags=settable_flags(chain, screening))
+    classifier = _Classifier(chain, own_addresses, screening)
+    judgements = tuple(_judge(directory, labels, row, classifier) for row in rows)
     return Evaluation(judgements, _unlabelled(directory, rows))
 
 
-def run_eval(directory: Path, labels: Path, chain: RuleChain, own_addresses: frozenset[str]) -> str:
+def run_eval(
+    directory: Path,
+    labels: Path,
+    chain: RuleChain,
+    own_addresses: frozenset[str],
+    screening: Screening | None = None,
+) -> str:
     """What `mailbot eval DIR --labels FILE.csv` prints."""
-    return format_evaluation(evaluate(directory, labels, chain, own_addresses))
+    return format_evaluation(evaluate(directory, labels, chain, own_addresses, screening))
 
 
-def settable_flags(chain: RuleChain) -> frozenset[str]:
-    """Every flag some rule in the chain can add; a labelled flag outside this set is a typo."""
-    return frozenset(flag for step in chain.steps for flag in step.flags)
+def settable_flags(chain: RuleChain, screening: Screening | None = None) -> frozenset[str]:
+    """Every flag some rule can add; a labelled flag outside this set is a typo."""
+    screened = {SAFEGUARDING_FLAG} if screening is not None else set()
+    return frozenset({*(flag for step in chain.steps for flag in step.flags), *screened})
 
 
-def _judge(
-    directory: Path, labels: Path, row: Label, chain: RuleChain, own_addresses: frozenset[str]
-) -> Judgement:
+@dataclass(frozen=True)
+class _Classifier:
+    chain: RuleChain
+    own_addresses: frozenset[str]
+    screening: Screening | None
+
+
+def _judge(directory: Path, labels: Path, row: Label, classifier: _Classifier) -> Judgement:
     path = directory / row.file
     try:
         raw = path.read_bytes()
@@ -183,7 +202,8 @@ def _judge(
         mail = parse_mail(raw)
     except UnparseableMail as exc:
         raise EvaluationError(f"{path}: not a mail ({exc}); labelled at {labels}:{row.line}") from exc
-    verdict = classify(mail, chain, thread=None, own_addresses=own_addresses)
+    chain = classifier.chain
+    verdict = classify(mail, chain, None, classifier.own_addresses, classifier.screening)
     flags = frozenset(verdict.flags) - UNJUDGED_FLAGS
     return Judgement(row.file, row.kind, row.flags, verdict.kind, flags, _decided_by(chain, verdict))
 

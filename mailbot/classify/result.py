@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FEEDBACK_KINDS = frozenset({"complaint", "concern", "compliment", "comment"})
-MACHINE_KINDS = frozenset({"auto_reply", "bounce", "bulk"})
-KINDS = FEEDBACK_KINDS | MACHINE_KINDS | {"reply", "escalation", "staff_reply", "out_of_scope"}
-# Kinds that never draw an automatic mail: machines (mail loops), our own staff, and mail we do not handle.
-_SILENT_KINDS = MACHINE_KINDS | {"staff_reply", "out_of_scope"}
+from mailbot.vocabulary import FEEDBACK_KINDS, MACHINE_KINDS, SILENT_KINDS, Kind
+
+KINDS = frozenset(kind.value for kind in Kind)  # plain strings: rules files name them, messages list them
 # Flags that forbid an automatic mail whatever the kind (set by rules/classify.toml).
 SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply"})
 
@@ -22,11 +20,30 @@ class ThreadMatch:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One indicator found: its category, the words as written, where, and what surrounds them."""
+
+    category: str
+    category_name: str
+    words: str
+    where: str
+    negated: bool = False
+    already_reported: bool = False
+
+    def describe(self) -> str:
+        notes = [*(["preceded by a negation"] if self.negated else []),
+                 *(["the writer says it was already reported"] if self.already_reported else [])]  # fmt: skip
+        suffix = f" ({'; '.join(notes)})" if notes else ""
+        return f"{self.category_name}: “{self.words}” in the {self.where}{suffix}"
+
+
+@dataclass(frozen=True)
 class Classification:
     kind: str
     flags: tuple[str, ...]
     rules_hit: tuple[str, ...]
     rules_missed: tuple[str, ...]
+    safeguarding: tuple[Finding, ...] = ()  # what the safeguarding screening found, for the alert
 
     @property
     def is_machine(self) -> bool:
@@ -34,7 +51,7 @@ class Classification:
 
     @property
     def may_auto_reply(self) -> bool:
-        return self.kind not in _SILENT_KINDS and not SILENCING_FLAGS.intersection(self.flags)
+        return self.kind not in SILENT_KINDS and not SILENCING_FLAGS.intersection(self.flags)
 
     @property
     def is_new_feedback(self) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.wording import phrase_pattern
 from mailbot.config.reader import ConfigError, TomlReader
@@ -49,24 +50,6 @@ class Screening:
 class TextPart:
     where: str  # "subject", "text", "forwarded", "attachment <name>"
     text: str
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One indicator found: its category, the words as written, where, and what surrounds them."""
-
-    category: str
-    category_name: str
-    words: str
-    where: str
-    negated: bool = False
-    already_reported: bool = False
-
-    def describe(self) -> str:
-        notes = [*(["preceded by a negation"] if self.negated else []),
-                 *(["the writer says it was already reported"] if self.already_reported else [])]  # fmt: skip
-        suffix = f" ({'; '.join(notes)})" if notes else ""
-        return f"{self.category_name}: “{self.words}” in the {self.where}{suffix}"
 
 
 def load_screening(path: Path) -> Screening:

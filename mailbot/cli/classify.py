@@ -11,6 +11,7 @@ from mailbot.app import App, build_app
 from mailbot.cases.threading import ThreadLookup
 from mailbot.classify import Classification, classify, load_chain
 from mailbot.classify.evaluate import run_eval
+from mailbot.classify.safeguarding import load_screening
 from mailbot.cli.opening import UsageError, config_from
 from mailbot.db.session import database_exists
 from mailbot.intake.parse import ParsedMail, UnparseableMail, parse_mail
@@ -20,7 +21,8 @@ from mailbot.pipeline import classify_only
 def cmd_eval(args: argparse.Namespace) -> int:
     config = config_from(args)
     chain = load_chain(config.cases.classify_rules)
-    print(run_eval(args.directory, args.labels, chain, config.own_addresses))
+    screening = load_screening(config.cases.safeguarding_rules)
+    print(run_eval(args.directory, args.labels, chain, config.own_addresses, screening))
     return 0
 
 
@@ -29,8 +31,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     config = config_from(args)
     if not database_exists(config.database_url):
         chain = load_chain(config.cases.classify_rules)
+        screening = load_screening(config.cases.safeguarding_rules)
         results = [
-            _verdict(path, classify(_read(path), chain, None, config.own_addresses), None)
+            _verdict(path, classify(_read(path), chain, None, config.own_addresses, screening), None)
             for path in args.files
         ]
     else:

@@ -70,6 +70,7 @@ class CasesConfig:
     policies_dir: Path
     templates_dir: Path
     classify_rules: Path
+    safeguarding_rules: Path  # the safeguarding indicators; beside classify_rules unless named
     default_policy: str
     persistent_after: int  # this many new items from one address ...
     persistent_within_days: int  # ... within this many days flags the sender as persistent
@@ -222,6 +223,9 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     policies = _path(base, reader.text("policies_dir", "rules/policies"))
     templates = _path(base, reader.text("templates_dir", "templates"))
     classify = _path(base, reader.text("classify_rules", "rules/classify.toml"))
+    safeguarding = _path(
+        base, reader.text("safeguarding_rules", str(classify.with_name("safeguarding.toml")))
+    )
     default_policy = reader.text("policy", "lgsco-hos-code")
     persistent_after = reader.positive("persistent_after", 3)
     persistent_within_days = reader.positive("persistent_within_days", 30)
@@ -231,6 +235,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
         policies,
         templates,
         classify,
+        safeguarding,
         default_policy,
         persistent_after,
         persistent_within_days,

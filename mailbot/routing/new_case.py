@@ -7,6 +7,7 @@ from mailbot.cases import records, stages
 from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.policy.policies import Policy
+from mailbot.routing import safeguarding
 from mailbot.routing.answer import acknowledge, reply_address
 from mailbot.routing.context import Routing
 from mailbot.routing.kinds import opening_stage
@@ -16,7 +17,6 @@ from mailbot.vocabulary import FEEDBACK_KINDS, RECORDED_STAGE, Kind
 
 USAGE_LINES = tuple(commands.USAGE.values())
 ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy names another
-    ("safeguarding", "alert_safeguarding", "safeguarding_lead"),
     ("elected_member", "alert_elected_member", "chief_executive"),
 )
 
@@ -45,7 +45,11 @@ def open_new_case(r: Routing) -> str:
 
 def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
     """Safeguarding to the safeguarding lead, elected members to whoever the policy names; at once."""
-    told = []
+    told = (
+        [safeguarding.alert_lead(r, case, policy, on_existing_case=False)]
+        if safeguarding.is_disclosure(r)
+        else []
+    )
     for flag, letter, role in ALERTS:
         if flag in r.verdict.flags:
             note = next((n for n in policy.routing if n.matter == flag), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailbot.cases import records, stages
+from mailbot.routing import safeguarding
 from mailbot.routing.answer import acknowledge, answer
 from mailbot.routing.context import Routing
 
@@ -13,7 +14,10 @@ def add_to_case(r: Routing) -> str:
     r.inbound.case_id = case.id
     by = r.lookup.match.matched_by if r.lookup.match else "reference"
     records.log_event(r.session, case, r.actor, f"{r.kind} received", r.now, f"threaded by {by}", r.inbound)
-    return f"added to {case.ref} as {r.kind} (threaded by {by})"
+    outcome = f"added to {case.ref} as {r.kind} (threaded by {by})"
+    if safeguarding.is_disclosure(r):  # a new disclosure on a case alerts again: the lead judges each one
+        outcome += "; " + safeguarding.alert_lead(r, case, r.app.policies[case.policy], on_existing_case=True)
+    return outcome
 
 
 def escalate(r: Routing) -> str:

@@ -270,7 +270,11 @@ def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
         records.log_event(session, case, mail.person.primary, "flagged", mail.at, flag, mail.inbound)
         if flag == "safeguarding":
             people = alerts.people_for(app, "safeguarding_lead")
-            details = {"original_text": mail.body, "sender": mail.person.primary}
+            details = {
+                "original_text": mail.body, "sender": mail.person.primary, "findings": [],
+                "categories": [f"raised by {mail.person.name}"], "procedure": "", "mailbox": case.mailbox,
+                "policy_title": app.policies[case.policy].title, "on_existing_case": True,
+            }  # fmt: skip
             alerts.alert(
                 session, app, case, "alert_safeguarding", people, mail.at, mail.at.isoformat(), details
             )
