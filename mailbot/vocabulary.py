@@ -83,3 +83,8 @@ class ForwardedMatter(StrEnum):
 
 
 FORWARDED_MATTERS: tuple[ForwardedMatter, ...] = tuple(ForwardedMatter)
+
+
+# The audit-trail action of each safeguarding alert; its detail starts "<category keys>: " (the digest
+# counts them).
+SAFEGUARDING_ALERT_EVENT = "safeguarding alert"

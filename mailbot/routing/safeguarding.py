@@ -10,11 +10,12 @@ from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.policy.policies import Policy
 from mailbot.routing.context import Routing
+from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT
 
 FLAG = "safeguarding"
 LEAD_ROLE = "safeguarding_lead"
 ALERT_LETTER = "alert_safeguarding"
-EVENT = "safeguarding alert"  # each alert in the audit trail, with its categories (the digest counts them)
+EVENT = SAFEGUARDING_ALERT_EVENT
 
 
 def is_disclosure(r: Routing) -> bool:

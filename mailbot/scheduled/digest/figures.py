@@ -5,6 +5,7 @@ from each policy's calendar; there are a few hundred at most.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
-from mailbot.db.models import Case
+from mailbot.db.models import Case, CaseEvent
 from mailbot.scheduled.digest.week import DigestWeek
 from mailbot.scheduled.report import (
     OnTime,
@@ -30,6 +31,7 @@ from mailbot.scheduled.report import (
     total,
 )
 from mailbot.scheduled.watch import FollowUpDue, calendar_for, follow_ups_due
+from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT as SAFEGUARDING_EVENT
 from mailbot.vocabulary import CaseStatus
 
 if TYPE_CHECKING:
@@ -102,6 +104,7 @@ class DigestFigures:
     closed: tuple[ClosedCase, ...]
     closed_by_outcome: Mapping[str, int]
     flagged: tuple[FlaggedCase, ...]
+    safeguarding_alerts: Mapping[str, int]  # alerts sent in the week, by category name
     follow_ups: tuple[FollowUpDue, ...]
     volumes: tuple[WeekVolume, ...]
 
@@ -138,9 +141,29 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             total(responded_on_time(session, dates, span, today)),
             total(responded_on_time(session, dates, year, today)),
             closed_in(session, span, zone), closed_by_outcome(session, span), flagged(session, span, zone),
+            safeguarding_by_category(session, span, _category_names(app)),
             tuple(follow_ups_due(session, app, span.start, today + timedelta(days=7), settings.watch)),
             weekly_volumes(session, zone, span.start),
         )  # fmt: skip
+
+
+def safeguarding_by_category(session: Session, span: Span, names: Mapping[str, str]) -> dict[str, int]:
+    """Safeguarding alerts in the span by category; an alert naming two categories counts in both. The audit
+    trail records each alert as "<categories>: <what was found>"."""
+    details = session.scalars(
+        select(CaseEvent.detail).where(
+            CaseEvent.action == SAFEGUARDING_EVENT, CaseEvent.at >= span.since, CaseEvent.at < span.until
+        )
+    )
+    counts: Counter[str] = Counter()
+    for detail in details:
+        keys = [k.strip() for k in detail.partition(":")[0].split(",") if k.strip()]
+        counts.update(names.get(key, key.replace("_", " ")) for key in keys)
+    return dict(counts.most_common())
+
+
+def _category_names(app: App) -> dict[str, str]:
+    return {category.key: category.name for category in app.screening.categories}
 
 
 def _year_before(end: date) -> date:
