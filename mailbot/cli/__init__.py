@@ -30,7 +30,7 @@ from mailbot.intake import mailbox
 from mailbot.intake.parse import UnparseableMail, parse_mail
 from mailbot.outgoing import smtp
 from mailbot.pipeline import classify_only, process_one, process_pending
-from mailbot.policy.policies import check_policy_file, explain, load_policies
+from mailbot.policy import check_policy_file, explain, load_policies
 from mailbot.scheduled import digest, jobs, report
 
 

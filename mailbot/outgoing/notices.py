@@ -22,7 +22,7 @@ from mailbot.outgoing.outbox import (
     queue,
     refusal_reason,
 )
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 
 # Which of the stage's "must tell" lists applies to each letter.
 MUST_TELL = {

@@ -22,7 +22,7 @@ from mailbot.intake.quotes import new_text
 from mailbot.outgoing import alerts, outbox
 from mailbot.outgoing.notices import LetterRequest, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading
-from mailbot.policy.policies import FeedbackKind, Policy
+from mailbot.policy import FeedbackKind, Policy
 from mailbot.staff import commands, staffmail, trust
 
 NEW_FEEDBACK = ("complaint", "concern", "compliment", "comment")

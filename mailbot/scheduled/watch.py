@@ -24,7 +24,7 @@ from mailbot.db.models import Case, SentNotice
 from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, send_letter
 from mailbot.outgoing.outbox import Recipient
-from mailbot.policy.policies import MUST_TELL, Period, Policy
+from mailbot.policy import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
 
 if TYPE_CHECKING:
