@@ -16,7 +16,7 @@ from mailbot.config.settings import Config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
 from mailbot.errors import UserError
 from mailbot.outgoing.letters import Letters
-from mailbot.policy.policies import Policy, load_policies
+from mailbot.policy import Policy, load_policies
 
 
 def utc_now() -> datetime:

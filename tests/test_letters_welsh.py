@@ -32,7 +32,7 @@ from mailbot.outgoing.letters import (
     welsh_long_date,
 )
 from mailbot.outgoing.notices import LetterRequest, letter_context
-from mailbot.policy.policies import Policy, load_policies
+from mailbot.policy import Policy, load_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailbot.policy.policies import PolicyError, explain, find_policy, load_policies, load_policy
+from mailbot.policy import PolicyError, explain, find_policy, load_policies, load_policy
 
 POLICIES = Path(__file__).resolve().parent.parent / "rules" / "policies"
 LONDON = ZoneInfo("Europe/London")

@@ -26,7 +26,8 @@ from mailbot.db.models import Case, CaseEvent, InboundMessage, Outbox
 from mailbot.intake.parse import parse_mail
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 from mailbot.outgoing.outbox import Recipient
-from mailbot.policy.policies import Policy, RoutingNote, load_policies
+from mailbot.policy import Policy, load_policies
+from mailbot.policy.model import RoutingNote
 from mailbot.routing import Routing, by_staff, machines, new_case, on_case, outside, route, table
 from mailbot.routing.kinds import opening_stage, reply_letter
 from mailbot.staff.staffmail import StaffCheck

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mailbot.cases import stages
 from mailbot.db.models import Case
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
-from mailbot.policy.policies import Policy, load_policies
+from mailbot.policy import Policy, load_policies
 
 POLICIES = load_policies(Path(__file__).resolve().parent.parent / "rules" / "policies")
 LONDON = ZoneInfo("Europe/London")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.models import Case, StageRecord
 from mailbot.errors import UserError
-from mailbot.policy.policies import Period, Policy, Stage
+from mailbot.policy import Period, Policy, Stage
 
 OUTCOMES = ("upheld", "partly upheld", "not upheld")
 RECORDED = "recorded"  # the stage of an item the policy records without a complaints procedure

@@ -17,6 +17,7 @@ from mailbot.classify import headers, senders, state, wording  # noqa: F401  (mo
 from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
 from mailbot.classify.safeguarding import Screening, TextPart, categories_found, parts_of, screen
+from mailbot.config.reader import TomlReader, Wording
 from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
@@ -87,8 +88,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _step(path: Path, index: int, entry: Mapping[str, Any]) -> ChainStep:
     where = f"{path}: rule {entry.get('name', f'#{index}')!r}"
     rule_class = _rule_class(where, entry)
-    accepted = {**_STEP_KEYS, **rule_class.parameters}
-    _check_keys(where, entry, accepted)
+    _check_keys(_rule_reader(path, where, entry), {**_STEP_KEYS, **rule_class.parameters})
     params = {key: value for key, value in entry.items() if key not in _STEP_KEYS}
     try:
         rule = rule_class(entry["name"], entry.get("description", ""), params)
@@ -105,28 +105,34 @@ def _rule_class(where: str, entry: Mapping[str, Any]) -> type[Rule]:
     return RULE_TYPES[entry["type"]]
 
 
-def _check_keys(where: str, entry: Mapping[str, Any], accepted: Mapping[str, Param]) -> None:
-    for key, value in entry.items():
+def _rule_reader(path: Path, where: str, entry: Mapping[str, Any]) -> TomlReader:
+    """A reader for one [[rule]] table, in classify.toml's own wording: each message starts with the rule."""
+    rule_wording = Wording(
+        missing="missing {name!r} ({expected})",
+        wrong="{name!r} must be a {expected}, not {shown}",
+        # The type was checked by _rule_class, so its name is safe inside a format string.
+        unknown=f"unknown key {{name!r}} for type {entry['type']!r}; accepted: {{accepted}}",
+    )
+    return TomlReader(
+        path,
+        entry,
+        error=lambda _path, _key, message: ClassifyRulesError(f"{where}: {message}"),
+        wording=rule_wording,
+    )
+
+
+def _check_keys(rule: TomlReader, accepted: Mapping[str, Param]) -> None:
+    # Unknown keys and wrong types are checked together in file order, so the first mistake is the one named.
+    for key in rule.table:
         if key not in accepted:
-            choices = ", ".join(sorted(accepted))
-            raise ClassifyRulesError(
-                f"{where}: unknown key {key!r} for type {entry['type']!r}; accepted: {choices}"
-            )
-        if not _fits(value, accepted[key].kind):
-            raise ClassifyRulesError(f"{where}: {key!r} must be a {accepted[key].describe()}, not {value!r}")
+            raise rule.unknown(key, sorted(accepted))
+        if accepted[key].kind is list:
+            rule.strings(key, what=accepted[key].describe())
+        else:
+            rule.get(key, accepted[key].kind, what=accepted[key].describe())
     for key, param in accepted.items():
-        if param.required and key not in entry:
-            raise ClassifyRulesError(f"{where}: missing {key!r} ({param.help})")
-
-
-def _fits(value: object, kind: type) -> bool:
-    if kind is list:
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, kind)
+        if param.required:
+            rule.value(key, param.help)
 
 
 def _kind(where: str, entry: Mapping[str, Any]) -> str | None:

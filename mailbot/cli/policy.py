@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mailbot.cli.opening import UsageError, config_from
-from mailbot.policy.policies import check_policy_file, explain, load_policies
+from mailbot.policy import check_policy_file, explain, load_policies
 
 # The presets shipped beside the code, for `policy explain` without a configuration file.
 SHIPPED_POLICIES = Path("rules/policies")

@@ -20,7 +20,7 @@ from mailbot.db.session import make_engine, upgrade
 from mailbot.intake import mailbox
 from mailbot.outgoing import smtp
 from mailbot.pipeline import process_pending
-from mailbot.policy.policies import load_policies
+from mailbot.policy import load_policies
 from mailbot.scheduled import jobs
 
 # The name the command's log lines have always carried, which operators' log filters may match.

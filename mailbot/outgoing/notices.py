@@ -24,7 +24,7 @@ from mailbot.outgoing.outbox import (
     queue,
     refusal_reason,
 )
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 
 WELSH_FLAG = "lang:cy"  # set by the classification rules (rules/classify.toml)
 

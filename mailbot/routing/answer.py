@@ -9,7 +9,7 @@ from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 from mailbot.routing.kinds import reply_letter
 from mailbot.vocabulary import RECORDED_STAGE

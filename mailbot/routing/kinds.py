@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.policy.policies import FeedbackKind, Policy
+from mailbot.policy import FeedbackKind, Policy
 from mailbot.vocabulary import RECORDED_STAGE
 
 

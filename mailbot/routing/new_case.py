@@ -6,7 +6,7 @@ from __future__ import annotations
 from mailbot.cases import records, stages
 from mailbot.db.models import Case
 from mailbot.outgoing import alerts
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 from mailbot.routing import safeguarding
 from mailbot.routing.answer import acknowledge, reply_address
 from mailbot.routing.context import Routing

@@ -12,7 +12,7 @@ from mailbot.cases.reference import issue_reference
 from mailbot.db.models import Case
 from mailbot.intake import forwarded
 from mailbot.intake.headers import Address
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 
 

@@ -8,7 +8,7 @@ from mailbot.cases import records
 from mailbot.classify.safeguarding import as_details, categories_found
 from mailbot.db.models import Case
 from mailbot.outgoing import alerts
-from mailbot.policy.policies import Policy
+from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT
 

@@ -23,7 +23,7 @@ from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, send_letter
 from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
-from mailbot.policy.policies import MUST_TELL, Period, Policy
+from mailbot.policy import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
 from mailbot.vocabulary import CaseStatus, Kind
 
