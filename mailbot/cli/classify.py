@@ -6,16 +6,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailbot.app import App
-from mailbot.classify import load_chain
-from mailbot.classify.evaluate import run_eval
 from mailbot.cli.opening import UsageError, config_from, opened_app
-from mailbot.intake.parse import UnparseableMail, parse_mail
-from mailbot.pipeline import classify_only
+
+if TYPE_CHECKING:
+    from mailbot.app import App
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from mailbot.classify import load_chain
+    from mailbot.classify.evaluate import run_eval
+
     config = config_from(args)
     chain = load_chain(config.cases.classify_rules)
     print(run_eval(args.directory, args.labels, chain, config.own_addresses))
@@ -33,6 +35,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def _classify_file(app: App, path: Path) -> dict[str, object]:
+    from mailbot.intake.parse import UnparseableMail, parse_mail
+    from mailbot.pipeline import classify_only
+
     try:
         mail = parse_mail(path.read_bytes())
     except (OSError, UnparseableMail) as exc:
