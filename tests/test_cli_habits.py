@@ -114,5 +114,14 @@ def test_an_error_goes_to_stderr_and_nothing_to_stdout(
     assert out == "" and err == "mailbot: outbox 7 is not held or failed (see `mailbot outbox list`)\n"
 
 
+def test_policy_explain_without_a_configuration_uses_the_shipped_presets_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config", "absent.toml", "policy", "explain", "--policy", "lgsco-hos-code"]
+    assert cli.main([*argv, "--received", "2026-12-23 16:30"]) == 0
+    assert "Acknowledgement due Mon 4 Jan 2027" in capsys.readouterr().out
+
+
 def test_the_report_formats_offered_are_those_the_report_writes() -> None:
     assert REPORT_FORMATS == report.FORMATS

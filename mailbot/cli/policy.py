@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from mailbot.cli.opening import UsageError, config_from
-
-# The presets shipped beside the code, for `policy explain` without a configuration file.
-SHIPPED_POLICIES = Path("rules/policies")
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -20,8 +16,10 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_explain(args: argparse.Namespace) -> int:
+    from mailbot.config.settings import SHIPPED_POLICIES
     from mailbot.policy.policies import explain, load_policies
 
+    # Without a configuration file, the presets shipped with mailbot.
     directory = config_from(args).cases.policies_dir if args.config.exists() else SHIPPED_POLICIES
     policies = load_policies(directory)
     if args.policy not in policies:

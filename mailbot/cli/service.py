@@ -15,7 +15,7 @@ from mailbot.cli.opening import config_from, opened_app
 
 if TYPE_CHECKING:
     from mailbot.app import App
-    from mailbot.config.settings import MailboxConfig
+    from mailbot.config.settings import Config, MailboxConfig
     from mailbot.intake.mailbox import IntakeReport
     from mailbot.scheduled.jobs import CycleReport
 
@@ -86,6 +86,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = config_from(args)
     load_policies(config.cases.policies_dir)
     print(f"{config.path}: configuration is valid")
+    for line in data_lines(config):
+        print(line)
     if config.staff is None:
         print(
             "warning: no [staff] directory: safeguarding alerts and bounce notices will reach nobody",
@@ -96,6 +98,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         failures += _report_check(lambda box=box: mailbox.check_login(box), f"mailbox {box.name}")
     failures += _report_check(lambda: asyncio.run(smtp.check_login(config.smtp)), "smtp")
     return 1 if failures else 0
+
+
+def data_lines(config: Config) -> list[str]:
+    """Where the policies, classification rules and letters come from: shipped with mailbot, or the
+    organisation's own, named in [cases]."""
+    from mailbot.config import settings
+
+    chosen = (
+        ("policies", config.cases.policies_dir, settings.SHIPPED_POLICIES),
+        ("templates", config.cases.templates_dir, settings.SHIPPED_TEMPLATES),
+        ("classification rules", config.cases.classify_rules, settings.SHIPPED_CLASSIFY_RULES),
+    )
+    return [f"{what}: {path}" + (" (shipped)" if path == shipped else "") for what, path, shipped in chosen]
 
 
 def _report_check(check: Callable[[], str], what: str) -> int:
