@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mailbot import cli
-from mailbot.cli.parser import REPORT_FORMATS
+from mailbot.cli import health
+from mailbot.cli.parser import REPORT_FORMATS, build_parser
 from mailbot.scheduled import report
 from tests.conftest import ROOT
 
@@ -121,6 +122,12 @@ def test_policy_explain_without_a_configuration_uses_the_shipped_presets_from_an
     argv = ["--config", "absent.toml", "policy", "explain", "--policy", "lgsco-hos-code"]
     assert cli.main([*argv, "--received", "2026-12-23 16:30"]) == 0
     assert "Acknowledgement due Mon 4 Jan 2027" in capsys.readouterr().out
+
+
+def test_health_is_a_command() -> None:
+    args = build_parser().parse_args(["health", "--json", "--max-shunted", "2"])
+    assert args.func is health.cmd_health and args.json and args.max_shunted == 2
+    assert (args.max_quiet_hours, args.max_outbox_minutes, args.recent_hours) == (72, 60, 24)
 
 
 def test_the_report_formats_offered_are_those_the_report_writes() -> None:

@@ -6,10 +6,11 @@ import argparse
 import os
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mailbot.cli import cases, classify, outbox, policy, reports, service, shunted
+from mailbot.cli import cases, classify, health, outbox, policy, reports, service, shunted
 from mailbot.vocabulary import OUTCOMES
 
 DESCRIPTION = "The ``mailbot`` command: thin commands over the same functions the scheduler runs."
@@ -75,6 +76,30 @@ def _service_commands(commands: Commands) -> None:
     )
     backlog.add_argument("--since", type=date_argument, required=True, help="YYYY-MM-DD")
     backlog.add_argument("--mailbox", help="only this mailbox (default: all)")
+    _health_command(commands)
+
+
+def _health_command(commands: Commands) -> None:
+    check = add_command(
+        commands, "health", health.cmd_health, "is the service keeping up? exit 0 if healthy, 1 if not"
+    )
+    check.add_argument("--json", action="store_true")
+    limits = check.add_argument_group("what counts as unhealthy")
+    limit = partial(limits.add_argument, metavar="N")
+    limit("--max-quiet-hours", type=float, default=72, help="no mail fetched or filed (default: 72)")
+    limit("--max-outbox-minutes", type=float, default=60, help="oldest letter waiting to go (default: 60)")
+    limit("--max-held", type=int, default=0, help="letters held within --recent-hours (default: 0)")
+    limit("--max-failed", type=int, default=0, help="letters failed within --recent-hours (default: 0)")
+    limit(
+        "--recent-hours", type=float, default=24, help="how long held and failed letters count (default: 24)"
+    )
+    limit("--max-shunted", type=int, default=0, help="messages shunted (default: 0)")
+    limit(
+        "--max-unacknowledged-hours",
+        type=float,
+        default=24,
+        help="a case awaiting its acknowledgement (default: 24)",
+    )
 
 
 def _cases_commands(commands: Commands) -> None:
