@@ -26,3 +26,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/demo
+
+# The wheel to install on a server (docs/deploy.md), with the shipped policies, rules and templates inside.
+.PHONY: wheel
+wheel: $(STAMP)
+	$(PY) -m pip wheel . --no-deps --no-build-isolation --wheel-dir dist

@@ -265,7 +265,7 @@ def test_a_message_shunted_by_a_broken_template_is_retried_once_the_template_is_
     assert status == 0 and "processed" in out
     run_cli("poll", "--once")
     assert [m.rcpt_tos for m in smtp_server.messages] == [("jane.doe@example.net",)]
-    assert run_cli("shunted", "list")[1] == ""
+    assert run_cli("shunted", "list")[1] == "none\n"
 
 
 def test_a_failed_letter_can_be_released_and_a_temporary_failure_is_given_up_in_time(

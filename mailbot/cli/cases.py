@@ -6,31 +6,38 @@ import argparse
 import getpass
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
-from mailbot.app import App
-from mailbot.cases import actions, records
-from mailbot.cases.threading import case_by_reference
 from mailbot.cli.opening import UsageError, opened_app
-from mailbot.db.models import Case
 from mailbot.vocabulary import CaseStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mailbot.app import App
+    from mailbot.db.models import Case
 
 # The statuses `cases list --status` accepts.
 LISTABLE_STATUSES = (CaseStatus.OPEN, CaseStatus.CLOSED, CaseStatus.RECORDED)
 
 
 def cmd_cases_list(args: argparse.Namespace) -> int:
+    from mailbot.cases import records
+
     with opened_app(args) as app, app.sessions() as session:
         found = records.list_cases(session, args.status)
         if args.json:
             print(json.dumps([records.as_dict(c, correspondence=False) for c in found], indent=2))
+        elif not found:
+            print("none")
         for case in [] if args.json else found:
             print(records.one_line(case))
     return 0
 
 
 def cmd_cases_show(args: argparse.Namespace) -> int:
+    from mailbot.cases import records
+
     with opened_app(args) as app, app.sessions() as session:
         case = _find_case(session, args.ref)
         print(json.dumps(records.as_dict(case), indent=2) if args.json else records.describe(case))
@@ -38,6 +45,8 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
 
 
 def _find_case(session: Session, ref: str) -> Case:
+    from mailbot.cases.threading import case_by_reference
+
     case = case_by_reference(session, ref)
     if case is None:
         raise UsageError(f"no case {ref!r} (see `mailbot cases list`)")
@@ -45,10 +54,14 @@ def _find_case(session: Session, ref: str) -> Case:
 
 
 def cmd_cases_escalate(args: argparse.Namespace) -> int:
+    from mailbot.cases import actions
+
     return _on_case(args, lambda s, app, case, actor: actions.escalate_case(s, app, case, actor, app.clock()))
 
 
 def cmd_cases_extend(args: argparse.Namespace) -> int:
+    from mailbot.cases import actions
+
     return _on_case(
         args,
         lambda s, app, case, actor: actions.extend_case(
@@ -58,6 +71,8 @@ def cmd_cases_extend(args: argparse.Namespace) -> int:
 
 
 def cmd_cases_outcome(args: argparse.Namespace) -> int:
+    from mailbot.cases import actions
+
     return _on_case(
         args,
         lambda s, app, case, actor: actions.record_case_outcome(
@@ -67,6 +82,8 @@ def cmd_cases_outcome(args: argparse.Namespace) -> int:
 
 
 def cmd_cases_close(args: argparse.Namespace) -> int:
+    from mailbot.cases import actions
+
     return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
 
 

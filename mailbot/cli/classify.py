@@ -6,19 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailbot.app import App, build_app
-from mailbot.cases.threading import ThreadLookup
-from mailbot.classify import Classification, classify, load_chain
-from mailbot.classify.evaluate import run_eval
-from mailbot.classify.safeguarding import load_screening
 from mailbot.cli.opening import UsageError, config_from
-from mailbot.db.session import database_exists
-from mailbot.intake.parse import ParsedMail, UnparseableMail, parse_mail
-from mailbot.pipeline import classify_only
+
+if TYPE_CHECKING:  # the command imports what it needs when it runs, so `mailbot --help` starts fast
+    from mailbot.app import App
+    from mailbot.cases.threading import ThreadLookup
+    from mailbot.classify import Classification
+    from mailbot.intake.parse import ParsedMail
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from mailbot.classify import load_chain
+    from mailbot.classify.evaluate import run_eval
+    from mailbot.classify.safeguarding import load_screening
+
     config = config_from(args)
     chain = load_chain(config.cases.classify_rules)
     screening = load_screening(config.cases.safeguarding_rules)
@@ -28,6 +31,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Read-only: with no database yet, mail is classified as if no case existed; nothing is created."""
+    from mailbot.app import build_app
+    from mailbot.classify import classify, load_chain
+    from mailbot.classify.safeguarding import load_screening
+    from mailbot.db.session import database_exists
+
     config = config_from(args)
     if not database_exists(config.database_url):
         chain = load_chain(config.cases.classify_rules)
@@ -50,6 +58,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path) -> ParsedMail:
+    from mailbot.intake.parse import UnparseableMail, parse_mail
+
     try:
         return parse_mail(path.read_bytes())
     except (OSError, UnparseableMail) as exc:
@@ -57,6 +67,8 @@ def _read(path: Path) -> ParsedMail:
 
 
 def _classify_file(app: App, path: Path) -> dict[str, object]:
+    from mailbot.pipeline import classify_only
+
     verdict, lookup = classify_only(app, _read(path))
     return _verdict(path, verdict, lookup)
 

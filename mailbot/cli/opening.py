@@ -1,5 +1,9 @@
 """What every command opens first: its configuration and the app built from it; and the error raised when a
-command names something that is not there."""
+command names something that is not there.
+
+Each command imports the parts it needs when it runs, so ``mailbot --help`` need not load the database layer,
+the rules or the mail libraries (about a second) before printing a line.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import argparse
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from mailbot.app import App, build_app
-from mailbot.config.settings import Config, load_config
 from mailbot.errors import MailbotError
+
+if TYPE_CHECKING:
+    from mailbot.app import App
+    from mailbot.config.settings import Config
 
 
 class UsageError(MailbotError):
@@ -18,12 +25,16 @@ class UsageError(MailbotError):
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    from mailbot.config.settings import load_config
+
     return load_config(args.config, os.environ)
 
 
 @contextmanager
 def opened_app(args: argparse.Namespace) -> Iterator[App]:
     """The app for one command; its database connections are closed whatever happens."""
+    from mailbot.app import build_app
+
     app = build_app(config_from(args))
     try:
         yield app

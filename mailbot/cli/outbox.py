@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
 from mailbot.cli.opening import UsageError, opened_app
-from mailbot.db.models import Outbox
 from mailbot.vocabulary import OutboxState
+
+if TYPE_CHECKING:
+    from mailbot.db.models import Outbox
 
 # A person releases only a letter whose sending stopped: held (fate unknown) or failed.
 RELEASABLE = (OutboxState.HELD, OutboxState.FAILED)
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from mailbot.db.models import Outbox
+
     with opened_app(args) as app, app.sessions() as session:
         query = select(Outbox).where(Outbox.state != OutboxState.SENT).order_by(Outbox.id)
-        for row in session.scalars(query):
-            print(outbox_line(row))
+        lines = [outbox_line(row) for row in session.scalars(query)]
+    print("\n".join(lines) or "none")
     return 0
 
 
@@ -30,6 +35,8 @@ def outbox_line(row: Outbox) -> str:
 
 
 def cmd_outbox_release(args: argparse.Namespace) -> int:
+    from mailbot.db.models import Outbox
+
     with opened_app(args) as app, app.sessions.begin() as session:
         row = session.get(Outbox, args.id)
         if row is None or row.state not in RELEASABLE:

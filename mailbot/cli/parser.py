@@ -6,17 +6,21 @@ import argparse
 import os
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mailbot.cli import cases, classify, outbox, policy, reports, service, shunted
-from mailbot.scheduled import report
+from mailbot.cli import cases, classify, health, outbox, policy, reports, service, shunted
 from mailbot.vocabulary import OUTCOMES
 
 DESCRIPTION = "The ``mailbot`` command: thin commands over the same functions the scheduler runs."
 
 # argparse's group of sub-commands (what add_subparsers returns) has no public type to name.
 Commands = Any
+
+# The formats of `mailbot report` (mailbot.scheduled.report.FORMATS, which a test keeps equal to this), named
+# here so that building the parser does not import the database layer.
+REPORT_FORMATS = ("csv", "html")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
     )
     top.add_argument("-v", "--verbose", action="store_true")
+    top.add_argument("--version", action=VersionAction, help="print mailbot's version and exit")
     commands = top.add_subparsers(required=True, metavar="COMMAND")
     # The order here is the order `mailbot --help` lists them in.
     _service_commands(commands)
@@ -56,7 +61,8 @@ def add_group(commands: Commands, name: str, help_text: str) -> Commands:
 def _service_commands(commands: Commands) -> None:
     add_command(commands, "run", service.cmd_run, "poll and deliver on a schedule until stopped")
     poll = add_command(commands, "poll", service.cmd_poll, "one cycle of every mailbox plus an outbox flush")
-    poll.add_argument("--once", action="store_true", required=True, help="run one cycle and exit")
+    # One cycle is all `poll` does; --once is still accepted from the scripts and docs that pass it.
+    poll.add_argument("--once", action="store_true", help="one cycle and exit (the default)")
     add_command(
         commands,
         "check-config",
@@ -70,6 +76,30 @@ def _service_commands(commands: Commands) -> None:
     )
     backlog.add_argument("--since", type=date_argument, required=True, help="YYYY-MM-DD")
     backlog.add_argument("--mailbox", help="only this mailbox (default: all)")
+    _health_command(commands)
+
+
+def _health_command(commands: Commands) -> None:
+    check = add_command(
+        commands, "health", health.cmd_health, "is the service keeping up? exit 0 if healthy, 1 if not"
+    )
+    check.add_argument("--json", action="store_true")
+    limits = check.add_argument_group("what counts as unhealthy")
+    limit = partial(limits.add_argument, metavar="N")
+    limit("--max-quiet-hours", type=float, default=72, help="no mail fetched or filed (default: 72)")
+    limit("--max-outbox-minutes", type=float, default=60, help="oldest letter waiting to go (default: 60)")
+    limit("--max-held", type=int, default=0, help="letters held within --recent-hours (default: 0)")
+    limit("--max-failed", type=int, default=0, help="letters failed within --recent-hours (default: 0)")
+    limit(
+        "--recent-hours", type=float, default=24, help="how long held and failed letters count (default: 24)"
+    )
+    limit("--max-shunted", type=int, default=0, help="messages shunted (default: 0)")
+    limit(
+        "--max-unacknowledged-hours",
+        type=float,
+        default=24,
+        help="a case awaiting its acknowledgement (default: 24)",
+    )
 
 
 def _cases_commands(commands: Commands) -> None:
@@ -164,7 +194,24 @@ def _reporting_commands(commands: Commands) -> None:
     board.add_argument(
         "--to", dest="end", type=date_argument, required=True, help="last day (included), YYYY-MM-DD"
     )
-    board.add_argument("--format", choices=report.FORMATS, default="csv")
+    board.add_argument("--format", choices=REPORT_FORMATS, default="csv")
+
+
+class VersionAction(argparse.Action):
+    """``--version``: reads the installed version only when asked, so other commands need not load it."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("mailbot")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            installed = "(not installed)"
+        print(f"mailbot {installed}")
+        parser.exit()
 
 
 def date_argument(text: str) -> date:

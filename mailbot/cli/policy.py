@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from mailbot.cli.opening import UsageError, config_from
-from mailbot.policy import check_policy_file, explain, load_policies
-
-# The presets shipped beside the code, for `policy explain` without a configuration file.
-SHIPPED_POLICIES = Path("rules/policies")
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
+    from mailbot.policy import check_policy_file
+
     policy = check_policy_file(args.file)
     print(f"{args.file}: policy {policy.name!r} is valid ({len(policy.stages)} stage(s))")
     return 0
 
 
 def cmd_policy_explain(args: argparse.Namespace) -> int:
+    from mailbot.config.settings import SHIPPED_POLICIES
+    from mailbot.policy import explain, load_policies
+
+    # Without a configuration file, the presets shipped with mailbot.
     directory = config_from(args).cases.policies_dir if args.config.exists() else SHIPPED_POLICIES
     policies = load_policies(directory)
     if args.policy not in policies:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
 from mailbot.cli.opening import UsageError, opened_app
-from mailbot.db.models import InboundMessage
-from mailbot.pipeline import process_one
 from mailbot.vocabulary import InboundState
+
+if TYPE_CHECKING:
+    from mailbot.db.models import InboundMessage
 
 
 def cmd_shunted_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from mailbot.db.models import InboundMessage
+
     with opened_app(args) as app, app.sessions() as session:
         query = select(InboundMessage).where(InboundMessage.state == InboundState.SHUNTED)
-        for row in session.scalars(query):
-            print(shunted_line(row))
+        lines = [shunted_line(row) for row in session.scalars(query)]
+    print("\n".join(lines) or "none")
     return 0
 
 
@@ -27,6 +31,9 @@ def shunted_line(row: InboundMessage) -> str:
 
 
 def cmd_shunted_retry(args: argparse.Namespace) -> int:
+    from mailbot.db.models import InboundMessage
+    from mailbot.pipeline import process_one
+
     with opened_app(args) as app:
         with app.sessions.begin() as session:
             row = session.get(InboundMessage, args.id)

@@ -10,6 +10,7 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,14 @@ from mailbot.config.staff import StaffDirectory, load_staff
 
 TLS_MODES = ("tls", "starttls", "none")
 AUTH_METHODS = ("password",)  # OAuth2 (Microsoft 365, Google Workspace) slots in beside this.
+
+# The policies, classification rules and letters shipped inside the package, used unless [cases] names the
+# organisation's own. Resolved, because in a checkout mailbot/rules and mailbot/templates are links to the
+# top-level folders, and a person reading an error should see the real path.
+SHIPPED = Path(str(resources.files("mailbot")))
+SHIPPED_POLICIES = (SHIPPED / "rules" / "policies").resolve()
+SHIPPED_TEMPLATES = (SHIPPED / "templates").resolve()
+SHIPPED_CLASSIFY_RULES = (SHIPPED / "rules" / "classify.toml").resolve()
 
 
 @dataclass(frozen=True)
@@ -220,9 +229,9 @@ def _organisation(reader: TomlReader) -> OrganisationConfig:
 def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     reference_format = reader.text("reference_format", "CMP-{year}-{seq:04d}")
     _check_reference_format(reader, reference_format)
-    policies = _path(base, reader.text("policies_dir", "rules/policies"))
-    templates = _path(base, reader.text("templates_dir", "templates"))
-    classify = _path(base, reader.text("classify_rules", "rules/classify.toml"))
+    policies = _own_or_shipped(reader, base, "policies_dir", SHIPPED_POLICIES)
+    templates = _own_or_shipped(reader, base, "templates_dir", SHIPPED_TEMPLATES)
+    classify = _own_or_shipped(reader, base, "classify_rules", SHIPPED_CLASSIFY_RULES)
     safeguarding = _path(
         base, reader.text("safeguarding_rules", str(classify.with_name("safeguarding.toml")))
     )
@@ -240,6 +249,11 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
         persistent_after,
         persistent_within_days,
     )
+
+
+def _own_or_shipped(reader: TomlReader, base: Path, key: str, shipped: Path) -> Path:
+    own = reader.text(key, None)
+    return _path(base, own) if own is not None else shipped
 
 
 def _check_reference_format(reader: TomlReader, fmt: str) -> None:
