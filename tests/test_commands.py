@@ -20,6 +20,7 @@ from mailbot.config.staff import Person
 from mailbot.db.models import Case
 from mailbot.staff import commands
 from mailbot.staff.commands import Command, CommandError, StaffMail, split_commands
+from mailbot.vocabulary import RECORDED_STAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
@@ -95,7 +96,7 @@ def staff(app: App, name: str) -> Person:
 def open_case(session: Session, app: App, policy: str = "lgsco-hos-code", handler: str | None = None) -> Case:
     """A complaint at the first stage of its policy, handled by ``handler`` (a primary address)."""
     case = Case(
-        ref="CMP-2026-0042", kind="complaint", policy=policy, stage=stages.RECORDED, status="recorded",
+        ref="CMP-2026-0042", kind="complaint", policy=policy, stage=RECORDED_STAGE, status="recorded",
         mailbox="complaints", subject="My mother's care", complainant_name="Jo Bloggs",
         complainant_address="jo.bloggs@example.net", received_at=WED_29_APR_2026, people_named=[],
     )  # fmt: skip

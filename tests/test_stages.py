@@ -16,6 +16,7 @@ from mailbot.cases import stages
 from mailbot.db.models import Case
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
 from mailbot.policy import Policy, load_policies
+from mailbot.vocabulary import RECORDED_STAGE
 
 POLICIES = load_policies(Path(__file__).resolve().parent.parent / "rules" / "policies")
 LONDON = ZoneInfo("Europe/London")
@@ -41,7 +42,7 @@ def policy(name: str) -> Policy:
 def new_item(session: Session, policy_name: str, received: datetime, kind: str = "complaint") -> Case:
     """An item as intake opens it: recorded, until a complaints stage starts."""
     case = Case(
-        ref="CMP-2026-0042", kind=kind, policy=policy_name, stage=stages.RECORDED, status="recorded",
+        ref="CMP-2026-0042", kind=kind, policy=policy_name, stage=RECORDED_STAGE, status="recorded",
         mailbox="complaints", subject="My mother's care", complainant_name="Jo Bloggs",
         complainant_address="jo.bloggs@example.net", received_at=received,
     )  # fmt: skip
@@ -150,8 +151,8 @@ def test_the_current_stage_is_the_one_the_case_is_at(session: Session) -> None:
         ("help-and-care", "appeal", None),
         ("lgsco-hos-code", "stage2", None),
         ("wivey-cares", "network_review", None),  # a policy of one stage
-        ("help-and-care", stages.RECORDED, "stage1"),  # a recorded concern escalates to the complaint's start
-        ("case-management-cymru", stages.RECORDED, "formal"),
+        ("help-and-care", RECORDED_STAGE, "stage1"),  # a recorded concern escalates to the complaint's start
+        ("case-management-cymru", RECORDED_STAGE, "formal"),
     ],
 )
 def test_next_stage_follows_the_policy(policy_name: str, at: str, expected: str | None) -> None:

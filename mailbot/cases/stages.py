@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from mailbot.db.models import Case, StageRecord
 from mailbot.errors import UserError
 from mailbot.policy import Period, Policy, Stage
-
-OUTCOMES = ("upheld", "partly upheld", "not upheld")
-RECORDED = "recorded"  # the stage of an item the policy records without a complaints procedure
+from mailbot.vocabulary import OUTCOMES, RECORDED_STAGE, CaseStatus
 
 
 class StageError(UserError):
@@ -47,7 +45,7 @@ def start_stage(
     # already flushed would be loaded into the list and then appended to it a second time.
     case.stages.append(record)
     session.add(record)
-    case.stage, case.status, case.outcome = stage, "open", None
+    case.stage, case.status, case.outcome = stage, CaseStatus.OPEN, None
     case.acknowledge_due, case.acknowledged_at, case.response_due = (
         record.acknowledge_due,
         None,
@@ -86,7 +84,7 @@ def mark_acknowledged(case: Case, policy: Policy, at: datetime) -> date | None:
 
 def next_stage(case: Case, policy: Policy) -> Stage | None:
     """The stage an escalation leads to; from a recorded concern or comment, the complaint's first stage."""
-    if case.stage == RECORDED:
+    if case.stage == RECORDED_STAGE:
         return policy.stage(complaint_start(policy))
     return policy.next_stage(case.stage)
 
@@ -105,7 +103,7 @@ def escalate(
     following = next_stage(case, policy)
     if following is None:
         return None
-    if case.stage == RECORDED:
+    if case.stage == RECORDED_STAGE:
         case.kind = "complaint"
     return start_stage(session, case, policy, following.name, at, acknowledged)
 
@@ -145,7 +143,7 @@ def _after(period: Period, policy: Policy, base: date) -> date:
 
 def _open_stage(case: Case, policy: Policy) -> tuple[StageRecord, Stage]:
     record = current(case)
-    if record is None or case.stage == RECORDED:
+    if record is None or case.stage == RECORDED_STAGE:
         raise StageError(f"{case.ref} is a recorded {case.kind}, not a case under a complaints stage")
     if record.responded_at is not None:
         raise StageError(f"{case.ref}: {policy.stage(case.stage).label} has already been responded to")
@@ -166,4 +164,4 @@ def record_outcome(case: Case, policy: Policy, outcome: str, at: datetime) -> St
 
 
 def close(case: Case, at: datetime) -> None:
-    case.status, case.closed_at = "closed", at
+    case.status, case.closed_at = CaseStatus.CLOSED, at

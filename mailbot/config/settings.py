@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.staff import StaffDirectory, load_staff
+from mailbot.vocabulary import FORWARDED_MATTERS
 
 TLS_MODES = ("tls", "starttls", "none")
 AUTH_METHODS = ("password",)  # OAuth2 (Microsoft 365, Google Workspace) slots in beside this.
@@ -181,9 +182,6 @@ def _digest(top: TomlReader, path: Path) -> DigestSettings | None:
 
     table = top.get("digest", dict, None, "a [digest] table")
     return settings_from_table(table, path) if table is not None else None
-
-
-FORWARDED_MATTERS = ("staff_matter", "business_dispute")
 
 
 def _forwarding(reader: TomlReader) -> Mapping[str, str]:

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from mailbot.vocabulary import CaseStatus, InboundState, OutboxState
+
 # Named constraints so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -85,7 +87,7 @@ class InboundMessage(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the server's INTERNALDATE
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    state: Mapped[str] = mapped_column(String(20), default="fetched", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=InboundState.FETCHED.value, index=True)
     send_allowed: Mapped[bool] = mapped_column(default=True)
     kind: Mapped[str | None] = mapped_column(String(30))
     rules_hit: Mapped[list[str] | None] = mapped_column(JSON)
@@ -113,7 +115,7 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(String(30))
     policy: Mapped[str] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN.value)
     mailbox: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(Text)
     complainant_name: Mapped[str] = mapped_column(String(300))
@@ -217,7 +219,7 @@ class Outbox(Base):
         String(320), index=True
     )  # the first, lower-cased: for the daily cap
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -25,6 +25,7 @@ from mailbot.outgoing.outbox import (
     refusal_reason,
 )
 from mailbot.policy import Policy
+from mailbot.vocabulary import RECORDED_STAGE
 
 WELSH_FLAG = "lang:cy"  # set by the classification rules (rules/classify.toml)
 
@@ -152,7 +153,7 @@ def reply_thread(session: Session, case: Case) -> Threading:
 
 
 def letter_context(app: App, case: Case, policy: Policy, request: LetterRequest) -> dict[str, Any]:
-    stage = policy.stage(case.stage) if case.stage != stages.RECORDED else None
+    stage = policy.stage(case.stage) if case.stage != RECORDED_STAGE else None
     tell = MUST_TELL.get(request.letter, lambda _s: ())(stage) if stage else ()
     following = stages.next_stage(case, policy) if stage else None
     return {

@@ -20,9 +20,9 @@ from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
 from mailbot.errors import MailbotError
 from mailbot.outgoing import alerts
+from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
-KINDS = ("complaint", "concern", "compliment", "comment")
 USAGE = {
     "assign": "#assign NAME (a member of staff)",
     "investigator": "#investigator NAME",
@@ -124,12 +124,12 @@ def _staff_person(app: App, name: str) -> Person:
 
 
 def _check_kind(app: App, case: Case, command: Command) -> None:
-    if command.argument.lower() not in KINDS:
+    if command.argument.lower() not in FEEDBACK_KINDS:
         raise CommandError(f"unknown kind {command.argument!r}")
 
 
 def _check_outcome(app: App, case: Case, command: Command) -> None:
-    if command.argument.lower() not in stages.OUTCOMES:
+    if command.argument.lower() not in OUTCOMES:
         raise CommandError(f"unknown outcome {command.argument!r}")
 
 
@@ -204,7 +204,7 @@ def refuse_if_not_impartial(app: App, case: Case, person: Person) -> None:
             f"{person.name} is named in the complaint; no member of staff may investigate their own practice"
         )
     policy = app.policies[case.policy]
-    if case.stage == stages.RECORDED or not policy.stage(case.stage).different_handler_from_previous:
+    if case.stage == RECORDED_STAGE or not policy.stage(case.stage).different_handler_from_previous:
         return
     earlier = [r.handler for r in case.stages if r.stage != case.stage]
     if person.primary in earlier:
