@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.classify.safeguarding import TextPart, categories_found, load_screening, parts_of, screen
+from mailbot.classify.safeguarding import (
+    TextPart,
+    categories_found,
+    load_screening,
+    parts_of,
+    people_named,
+    screen,
+)
 from mailbot.config.reader import ConfigError
 from mailbot.intake.parse import parse_mail
 
@@ -113,3 +120,9 @@ def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, co
     with pytest.raises(ConfigError) as raised:
         load_screening(path)
     assert raised.value.key == key and str(path) in str(raised.value)
+
+
+def test_who_the_mail_is_about_is_pointed_out_as_written() -> None:
+    text = "I am writing about my mum, Joan Price, at Willow House. Mrs Edna Davies next door saw it too."
+    assert people_named(text) == ("my mum, Joan Price", "Mrs Edna Davies")
+    assert people_named("The carer was rough.") == ()

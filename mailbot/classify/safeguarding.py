@@ -177,6 +177,24 @@ def _readable(payload: bytes) -> str:
     return re.sub(r"<[^>]{0,500}>", " ", text) if "<" in text else text
 
 
+_TITLED = re.compile(r"\b(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
+_KIN = (
+    r"mum|mam|mother|dad|father|husband|wife|partner|son|daughter|brother|sister|aunt|auntie|uncle|gran|"
+    r"granny|nan|nana|nanna|grandma|grandad|grandpa|grandmother|grandfather|neighbour|friend|client|resident"
+)
+_RELATIVE = re.compile(rf"\b(?:[Mm]y|[Oo]ur)\s+(?:{_KIN})\b(?:,?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)?")
+
+
+def people_named(text: str, limit: int = 3) -> tuple[str, ...]:
+    """Who the mail seems to be about, as written ("my mum, Joan Price", "Mrs Edna Price"): shown to the lead
+    as a pointer, never used to decide anything."""
+    found = [
+        m.group().strip(" ,")
+        for m in (*_RELATIVE.finditer(text[:SCREEN_LIMIT]), *_TITLED.finditer(text[:SCREEN_LIMIT]))
+    ]
+    return tuple(dict.fromkeys(found))[:limit]
+
+
 def categories_found(findings: Iterable[Finding]) -> tuple[str, ...]:
     """The categories of the findings, once each, in file order of discovery."""
     return tuple(dict.fromkeys(f.category for f in findings))

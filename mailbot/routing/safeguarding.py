@@ -5,7 +5,7 @@ complainant is acknowledged as usual."""
 from __future__ import annotations
 
 from mailbot.cases import records
-from mailbot.classify.safeguarding import as_details, categories_found
+from mailbot.classify.safeguarding import as_details, categories_found, people_named
 from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.policy import Policy
@@ -33,6 +33,7 @@ def alert_lead(r: Routing, case: Case, policy: Policy, on_existing_case: bool) -
         "categories": [f.category_name for f in {f.category: f for f in findings}.values()],
         "procedure": note.procedure if note else "", "policy_title": policy.title,
         "mailbox": r.inbound.mailbox, "on_existing_case": on_existing_case,
+        "people_named": people_named(f"{r.mail.subject}\n{r.text}"),
     }  # fmt: skip
     case.flags = sorted({*case.flags, FLAG})
     sent = alerts.alert(r.session, r.app, case, ALERT_LETTER, people, r.now, r.key, details)

@@ -273,7 +273,7 @@ def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
             details = {
                 "original_text": mail.body, "sender": mail.person.primary, "findings": [],
                 "categories": [f"raised by {mail.person.name}"], "procedure": "", "mailbox": case.mailbox,
-                "policy_title": app.policies[case.policy].title, "on_existing_case": True,
+                "policy_title": app.policies[case.policy].title, "on_existing_case": True, "people_named": (),
             }  # fmt: skip
             alerts.alert(
                 session, app, case, "alert_safeguarding", people, mail.at, mail.at.isoformat(), details
