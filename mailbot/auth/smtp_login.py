@@ -16,6 +16,9 @@ from mailbot.config.auth import OAuthSettings
 class SmtpTokenError(aiosmtplib.SMTPAuthenticationError):
     """No token, or the server refused it twice: delivery treats it as it treats a refused password."""
 
+    def __str__(self) -> str:
+        return self.message  # already names the login and says what to do
+
 
 class TokenSMTP(aiosmtplib.SMTP):
     def __init__(self, settings: OAuthSettings, **options: Any) -> None:
