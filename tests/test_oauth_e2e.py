@@ -194,3 +194,32 @@ def _b64_fragment(secret: str) -> str:
     import base64
 
     return base64.b64encode(secret.encode()).decode()[4:24]
+
+
+def test_an_outlook_complaint_with_winmail_dat_and_a_german_reply_prefix_opens_a_readable_case(
+    make_app: Callable[..., App],
+    tmp_path: Path,
+    authority: OAuthServer,
+    dovecot: Dovecot,
+    smtp_server: SmtpCapture,
+) -> None:
+    from sqlalchemy import select
+
+    from mailbot.db.models import Attachment, Case
+    from tests.test_tnef import outlook_mail, sample
+
+    keys = microsoft_app(tmp_path, authority, "riverside-mailbot", "complaints")
+    app = make_app(
+        mailboxes=oauth_mailbox("complaints", dovecot.port, keys),
+        smtp_extra='username = "complaints"\n' + keys,
+    )
+    poll_without_errors(app)
+    raw = outlook_mail(sample("two-files"), "I want to complain: my mother's carers missed three visits.")
+    dovecot.deliver(raw.replace(b"Subject: Complaint about", b"Subject: AW: Complaint about"))
+    assert poll_without_errors(app).processing.processed == 1
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        files = sorted(session.scalars(select(Attachment.filename)))
+    assert case.subject == "Complaint about my mother's care"
+    assert files == ["AUTHORS", "README"]
+    assert acknowledgements_to(smtp_server, "sarah.jones@example.co.uk") == 1
