@@ -33,7 +33,10 @@ def dovecot(tmp_path: Path, authority: OAuthServer) -> Iterator[Dovecot]:
     require(find_dovecot)
     users = {"complaints": PASSWORD, "feedback": PASSWORD}
     urls = {user: authority.introspection_url(user) for user in users}
-    with Dovecot(tmp_path / "dovecot", users=users, introspection_urls=urls) as server:
+    # Named as Exchange Online names it; only SPECIAL-USE says it is the Sent folder.
+    with Dovecot(
+        tmp_path / "dovecot", users=users, introspection_urls=urls, sent_folder="Sent Items"
+    ) as server:
         yield server
 
 
@@ -223,3 +226,25 @@ def test_an_outlook_complaint_with_winmail_dat_and_a_german_reply_prefix_opens_a
     assert case.subject == "Complaint about my mother's care"
     assert files == ["AUTHORS", "README"]
     assert acknowledgements_to(smtp_server, "sarah.jones@example.co.uk") == 1
+
+
+@pytest.mark.parametrize("file_sent_copy", ["auto", "yes"])
+def test_copies_are_filed_in_the_folder_marked_sent_unless_the_smtp_server_files_its_own(
+    file_sent_copy: str,
+    make_app: Callable[..., App],
+    tmp_path: Path,
+    authority: OAuthServer,
+    dovecot: Dovecot,
+    smtp_server: SmtpCapture,
+) -> None:
+    keys = microsoft_app(tmp_path, authority, "riverside-mailbot", "complaints")
+    mailbox = oauth_mailbox("complaints", dovecot.port, keys + f'file_sent_copy = "{file_sent_copy}"\n')
+    app = make_app(mailboxes=mailbox, smtp_extra='username = "complaints"\n' + keys)
+    poll_without_errors(app)
+    dovecot.deliver(mail())
+    report = poll_without_errors(app)
+    assert report.delivery.sent == 1
+    # Microsoft 365's SMTP files its own copy for the mailbox it logged in as: "auto" adds none.
+    expected = 1 if file_sent_copy == "yes" else 0
+    assert report.filed == expected
+    assert len(dovecot.messages(folder="Sent Items")) == expected

@@ -52,7 +52,7 @@ protocol imap {{
 }}
 namespace inbox {{
   inbox = yes
-  mailbox Sent {{
+  mailbox "{sent_folder}" {{
     auto = subscribe
     special_use = \\Sent
   }}
@@ -139,12 +139,14 @@ def render_config(
     log: Path,
     mail_root: Path,
     oauth2_passdbs: str = "",
+    sent_folder: str = "Sent",
 ) -> str:
     """dovecot.conf for one throwaway server listening on ``host:port``."""
     privileges, home = _privileges(mail_root)
     return _DOVECOT_CONF.format(
         oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2_passdbs else "",
         oauth2_passdbs=oauth2_passdbs,
+        sent_folder=sent_folder,
         workdir=workdir,
         base_dir=base_dir,
         host=host,
