@@ -255,3 +255,25 @@ def test_a_shunted_copy_that_made_no_case_does_not_count_as_known(session: Sessi
     again = inbound(session, 2, "same@example.net", "a" * 64, InboundState.FETCHED)
 
     assert known_message(session, "same@example.net", again.sha256, again.id) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "bare"),
+    [
+        ("RE: Missed visits", "Missed visits"),
+        ("AW: WG: Fehlende Besuche", "Fehlende Besuche"),
+        ("SV: Manglende besøk", "Manglende besøk"),
+        ("Antw: Gemiste bezoeken", "Gemiste bezoeken"),
+        ("VS: Puuttuneet käynnit", "Puuttuneet käynnit"),
+        ("Odp: Brakujące wizyty", "Brakujące wizyty"),
+        ("Re[2]: FW : Missed visits", "Missed visits"),
+        ("Re\uff1aMissed visits", "Missed visits"),  # a full-width colon, as East Asian Outlook writes it
+        ("Revisit times", "Revisit times"),  # a word that starts like a prefix is not one
+        ("Odpowiedź w sprawie", "Odpowiedź w sprawie"),
+        ("RE:", "RE:"),
+    ],
+)
+def test_outlooks_localised_reply_prefixes_are_not_part_of_a_cases_subject(subject: str, bare: str) -> None:
+    from mailbot.cases.threading import without_reply_prefixes
+
+    assert without_reply_prefixes(subject) == bare

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.cases.threading import without_reply_prefixes
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
@@ -37,7 +38,7 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         stage=RECORDED_STAGE,  # until a complaints stage starts; compliments and the like stay recorded
         status=CaseStatus.RECORDED,
         mailbox=new.mailbox,
-        subject=mail.subject,
+        subject=without_reply_prefixes(mail.subject),
         complainant_name=sender.name if sender else "",
         complainant_address=sender.email if sender else "",
         received_at=new.received_at,

@@ -4,6 +4,7 @@ Also recognises a mail we have already handled (the same mail in two mailboxes, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -14,6 +15,35 @@ from mailbot.classify import ThreadMatch
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.vocabulary import InboundState
+
+# Reply and forward prefixes as Outlook writes them in the sender's language (English, German, Scandinavian,
+# Dutch, Finnish, Polish; FW/WG/TR/RV/Doorst/VB/VL/PD forwards). A reference is found wherever it stands in
+# a subject, so threading does not need them stripped; a case's subject is kept without them.
+REPLY_PREFIXES = (
+    "re",
+    "aw",
+    "sv",
+    "antw",
+    "vs",
+    "odp",
+    "fw",
+    "fwd",
+    "wg",
+    "tr",
+    "rv",
+    "doorst",
+    "vb",
+    "vl",
+    "pd",
+)
+_PREFIXES = re.compile(
+    r"^(?:\s*(?:" + "|".join(REPLY_PREFIXES) + r")(?:\s*\[\d+\])?\s*[:\uff1a])+\s*", re.IGNORECASE
+)
+
+
+def without_reply_prefixes(subject: str) -> str:
+    """``AW: SV: Re[2]: Missed visits`` -> ``Missed visits``; a subject of prefixes alone stays as it is."""
+    return _PREFIXES.sub("", subject) or subject
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mailbot.cli import cases, classify, health, outbox, policy, reports, service, shunted
+from mailbot.cli import auth, cases, classify, health, outbox, policy, reports, service, shunted
 from mailbot.vocabulary import OUTCOMES
 
 DESCRIPTION = "The ``mailbot`` command: thin commands over the same functions the scheduler runs."
@@ -69,6 +69,9 @@ def _service_commands(commands: Commands) -> None:
         service.cmd_check_config,
         "validate the file and try the IMAP and SMTP logins",
     )
+    sign_in = add_group(commands, "auth", "Microsoft 365 sign-in for delegated access")
+    login = add_command(sign_in, "login", auth.cmd_auth_login, "sign in with a device code; saves the token")
+    login.add_argument("name", help="the mailbox's name, or smtp")
     db = add_group(commands, "db", "database schema")
     add_command(db, "upgrade", service.cmd_db_upgrade, "apply migrations")
     backlog = add_command(

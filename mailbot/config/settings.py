@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailbot.config.auth import AUTH_METHODS, OAuthSettings, read_oauth
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.staff import StaffDirectory, load_staff
 from mailbot.vocabulary import FORWARDED_MATTERS
 
 TLS_MODES = ("tls", "starttls", "none")
-AUTH_METHODS = ("password",)  # OAuth2 (Microsoft 365, Google Workspace) slots in beside this.
+SENT_COPY = ("auto", "yes", "no")
 
 # The policies, classification rules and letters shipped inside the package, used unless [cases] names the
 # organisation's own. Resolved, because in a checkout mailbot/rules and mailbot/templates are links to the
@@ -40,13 +41,15 @@ class MailboxConfig:
     tls: str
     username: str
     auth: str
-    password_env: str
+    password_env: str | None
     password: str | None = field(repr=False)
     folder: str
-    sent_folder: str
+    sent_folder: str | None  # None: the folder the server marks \\Sent (SPECIAL-USE), else "Sent"
     processed_folder: str | None
     policy: str
     batch_size: int
+    oauth: OAuthSettings | None = None
+    file_sent_copy: str = "auto"  # auto: not where the SMTP server files its own copy (Gmail, Microsoft 365)
 
     @property
     def is_loopback(self) -> bool:
@@ -62,6 +65,8 @@ class SmtpConfig:
     password_env: str | None
     password: str | None = field(repr=False)
     timeout_seconds: float
+    auth: str = "password"
+    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     storage_dir = _path(base, storage.text("directory", "var/store"))
     storage.finish()
     mailboxes = _mailboxes(path, top, environ, cases.default_policy)
-    smtp = _smtp(top.sub("smtp", required=True), environ)
+    smtp = _smtp(top.sub("smtp", required=True), environ, base)
     delivery = _delivery(top.sub("delivery"))
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
@@ -272,8 +277,9 @@ def _mailboxes(
     tables = top.get("mailbox", list, ..., "one or more [[mailbox]] tables")
     if not tables:
         raise top.error("mailbox", "at least one [[mailbox]] is required")
+    base = path.parent.resolve()
     boxes = tuple(
-        _mailbox(TomlReader(path, t, f"mailbox[{i}]"), environ, policy) for i, t in enumerate(tables)
+        _mailbox(TomlReader(path, t, f"mailbox[{i}]"), environ, policy, base) for i, t in enumerate(tables)
     )
     names = [b.name for b in boxes]
     for i, name in enumerate(names):
@@ -282,7 +288,7 @@ def _mailboxes(
     return boxes
 
 
-def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str) -> MailboxConfig:
+def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str, base: Path) -> MailboxConfig:
     if "password" in reader.table:
         raise reader.error(
             "password",
@@ -291,25 +297,37 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str) -> Mai
     host = reader.text("host")
     tls = _tls(reader, host, "tls")
     default_port = 993 if tls == "tls" else 143
+    name, username = reader.text("name"), reader.text("username")
     auth = reader.choice("auth", AUTH_METHODS, "password")
-    password_env = reader.text("password_env")
+    password_env = _password_env(reader, auth, required=True)
     box = MailboxConfig(
-        name=reader.text("name"),
+        name=name,
         host=host,
         port=reader.positive("port", default_port),
         tls=tls,
-        username=reader.text("username"),
+        username=username,
         auth=auth,
         password_env=password_env,
-        password=environ.get(password_env),
+        password=environ.get(password_env) if password_env else None,
         folder=reader.text("folder", "INBOX"),
-        sent_folder=reader.text("sent_folder", "Sent"),
+        sent_folder=reader.get("sent_folder", str, None, "a folder name") or None,
         processed_folder=reader.get("processed_folder", str, None, "a folder name") or None,
         policy=reader.text("policy", policy),
         batch_size=reader.positive("batch_size", 50),
+        oauth=read_oauth(reader, environ, base, auth, f"mailbox {name!r}", username),
+        file_sent_copy=reader.choice("file_sent_copy", SENT_COPY, "auto"),
     )
     reader.finish()
     return box
+
+
+def _password_env(reader: TomlReader, auth: str, required: bool) -> str | None:
+    """A password is named only for ``auth = "password"``; OAuth2 logins use client credentials instead."""
+    if auth == "password":
+        return reader.text("password_env") if required else reader.get("password_env", str, None, "a name")
+    if "password_env" in reader.table:
+        raise reader.error("password_env", f"is not used with auth = {auth!r}; give the client credentials")
+    return None
 
 
 def _tls(reader: TomlReader, host: str, default: str) -> str:
@@ -326,14 +344,17 @@ def _tls(reader: TomlReader, host: str, default: str) -> str:
     return tls
 
 
-def _smtp(reader: TomlReader, environ: Mapping[str, str]) -> SmtpConfig:
+def _smtp(reader: TomlReader, environ: Mapping[str, str], base: Path) -> SmtpConfig:
     if "password" in reader.table:
         raise reader.error("password", "passwords are never stored in the file; use password_env")
     tls = _tls(reader, reader.text("host"), "starttls")
     default_port = {"tls": 465, "starttls": 587, "none": 25}[tls]
-    username = reader.get("username", str, None, "a string")
-    password_env = reader.get("password_env", str, None, "an environment variable name")
-    if username and not password_env:
+    auth = reader.choice("auth", AUTH_METHODS, "password")
+    # An OAuth2 login is always as a mailbox: the token is for it.
+    optional_username = reader.get("username", str, None, "a string")
+    username = reader.text("username") if auth != "password" else optional_username
+    password_env = _password_env(reader, auth, required=False)
+    if username and auth == "password" and not password_env:
         raise reader.error("password_env", "is required when smtp.username is set")
     smtp = SmtpConfig(
         host=reader.text("host"),
@@ -343,6 +364,8 @@ def _smtp(reader: TomlReader, environ: Mapping[str, str]) -> SmtpConfig:
         password_env=password_env,
         password=environ.get(password_env) if password_env else None,
         timeout_seconds=float(reader.positive("timeout_seconds", 60)),
+        auth=auth,
+        oauth=read_oauth(reader, environ, base, auth, "smtp", username or ""),
     )
     reader.finish()
     return smtp

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
+from mailbot.intake import tnef
 from mailbot.intake.charsets import decode_text
 from mailbot.intake.headers import header_text
 from mailbot.intake.html_text import html_to_text
@@ -45,6 +46,10 @@ def collect_bodies(message: Message) -> Bodies:
             texts.append(_part_text(part))
         elif kind == "html":
             htmls.append(_part_text(part))
+        elif (inside := _winmail(part)) is not None:  # Outlook's winmail.dat: its body and files
+            texts += inside.texts
+            htmls += inside.htmls
+            attachments += [Attachment(*file) for file in inside.files]
         else:
             attachments.append(_attachment(part))
     return Bodies(
@@ -109,6 +114,12 @@ def _part_role(part: Message) -> str:
     if part.get_content_disposition() == "attachment" or content_type not in ("text/plain", "text/html"):
         return "attachment"
     return "text" if content_type == "text/plain" else "html"
+
+
+def _winmail(part: Message) -> tnef.TnefContents | None:
+    if not tnef.is_tnef(part.get_content_type(), part.get_filename() or ""):
+        return None
+    return tnef.unpack(_part_bytes(part))
 
 
 def _part_bytes(part: Message) -> bytes:

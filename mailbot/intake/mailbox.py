@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import auth
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
 from mailbot.errors import MailbotError
@@ -62,7 +63,10 @@ class IntakeReport:
 
 
 def authenticate(client: IMAPClient, box: MailboxConfig) -> None:
-    """The one seam for login methods; OAuth2 (XOAUTH2) is added here beside the password."""
+    """The one seam for login methods: a password, or an OAuth2 token (SASL XOAUTH2)."""
+    if box.oauth is not None:
+        _token_login(client, box)
+        return
     if box.password is None:
         raise MailboxLoginError(
             f"mailbox {box.name!r}: environment variable {box.password_env} "
@@ -72,6 +76,27 @@ def authenticate(client: IMAPClient, box: MailboxConfig) -> None:
         client.login(box.username, box.password)
     except LoginError as exc:
         raise MailboxLoginError(f"mailbox {box.name!r}: login as {box.username} refused: {exc}") from None
+
+
+def _token_login(client: IMAPClient, box: MailboxConfig) -> None:
+    """XOAUTH2 with the cached token; a refused token is replaced once (revoked early, or clocks differ)."""
+    assert box.oauth is not None
+    source = auth.source_for(box.oauth)
+    try:
+        token = source.token()
+        try:
+            client.oauth2_login(box.username, token)
+            return
+        except LoginError:
+            token = source.renew()
+        client.oauth2_login(box.username, token)
+    except auth.TokenError as exc:
+        raise MailboxLoginError(str(exc)) from None
+    except LoginError as exc:
+        advice = auth.explain_refusal(box.oauth, token, str(exc), "imap")
+        raise MailboxLoginError(
+            f"mailbox {box.name!r}: {box.host} refused the token for {box.username}: {advice}"
+        ) from None
 
 
 @contextmanager

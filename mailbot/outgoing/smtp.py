@@ -18,6 +18,7 @@ import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.auth.smtp_login import TokenSMTP
 from mailbot.config.settings import DeliveryConfig, SmtpConfig
 from mailbot.db.models import Outbox
 from mailbot.vocabulary import OutboxState
@@ -55,16 +56,18 @@ class FlushReport:
 
 
 def smtp_client(config: SmtpConfig) -> aiosmtplib.SMTP:
-    return aiosmtplib.SMTP(
-        hostname=config.host,
-        port=config.port,
-        username=config.username,
-        password=config.password,
-        use_tls=config.tls == "tls",
-        start_tls=config.tls == "starttls",
-        timeout=config.timeout_seconds,
-        tls_context=ssl.create_default_context(),
-    )
+    """The one seam for SMTP login methods: a password, or an OAuth2 token (AUTH XOAUTH2) on every connect."""
+    options = {
+        "hostname": config.host,
+        "port": config.port,
+        "use_tls": config.tls == "tls",
+        "start_tls": config.tls == "starttls",
+        "timeout": config.timeout_seconds,
+        "tls_context": ssl.create_default_context(),
+    }
+    if config.oauth is not None:
+        return TokenSMTP(config.oauth, **options)
+    return aiosmtplib.SMTP(username=config.username, password=config.password, **options)
 
 
 def flush_outbox(

@@ -12,7 +12,7 @@ from mailbot.app import App
 from mailbot.cases import records, stages
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import Case, Outbox
-from mailbot.intake import mailbox
+from mailbot.intake import mailbox, sent
 from mailbot.outgoing.smtp import FlushReport, flush_outbox
 from mailbot.pipeline import ProcessReport, process_pending
 from mailbot.scheduled.schedule import add_scheduled_jobs
@@ -77,9 +77,12 @@ def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
 def file_sent(app: App, report: CycleReport) -> int:
     filed = 0
     for box in app.config.mailboxes:
+        if not sent.wants_copy(box, app.config.smtp):
+            continue  # the SMTP server files its own copy (file_sent_copy = "auto" or "no")
         try:
             with mailbox.connect(box) as client:
-                filed += mailbox.file_sent_copies(client, box, app.sessions, app.clock)
+                box_ = sent.with_sent_folder(client, box)
+                filed += mailbox.file_sent_copies(client, box_, app.sessions, app.clock)
         except mailbox.MailboxError as exc:
             report.errors.append(str(exc))
     return filed

@@ -18,7 +18,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailbot.testing.availability import ServerStartError, ServerUnavailable
-from mailbot.testing.dovecot_config import mail_owner, render_config
+from mailbot.testing.dovecot_config import mail_owner, oauth2_passdbs, render_config
 from mailbot.testing.host import (
     LOOPBACK,
     START_ATTEMPTS,
@@ -50,13 +50,23 @@ class Dovecot:
     host = LOOPBACK
 
     def __init__(
-        self, workdir: Path, users: Mapping[str, str] | None = None, start_timeout: float = 15.0
+        self,
+        workdir: Path,
+        users: Mapping[str, str] | None = None,
+        start_timeout: float = 15.0,
+        introspection_urls: Mapping[str, str] | None = None,
+        sent_folder: str = "Sent",
     ) -> None:
+        """``introspection_urls`` (user -> URL) lets those users log in with an OAuth2 bearer token
+        (XOAUTH2, OAUTHBEARER) that the URL vouches for, beside their password. ``sent_folder`` is the folder
+        marked \\Sent (SPECIAL-USE): Exchange calls it "Sent Items"."""
         self.workdir = Path(workdir).absolute()
         check_config_path(self.workdir)
         self.users = dict(DEFAULT_USERS if users is None else users)
         _check_users(self.users)
         self.start_timeout = start_timeout
+        self.introspection_urls = dict(introspection_urls or {})
+        self.sent_folder = sent_folder
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._base_dir = self.workdir / "run"
@@ -124,6 +134,8 @@ class Dovecot:
             port=self.port,
             log=self.log_path,
             mail_root=self.mail_root,
+            oauth2_passdbs=oauth2_passdbs(self.workdir, self.introspection_urls),
+            sent_folder=self.sent_folder,
         )
 
     def _spawn(self, binary: str) -> subprocess.Popen[bytes]:

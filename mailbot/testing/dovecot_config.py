@@ -6,6 +6,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+from collections.abc import Mapping
 from pathlib import Path
 
 from mailbot.testing.host import is_root, unprivileged_user
@@ -21,7 +22,7 @@ log_path = {log}
 info_log_path = {log}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_verbose = yes
 auth_failure_delay = 0
 # Trusted loopback clients are exempt from the failed-login penalty delay.
@@ -29,7 +30,7 @@ login_trusted_networks = 127.0.0.0/8
 mail_fsync = never
 mail_location = maildir:~/Maildir
 {privileges}
-passdb {{
+{oauth2_passdbs}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {workdir}/users
 }}
@@ -51,7 +52,7 @@ protocol imap {{
 }}
 namespace inbox {{
   inbox = yes
-  mailbox Sent {{
+  mailbox "{sent_folder}" {{
     auto = subscribe
     special_use = \\Sent
   }}
@@ -99,10 +100,53 @@ def mail_owner() -> pwd.struct_passwd:
     return unprivileged_user("nobody") if is_root() else pwd.getpwuid(os.getuid())
 
 
-def render_config(*, workdir: Path, base_dir: Path, host: str, port: int, log: Path, mail_root: Path) -> str:
+# One oauth2 passdb per user: Dovecot does not tell the introspection endpoint which mailbox is being
+# opened, and an app may be granted one mailbox but not another (as Exchange's access policies do).
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  username_filter = {user}
+  args = {args}
+}}
+"""
+_OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+"""
+
+
+def oauth2_passdbs(workdir: Path, introspection_urls: Mapping[str, str]) -> str:
+    """Write each user's oauth2 settings file; the passdb blocks that use them (empty without OAuth2)."""
+    blocks = []
+    for user, url in introspection_urls.items():
+        args = workdir / f"oauth2-{user}.conf.ext"
+        args.write_text(_OAUTH2_ARGS.format(url=url))
+        blocks.append(_OAUTH2_PASSDB.format(user=user, args=args))
+    return "".join(blocks)
+
+
+def render_config(
+    *,
+    workdir: Path,
+    base_dir: Path,
+    host: str,
+    port: int,
+    log: Path,
+    mail_root: Path,
+    oauth2_passdbs: str = "",
+    sent_folder: str = "Sent",
+) -> str:
     """dovecot.conf for one throwaway server listening on ``host:port``."""
     privileges, home = _privileges(mail_root)
     return _DOVECOT_CONF.format(
+        oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2_passdbs else "",
+        oauth2_passdbs=oauth2_passdbs,
+        sent_folder=sent_folder,
         workdir=workdir,
         base_dir=base_dir,
         host=host,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import errno
 import importlib.util
+import json
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -47,7 +49,7 @@ class _CaptureHandler:
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         # Enforced here rather than with aiosmtpd's auth_required, which warns without TLS.
-        if self.capture.auth and not session.authenticated:
+        if (self.capture.auth or self.capture.token_check) and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -86,6 +88,20 @@ class _CaptureHandler:
         # handled=False makes aiosmtpd answer "535 5.7.8 Authentication credentials invalid".
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:
+        """SASL XOAUTH2 as Gmail and Exchange Online take it: ``user=…^Aauth=Bearer …^A^A``, checked with the
+        authority; a refusal is a base64 JSON challenge, then 535 once the client answers it."""
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        fields = dict(f.split("=", 1) for f in bytes(blob).decode(errors="replace").split("\x01") if "=" in f)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        check = self.capture.token_check
+        if check is not None and check(token, user):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": ""}))
+        return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
+
 
 def _smtp_reply(code: int, text: str) -> str:
     if not 400 <= code <= 599:
@@ -103,9 +119,16 @@ class SmtpCapture:
 
     host = LOOPBACK
 
-    def __init__(self, outdir: Path | None = None, auth: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        outdir: Path | None = None,
+        auth: Mapping[str, str] | None = None,
+        token_check: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        """``auth`` (user -> password) and ``token_check(token, user)`` (XOAUTH2) each make AUTH required."""
         self.outdir = None if outdir is None else Path(outdir)
         self.auth: dict[str, str] = dict(auth or {})
+        self.token_check = token_check
         self.port = 0
         self._lock = threading.Lock()
         self._messages: list[CapturedMessage] = []
@@ -189,7 +212,7 @@ class SmtpCapture:
             hostname=self.host,
             port=self.port,
             server_hostname="localhost",  # the default getfqdn() can stall on DNS
-            authenticator=handler.authenticate if self.auth else None,
+            authenticator=handler.authenticate if self.auth or self.token_check else None,
             auth_require_tls=False,
         )
         try:
