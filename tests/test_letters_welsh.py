@@ -33,6 +33,7 @@ from mailbot.outgoing.letters import (
 )
 from mailbot.outgoing.notices import LetterRequest, letter_context
 from mailbot.policy import Policy, load_policies
+from mailbot.vocabulary import OUTCOMES, RECORDED_STAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -77,7 +78,7 @@ def session() -> Iterator[Session]:
 
 def new_item(session: Session, policy_name: str, kind: str = "complaint") -> Case:
     case = Case(
-        ref="CMP-2026-0042", kind=kind, policy=policy_name, stage=stages.RECORDED, status="recorded",
+        ref="CMP-2026-0042", kind=kind, policy=policy_name, stage=RECORDED_STAGE, status="recorded",
         mailbox="complaints", subject="Gofal fy mam", complainant_name="Eleri Jones",
         complainant_address="eleri.jones@example.net", received_at=WED_29_APR_2026,
     )  # fmt: skip
@@ -404,7 +405,7 @@ def test_every_phrase_a_welsh_policy_puts_in_a_letter_has_its_welsh(policy_name:
         *(stage.respond.label for stage in policy.stages),
         *(policy.role_label(stage.handler) for stage in policy.stages),
         *(kind.name for kind in policy.kinds),
-        *stages.OUTCOMES,
+        *OUTCOMES,
         *(p for p in places if p and not p.startswith("1 Ffordd")),  # an address already in Welsh
     }
     assert sorted(phrases - set(words)) == []
