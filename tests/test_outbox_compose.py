@@ -415,3 +415,70 @@ def test_the_cap_counts_the_last_twenty_four_hours(config: Config, session: Sess
     mail_to(session, config, JO.address, NOW - timedelta(minutes=1))
 
     assert automatic_block_reason(session, config, JO.address, NOW) is not None
+
+
+# --- compose: values that came in a mail -----------------------------------------------------------------
+
+HOSTILE_IDS = (
+    "=?utf-8?q?x=0D=0AReply-To:_attacker@evil.example?=@evil.example",
+    "x@evil.example>\r\nBcc: attacker@evil.example",
+    "a" * 300 + "@evil.example",
+)
+
+
+def header_names(wire: bytes) -> list[bytes]:
+    head = wire.split(b"\r\n\r\n", 1)[0]
+    return [line.split(b":", 1)[0] for line in head.split(b"\r\n") if not line.startswith((b" ", b"\t"))]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_thread_ids_that_are_not_msg_ids_never_reach_a_header(config: Config, hostile: str) -> None:
+    thread = Threading(hostile, (hostile, "jo-1@mail.example.net"))
+
+    wire = composed(config, thread).as_bytes(policy=WIRE)
+
+    assert b"attacker" not in wire and b"aaaa" not in wire
+    assert b"\r\nReferences: <jo-1@mail.example.net>\r\n" in wire
+    assert b"In-Reply-To" not in wire  # the one it answers was not a msg-id: no header rather than a bad one
+    assert sorted(set(header_names(wire))) == sorted(
+        {b"From", b"To", b"Subject", b"Date", b"Message-ID", b"References", b"Auto-Submitted",
+         b"X-Auto-Response-Suppress", b"MIME-Version", b"Content-Type"}
+    )  # fmt: skip
+
+
+def test_a_name_and_subject_from_a_mail_cannot_add_lines_or_overlong_ones(config: Config) -> None:
+    name = "Jo\r\nBcc: attacker@evil.example " + "Bloggs " * 800
+    subject = "[CMP-2026-0042] " + "x" * 20_000 + "\r\nReply-To: attacker@evil.example"
+    message = composed(config, letter=Letter(subject, "Hello\n", None), to=Recipient(name, JO.address))
+
+    wire, received = message.as_bytes(policy=WIRE), as_received(message)
+
+    assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
+    assert received["Reply-To"] is None and received["Bcc"] is None and b"attacker" not in wire
+    assert received["To"].addresses[0].addr_spec == "jo.bloggs@example.net"
+    assert len(received["To"].addresses[0].display_name) <= 64
+    assert received["Subject"].startswith("[CMP-2026-0042] xxx") and len(received["Subject"]) == 200
+
+
+def test_a_letter_to_an_address_that_is_not_one_names_nobody(config: Config) -> None:
+    bad = Recipient("Jo", "jo@example.net\r\nBcc: attacker@evil.example")
+
+    received = as_received(composed(config, to=bad))
+
+    assert received["To"] == "undisclosed-recipients:;" and received["Bcc"] is None
+    assert refusal_reason(config, bad.address) == "no usable address"
+
+
+@pytest.mark.parametrize("address", ["Complaints+loop@riverside.example", "feedback+x@RIVERSIDE.example"])
+def test_our_own_addresses_are_ours_with_any_plus_tag(config: Config, address: str) -> None:
+    assert refusal_reason(config, address) == "our own address"
+
+
+def test_plus_tags_of_one_mailbox_share_its_daily_cap(config: Config, session: Session) -> None:
+    mail_to(session, config, "target+1@third.example", NOW - timedelta(hours=2))
+    mail_to(session, config, "Target+2@third.example", NOW - timedelta(hours=1))
+
+    for variant in ("target@third.example", "target+3@third.example", "TARGET+9@Third.Example"):
+        assert automatic_block_reason(session, config, variant, NOW) == (
+            "daily cap of 2 automatic mails to this address reached"
+        )

@@ -213,9 +213,8 @@ class Outbox(Base):
     mailbox: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    recipient: Mapped[str] = mapped_column(
-        String(320), index=True
-    )  # the first, lower-cased: for the daily cap
+    # The first recipient as one mailbox (lower case, no +tag: checked.same_mailbox), for the daily cap.
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
