@@ -32,6 +32,7 @@ from mailbot.outgoing.outbox import (
 NOW = datetime(2026, 5, 6, 9, 30, tzinfo=UTC)
 JO = Recipient("Jo Bloggs", "jo.bloggs@example.net")
 REF = "CMP-2026-0042"
+KEY = bytes.fromhex("5e" * 32)  # an installation's secret (db.installation.message_id_key)
 WELSH = "Ymateb i\u2019ch cwyn \u2013 your complaint"  # a typographic apostrophe and an en dash
 LETTER = Letter(
     subject=f"[{REF}] We have received your complaint",
@@ -90,7 +91,7 @@ def composed(
     auto_submitted: str | None = "auto-replied",
 ) -> EmailMessage:
     """An acknowledgement to Jo, unless the test says otherwise."""
-    message_id = outgoing_message_id("acknowledgement", REF, "inbound-1", config.organisation.domain)
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", config.organisation.domain)
     return compose(config, to, letter, message_id, thread or Threading(), NOW, auto_submitted=auto_submitted)
 
 
@@ -123,9 +124,7 @@ def test_a_letter_is_from_the_organisation_to_the_complainant_under_its_subject(
 def test_the_message_id_is_ours_on_the_organisation_domain(config: Config) -> None:
     received = as_received(composed(config))
 
-    assert re.fullmatch(
-        r"<cmp-2026-0042\.acknowledgem\.[0-9a-f]{12}@riverside\.example>", received["Message-ID"]
-    )
+    assert re.fullmatch(r"<[0-9a-f]{32}@riverside\.example>", received["Message-ID"])
 
 
 def test_the_message_id_follows_a_configured_domain(tmp_path: Path) -> None:
@@ -251,9 +250,9 @@ def test_a_long_subject_is_one_line_on_the_wire(config: Config) -> None:
 
 
 def test_the_same_letter_for_the_same_cause_always_has_the_same_message_id() -> None:
-    first = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+    first = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example") == first
+    assert outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example") == first
 
 
 @pytest.mark.parametrize(
@@ -265,15 +264,26 @@ def test_the_same_letter_for_the_same_cause_always_has_the_same_message_id() -> 
     ],
 )
 def test_a_different_letter_or_cause_has_a_different_message_id(purpose: str, ref: str, key: str) -> None:
-    first = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+    first = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert outgoing_message_id(purpose, ref, key, "riverside.example") != first
+    assert outgoing_message_id(KEY, purpose, ref, key, "riverside.example") != first
 
 
-def test_a_message_id_names_the_case_and_the_letter_on_our_domain() -> None:
-    message_id = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+def test_a_message_id_names_neither_the_case_nor_the_letter() -> None:
+    """Nothing in it tells a reader which case it is about; it was cmp-2026-0042.acknowledgem.<12 hex> once,
+    which anyone could compute from a reference and so thread into the case."""
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert re.fullmatch(r"cmp-2026-0042\.acknowledgem\.[0-9a-f]{12}@riverside\.example", message_id)
+    assert re.fullmatch(r"[0-9a-f]{32}@riverside\.example", message_id)
+
+
+def test_without_the_installation_s_key_a_message_id_cannot_be_computed() -> None:
+    ours = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
+
+    for guessed_key in (b"", bytes(32), bytes.fromhex("5f" * 32)):
+        assert (
+            outgoing_message_id(guessed_key, "acknowledgement", REF, "inbound-1", "riverside.example") != ours
+        )
 
 
 # --- refusal_reason: addresses no mail goes to ------------------------------------------------------------
@@ -349,7 +359,7 @@ def mail_to(
 ) -> None:
     """One mail in the outbox, queued as the bot queues it, then moved to ``state``."""
     key = f"{address}-{at.isoformat()}-{automatic}-{state}"
-    message_id = outgoing_message_id("acknowledgement", REF, key, config.organisation.domain)
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, key, config.organisation.domain)
     message = compose(config, Recipient("", address), LETTER, message_id, Threading(), at)
     row = queue(
         session, config, purpose="acknowledgement", mailbox="complaints", message=message,

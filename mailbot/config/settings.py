@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailbot.checked import same_mailbox
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.staff import StaffDirectory, load_staff
@@ -111,10 +110,6 @@ class Config:
         return self.organisation.own_addresses | {
             m.username.lower() for m in self.mailboxes if "@" in m.username
         }
-
-    def is_own_address(self, address: str) -> bool:
-        """One of our mailboxes, compared as mailboxes: ``Complaints+loop@`` is ``complaints@``."""
-        return same_mailbox(address) in {same_mailbox(own) for own in self.own_addresses}
 
 
 def is_loopback(host: str) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records, stages
+from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, Outbox
 from mailbot.outgoing.outbox import (
     Recipient,
@@ -76,7 +77,8 @@ class LetterResult:
 def send_letter(session: Session, app: App, case: Case, request: LetterRequest) -> LetterResult:
     """Queue the letter, unless this very letter was queued before or its address may not receive it."""
     domain = app.config.organisation.domain
-    message_id = outgoing_message_id(request.letter, case.ref, f"{case.stage}\0{request.key}", domain)
+    cause = f"{case.stage}\0{request.key}"
+    message_id = outgoing_message_id(message_id_key(session), request.letter, case.ref, cause, domain)
     if session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None:
         return LetterResult(LetterStatus.ALREADY_QUEUED)
     policy = app.policies[case.policy]

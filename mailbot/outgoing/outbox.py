@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,10 +48,12 @@ class Threading:
     references: tuple[str, ...] = ()
 
 
-def outgoing_message_id(purpose: str, ref: str, key: str, domain: str) -> str:
-    """Deterministic, so the same letter for the same cause can only ever be queued once."""
-    digest = hashlib.sha256(f"{purpose}\0{ref}\0{key}".encode()).hexdigest()[:12]
-    return f"{ref.lower()}.{purpose[:12]}.{digest}@{domain}"
+def outgoing_message_id(key: bytes, purpose: str, ref: str, cause: str, domain: str) -> str:
+    """Deterministic, so the same letter for the same cause can only ever be queued once; keyed with this
+    installation's secret (``db.installation.message_id_key``), so nobody can compute the id of a letter
+    from a case reference and the letter's name, and so thread into a case by guessing. It names neither."""
+    digest = hmac.new(key, f"{purpose}\0{ref}\0{cause}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{digest}@{domain}"
 
 
 def compose(
@@ -106,11 +109,17 @@ def refusal_reason(config: Config, address: str) -> str | None:
     address = address.strip().lower()
     if checked.address(address) is None:
         return "no usable address"
-    if config.is_own_address(address):  # complaints+loop@ is complaints@: a mail loop all the same
+    if is_own_address(config, address):
         return "our own address"
     if NO_REPLY.match(address):
         return "a no-reply or system address"
     return None
+
+
+def is_own_address(config: Config, address: str) -> bool:
+    """One of our mailboxes, compared as mailboxes: ``Complaints+loop@`` is ``complaints@``, a loop all the
+    same."""
+    return checked.same_mailbox(address) in {checked.same_mailbox(own) for own in config.own_addresses}
 
 
 def automatic_block_reason(session: Session, config: Config, address: str, now: datetime) -> str | None:
