@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot import checked
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
@@ -38,7 +39,8 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         status=CaseStatus.RECORDED,
         mailbox=new.mailbox,
         subject=mail.subject,
-        complainant_name=sender.name if sender else "",
+        # The name as letters greet them: no address, link or markup, at most 64 characters.
+        complainant_name=checked.display_name(sender.name) if sender else "",
         complainant_address=sender.email if sender else "",
         received_at=new.received_at,
         flags=list(new.flags),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import actions, records
+from mailbot.cases import actions, parties, records
 from mailbot.cases.threading import case_by_reference
 from mailbot.cli.opening import UsageError, opened_app
 from mailbot.db.models import Case
@@ -68,6 +68,16 @@ def cmd_cases_outcome(args: argparse.Namespace) -> int:
 
 def cmd_cases_close(args: argparse.Namespace) -> int:
     return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
+
+
+def cmd_cases_add_party(args: argparse.Namespace) -> int:
+    """Someone who may write on the case and receive its letters besides the complainant (an advocate)."""
+    with opened_app(args) as app, app.sessions.begin() as session:
+        case = _find_case(session, args.ref)
+        print(
+            parties.add_party(session, case, args.address, args.name, f"cli:{getpass.getuser()}", app.clock())
+        )
+    return 0
 
 
 def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:

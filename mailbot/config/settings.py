@@ -83,6 +83,13 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class IntakeConfig:
+    # Senders (web forms, relays) whose Reply-To names the person who wrote; for anyone else we acknowledge
+    # the From address. Lower case; compared as mailboxes (checked.same_mailbox) where they are used.
+    reply_to_trusted_senders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     organisation: OrganisationConfig
@@ -98,6 +105,7 @@ class Config:
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -154,10 +162,11 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
     digest = _digest(top, path)
+    intake = _intake(top.sub("intake"), staff)
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest,
+        forwarding, digest, intake,
     )  # fmt: skip
 
 
@@ -171,6 +180,25 @@ def _digest(top: TomlReader, path: Path) -> DigestSettings | None:
 
     table = top.get("digest", dict, None, "a [digest] table")
     return settings_from_table(table, path) if table is not None else None
+
+
+def _intake(reader: TomlReader, staff: StaffDirectory | None) -> IntakeConfig:
+    """Whose Reply-To we follow. Only a sender our receiving server vouches for (by [staff]
+    trusted_authserv_ids) is believed, or anyone could write "From: forms@..." and have us write to a third
+    party."""
+    what = 'a list of email addresses, e.g. ["forms@example.org"]'
+    senders = reader.get("reply_to_trusted_senders", list, [], what)
+    for sender in senders:
+        if not isinstance(sender, str) or "@" not in sender or " " in sender.strip():
+            raise reader.error("reply_to_trusted_senders", f"expected {what}, got {sender!r}")
+    if senders and staff is None:
+        raise reader.error(
+            "reply_to_trusted_senders",
+            "needs a [staff] table with trusted_authserv_ids: a Reply-To is followed only when our receiving "
+            "server vouches for the sender",
+        )
+    reader.finish()
+    return IntakeConfig(frozenset(s.strip().lower() for s in senders))
 
 
 FORWARDED_MATTERS = ("staff_matter", "business_dispute")

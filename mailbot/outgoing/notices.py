@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot import checked
 from mailbot.app import App
-from mailbot.cases import records, stages
+from mailbot.cases import parties, records, stages
 from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, Outbox
 from mailbot.outgoing.outbox import (
@@ -88,7 +89,7 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
         request.letter, letter_context(app, case, policy, request), policy=policy.name, stage=case.stage
     )
     message = compose(app.config, to, letter, message_id, thread, request.at, request.auto_submitted)
-    blocked = _block_reason(session, app, to.address, request)
+    blocked = _block_reason(session, app, to.address, request) or _not_for(session, app, case, to.address)
     row = queue(
         session,
         app.config,
@@ -111,6 +112,17 @@ def _block_reason(session: Session, app: App, address: str, request: LetterReque
     if request.automatic:
         return automatic_block_reason(session, app.config, address, request.at)
     return refusal_reason(app.config, address)
+
+
+def _not_for(session: Session, app: App, case: Case, address: str) -> str | None:
+    """A letter about a case goes to a party of it (the complainant, or someone a coordinator added) or to
+    staff (alerts, notices, forwarded matters); to nobody else, whatever a mail or a caller asked."""
+    staff = app.config.staff
+    if parties.is_party(session, case, address) or (staff is not None and staff.is_staff_address(address)):
+        return None
+    if address.strip().lower() in {case.coordinator, *app.config.forwarding.values()}:
+        return None
+    return f"{address} is not a party to {case.ref}"
 
 
 def _record(
@@ -146,7 +158,11 @@ def letter_context(app: App, case: Case, policy: Policy, request: LetterRequest)
     return {
         "organisation": app.config.organisation,
         "case": case,
-        "complainant": {"name": case.complainant_name, "address": case.complainant_address},
+        # A greeting carries a name and nothing else, whatever was stored before names were checked.
+        "complainant": {
+            "name": checked.display_name(case.complainant_name),
+            "address": case.complainant_address,
+        },
         "policy": policy,
         "stage": stage,
         "record": stages.current(case),
