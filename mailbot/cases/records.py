@@ -173,6 +173,10 @@ def as_dict(case: Case, correspondence: bool = True) -> dict[str, object]:
         "flags": list(case.flags or []),
     }
     if correspondence:
+        data["parties"] = [
+            {"name": p.name, "address": p.address, "added_by": p.added_by, "added_at": _iso(p.added_at)}
+            for p in case.parties
+        ]
         data["correspondence"] = [
             {
                 "direction": c.direction,
@@ -198,6 +202,10 @@ def describe(case: Case) -> str:
         f"  subject: {case.subject}",
         f"  received: {case.received_at:%Y-%m-%d %H:%M} UTC",
     ]
+    for party in case.parties:  # besides the complainant, who may write on the case and receive its letters
+        lines.append(
+            f"  party: {party.name} <{party.address}> added by {party.added_by} {party.added_at:%Y-%m-%d}"
+        )
     for entry in case.correspondence:
         lines.append(
             f"  {entry.date:%Y-%m-%d %H:%M} {entry.direction:>3} {entry.kind:<15} {entry.from_address}: "

@@ -140,6 +140,7 @@ class Case(Base):
     )
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
     stages: Mapped[list[StageRecord]] = relationship(back_populates="case", order_by="StageRecord.id")
+    parties: Mapped[list[CaseParty]] = relationship(order_by="CaseParty.id")  # besides the complainant
 
 
 class CaseParty(Base):

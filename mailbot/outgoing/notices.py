@@ -15,7 +15,7 @@ from mailbot import checked
 from mailbot.app import App
 from mailbot.cases import parties, records, stages
 from mailbot.db.installation import message_id_key
-from mailbot.db.models import Case, Outbox
+from mailbot.db.models import Case, Correspondence, Outbox
 from mailbot.outgoing.outbox import (
     Recipient,
     Threading,
@@ -84,7 +84,7 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
         return LetterResult(LetterStatus.ALREADY_QUEUED)
     policy = app.policies[case.policy]
     to = request.to or Recipient(case.complainant_name, case.complainant_address)
-    thread = request.thread or reply_thread(session, case)
+    thread = within_case(session, case, request.thread or reply_thread(session, case))
     letter = app.letters.render(
         request.letter, letter_context(app, case, policy, request), policy=policy.name, stage=case.stage
     )
@@ -141,6 +141,20 @@ def _record(
     records.record_outbound(session, case, row, subject, text, request.letter, thread.in_reply_to)
     to = ", ".join(row.recipients)
     records.log_event(session, case, request.actor, f"{request.letter} queued", request.at, f"to {to}")
+
+
+def within_case(session: Session, case: Case, thread: Threading) -> Threading:
+    """References name only mails of this case: ids a writer put there (copied from another case, or guessed)
+    are never echoed back to anyone. In-Reply-To stays: it is the mail we answer."""
+    if not thread.references:
+        return thread
+    on_case = session.scalars(
+        select(Correspondence.message_id).where(
+            Correspondence.case_id == case.id, Correspondence.message_id.in_(thread.references)
+        )
+    )
+    known = set(on_case)
+    return Threading(thread.in_reply_to, tuple(m for m in thread.references if m in known))
 
 
 def reply_thread(session: Session, case: Case) -> Threading:

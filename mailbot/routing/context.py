@@ -68,10 +68,7 @@ class Routing:
 
     @property
     def thread(self) -> Threading:
-        """Our letters answer this mail. One that named a case not its sender's keeps only its own id, so our
-        answer never joins that case's thread in the sender's mail client."""
-        if self.lookup.refused:
-            return Threading(self.mail.message_id)
+        """Our letters answer this mail (notices.within_case keeps only References to the case's mails)."""
         return Threading(self.mail.message_id, self.mail.references)
 
     @property
