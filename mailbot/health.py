@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from mailbot.config.settings import Config, MailboxConfig
+from mailbot.config.servers import MailboxConfig
+from mailbot.config.settings import Config
 from mailbot.db.models import Case, InboundMessage, MailboxState, Outbox, StageRecord
 from mailbot.db.session import make_engine, make_sessionmaker
 from mailbot.vocabulary import CaseStatus, InboundState, OutboxState

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import threading
+from mailbot.cases import records, threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
@@ -88,19 +88,50 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
 
 def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     mail = parse_mail(inbound.raw)
-    inbound.message_id = mail.message_id
+    _identify(inbound, mail)
     inbound.processed_at = app.clock()
-    earlier = threading.known_message(session, mail.message_id, inbound.sha256, inbound.id)
+    earlier = threading.known_message(session, inbound)
     if earlier is not None:
         inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
         inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
         return
+    note = _reuse_note(inbound, threading.reused_message_id(session, inbound))
     staff = staffmail.check_sender(app, mail)
     lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
     verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses, app.screening)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
-    routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
+    case = _thread_case(session, lookup)
+    routing = Routing(session, app, inbound, mail, verdict, lookup, case, staff, note)
     inbound.outcome = route(routing)
+    if note:
+        _record_note(session, app, inbound, note)
+
+
+def _identify(inbound: InboundMessage, mail: ParsedMail) -> None:
+    """What makes this mail the same as another: its (checked) Message-ID, sender and content."""
+    inbound.message_id = mail.message_id
+    inbound.sender = (mail.sender.email if mail.sender else "")[:320]
+    inbound.content_sha256 = threading.content_hash(mail)
+
+
+def _reuse_note(inbound: InboundMessage, earlier: InboundMessage | None) -> str | None:
+    """A Message-ID already used by a different mail: this one is handled in its own right, and said so."""
+    if earlier is None:
+        return None
+    if earlier.sender == inbound.sender:
+        before = f"message {earlier.id} from the same sender used this Message-ID before, with other content"
+    else:
+        before = (
+            f"message {earlier.id} from {earlier.sender or 'an unknown sender'} used this Message-ID before"
+        )
+    return f"{before}; this one is handled in its own right"
+
+
+def _record_note(session: Session, app: App, inbound: InboundMessage, note: str) -> None:
+    inbound.outcome = f"{inbound.outcome}; note: {note}"
+    case = session.get(Case, inbound.case_id) if inbound.case_id else None
+    if case is not None:
+        records.log_event(session, case, "mailbot", "Message-ID reused", app.clock(), note, inbound)
 
 
 def _thread_case(session: Session, lookup: threading.ThreadLookup) -> Case | None:

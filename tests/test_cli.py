@@ -66,6 +66,28 @@ def test_cases_list_and_show_json_is_the_stable_interface(
     assert set(shown["correspondence"][0]) == {"direction", "from", "subject", "date", "kind"}
 
 
+def test_a_party_added_from_the_command_line_is_shown_on_the_case(
+    app: App, dovecot: Dovecot, run_cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    jobs.poll_cycle(app)
+    dovecot.deliver(mail(sender="jane.doe@example.net", name="Jane Doe"))
+    jobs.poll_cycle(app)
+    with app.sessions() as session:
+        ref = session.scalars(select(Case.ref)).one()
+
+    status, out, _ = run_cli("cases", "add-party", ref, "Pat@Advocacy.example", "--name", "Pat Advocate")
+    assert (status, out.strip()) == (0, f"pat@advocacy.example added as a party to {ref}")
+    status, _, err = run_cli("cases", "add-party", ref, "not-an-address")
+    assert status == 2 and "'not-an-address' is not an email address (expected name@example.org)" in err
+
+    status, out, _ = run_cli("cases", "show", ref, "--json")
+    [party] = json.loads(out)["parties"]
+    assert (party["name"], party["address"]) == ("Pat Advocate", "pat@advocacy.example")
+    assert party["added_by"].startswith("cli:")
+    status, out, _ = run_cli("cases", "show", ref)
+    assert "  party: Pat Advocate <pat@advocacy.example> added by cli:" in out
+
+
 def test_cases_show_names_an_unknown_reference(run_cli: Callable[..., tuple[int, str, str]]) -> None:
     status, _, err = run_cli("cases", "show", "CMP-2026-9999")
     assert status == 1 and "no case 'CMP-2026-9999'" in err

@@ -135,3 +135,42 @@ def test_plain_text_to_another_host_is_refused_unless_chosen(
 def test_plain_text_to_this_machine_needs_no_choice(tmp_path: Path, host: str) -> None:
     text = GOOD.replace('host = "smtp.riverside.example"', f'host = "{host}"\ntls = "none"')
     assert load_config(write(tmp_path, text), {}).smtp.tls == "none"
+
+
+STAFF = """
+[staff]
+domains = ["riverside.example"]
+trusted_authserv_ids = ["mx.riverside.example"]
+
+[[staff.person]]
+name = "Priya Shah"
+addresses = ["priya.shah@riverside.example"]
+roles = ["coordinator"]
+"""
+
+
+def test_reply_to_is_followed_for_no_sender_unless_named(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD), {}).intake.reply_to_trusted_senders == frozenset()
+    named = GOOD + STAFF + '\n[intake]\nreply_to_trusted_senders = ["Forms@Riverside.example"]\n'
+    assert load_config(write(tmp_path, named), {}).intake.reply_to_trusted_senders == {
+        "forms@riverside.example"
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ('reply_to_trusted_senders = "forms@riverside.example"', "expected a list of email addresses"),
+        ('reply_to_trusted_senders = ["forms"]', "expected a list of email addresses"),
+        ("reply_to_senders = []", "unknown key"),
+    ],
+)
+def test_intake_mistakes_name_the_key(tmp_path: Path, table: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=r"config\.toml: intake\.reply_to_(trusted_)?senders: " + says):
+        load_config(write(tmp_path, GOOD + STAFF + f"\n[intake]\n{table}\n"), {})
+
+
+def test_a_trusted_reply_to_needs_a_server_to_vouch_for_the_sender(tmp_path: Path) -> None:
+    text = GOOD + '\n[intake]\nreply_to_trusted_senders = ["forms@riverside.example"]\n'
+    with pytest.raises(ConfigError, match=r"intake\.reply_to_trusted_senders: needs a \[staff\] table"):
+        load_config(write(tmp_path, text), {})

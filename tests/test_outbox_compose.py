@@ -32,6 +32,7 @@ from mailbot.outgoing.outbox import (
 NOW = datetime(2026, 5, 6, 9, 30, tzinfo=UTC)
 JO = Recipient("Jo Bloggs", "jo.bloggs@example.net")
 REF = "CMP-2026-0042"
+KEY = bytes.fromhex("5e" * 32)  # an installation's secret (db.installation.message_id_key)
 WELSH = "Ymateb i\u2019ch cwyn \u2013 your complaint"  # a typographic apostrophe and an en dash
 LETTER = Letter(
     subject=f"[{REF}] We have received your complaint",
@@ -90,7 +91,7 @@ def composed(
     auto_submitted: str | None = "auto-replied",
 ) -> EmailMessage:
     """An acknowledgement to Jo, unless the test says otherwise."""
-    message_id = outgoing_message_id("acknowledgement", REF, "inbound-1", config.organisation.domain)
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", config.organisation.domain)
     return compose(config, to, letter, message_id, thread or Threading(), NOW, auto_submitted=auto_submitted)
 
 
@@ -123,9 +124,7 @@ def test_a_letter_is_from_the_organisation_to_the_complainant_under_its_subject(
 def test_the_message_id_is_ours_on_the_organisation_domain(config: Config) -> None:
     received = as_received(composed(config))
 
-    assert re.fullmatch(
-        r"<cmp-2026-0042\.acknowledgem\.[0-9a-f]{12}@riverside\.example>", received["Message-ID"]
-    )
+    assert re.fullmatch(r"<[0-9a-f]{32}@riverside\.example>", received["Message-ID"])
 
 
 def test_the_message_id_follows_a_configured_domain(tmp_path: Path) -> None:
@@ -251,9 +250,9 @@ def test_a_long_subject_is_one_line_on_the_wire(config: Config) -> None:
 
 
 def test_the_same_letter_for_the_same_cause_always_has_the_same_message_id() -> None:
-    first = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+    first = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example") == first
+    assert outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example") == first
 
 
 @pytest.mark.parametrize(
@@ -265,15 +264,26 @@ def test_the_same_letter_for_the_same_cause_always_has_the_same_message_id() -> 
     ],
 )
 def test_a_different_letter_or_cause_has_a_different_message_id(purpose: str, ref: str, key: str) -> None:
-    first = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+    first = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert outgoing_message_id(purpose, ref, key, "riverside.example") != first
+    assert outgoing_message_id(KEY, purpose, ref, key, "riverside.example") != first
 
 
-def test_a_message_id_names_the_case_and_the_letter_on_our_domain() -> None:
-    message_id = outgoing_message_id("acknowledgement", REF, "inbound-1", "riverside.example")
+def test_a_message_id_names_neither_the_case_nor_the_letter() -> None:
+    """Nothing in it tells a reader which case it is about; it was cmp-2026-0042.acknowledgem.<12 hex> once,
+    which anyone could compute from a reference and so thread into the case."""
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
 
-    assert re.fullmatch(r"cmp-2026-0042\.acknowledgem\.[0-9a-f]{12}@riverside\.example", message_id)
+    assert re.fullmatch(r"[0-9a-f]{32}@riverside\.example", message_id)
+
+
+def test_without_the_installation_s_key_a_message_id_cannot_be_computed() -> None:
+    ours = outgoing_message_id(KEY, "acknowledgement", REF, "inbound-1", "riverside.example")
+
+    for guessed_key in (b"", bytes(32), bytes.fromhex("5f" * 32)):
+        assert (
+            outgoing_message_id(guessed_key, "acknowledgement", REF, "inbound-1", "riverside.example") != ours
+        )
 
 
 # --- refusal_reason: addresses no mail goes to ------------------------------------------------------------
@@ -349,7 +359,7 @@ def mail_to(
 ) -> None:
     """One mail in the outbox, queued as the bot queues it, then moved to ``state``."""
     key = f"{address}-{at.isoformat()}-{automatic}-{state}"
-    message_id = outgoing_message_id("acknowledgement", REF, key, config.organisation.domain)
+    message_id = outgoing_message_id(KEY, "acknowledgement", REF, key, config.organisation.domain)
     message = compose(config, Recipient("", address), LETTER, message_id, Threading(), at)
     row = queue(
         session, config, purpose="acknowledgement", mailbox="complaints", message=message,
@@ -415,3 +425,70 @@ def test_the_cap_counts_the_last_twenty_four_hours(config: Config, session: Sess
     mail_to(session, config, JO.address, NOW - timedelta(minutes=1))
 
     assert automatic_block_reason(session, config, JO.address, NOW) is not None
+
+
+# --- compose: values that came in a mail -----------------------------------------------------------------
+
+HOSTILE_IDS = (
+    "=?utf-8?q?x=0D=0AReply-To:_attacker@evil.example?=@evil.example",
+    "x@evil.example>\r\nBcc: attacker@evil.example",
+    "a" * 300 + "@evil.example",
+)
+
+
+def header_names(wire: bytes) -> list[bytes]:
+    head = wire.split(b"\r\n\r\n", 1)[0]
+    return [line.split(b":", 1)[0] for line in head.split(b"\r\n") if not line.startswith((b" ", b"\t"))]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_thread_ids_that_are_not_msg_ids_never_reach_a_header(config: Config, hostile: str) -> None:
+    thread = Threading(hostile, (hostile, "jo-1@mail.example.net"))
+
+    wire = composed(config, thread).as_bytes(policy=WIRE)
+
+    assert b"attacker" not in wire and b"aaaa" not in wire
+    assert b"\r\nReferences: <jo-1@mail.example.net>\r\n" in wire
+    assert b"In-Reply-To" not in wire  # the one it answers was not a msg-id: no header rather than a bad one
+    assert sorted(set(header_names(wire))) == sorted(
+        {b"From", b"To", b"Subject", b"Date", b"Message-ID", b"References", b"Auto-Submitted",
+         b"X-Auto-Response-Suppress", b"MIME-Version", b"Content-Type"}
+    )  # fmt: skip
+
+
+def test_a_name_and_subject_from_a_mail_cannot_add_lines_or_overlong_ones(config: Config) -> None:
+    name = "Jo\r\nBcc: attacker@evil.example " + "Bloggs " * 800
+    subject = "[CMP-2026-0042] " + "x" * 20_000 + "\r\nReply-To: attacker@evil.example"
+    message = composed(config, letter=Letter(subject, "Hello\n", None), to=Recipient(name, JO.address))
+
+    wire, received = message.as_bytes(policy=WIRE), as_received(message)
+
+    assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
+    assert received["Reply-To"] is None and received["Bcc"] is None and b"attacker" not in wire
+    assert received["To"].addresses[0].addr_spec == "jo.bloggs@example.net"
+    assert len(received["To"].addresses[0].display_name) <= 64
+    assert received["Subject"].startswith("[CMP-2026-0042] xxx") and len(received["Subject"]) == 200
+
+
+def test_a_letter_to_an_address_that_is_not_one_names_nobody(config: Config) -> None:
+    bad = Recipient("Jo", "jo@example.net\r\nBcc: attacker@evil.example")
+
+    received = as_received(composed(config, to=bad))
+
+    assert received["To"] == "undisclosed-recipients:;" and received["Bcc"] is None
+    assert refusal_reason(config, bad.address) == "no usable address"
+
+
+@pytest.mark.parametrize("address", ["Complaints+loop@riverside.example", "feedback+x@RIVERSIDE.example"])
+def test_our_own_addresses_are_ours_with_any_plus_tag(config: Config, address: str) -> None:
+    assert refusal_reason(config, address) == "our own address"
+
+
+def test_plus_tags_of_one_mailbox_share_its_daily_cap(config: Config, session: Session) -> None:
+    mail_to(session, config, "target+1@third.example", NOW - timedelta(hours=2))
+    mail_to(session, config, "Target+2@third.example", NOW - timedelta(hours=1))
+
+    for variant in ("target@third.example", "target+3@third.example", "TARGET+9@Third.Example"):
+        assert automatic_block_reason(session, config, variant, NOW) == (
+            "daily cap of 2 automatic mails to this address reached"
+        )

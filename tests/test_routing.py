@@ -233,6 +233,18 @@ def test_only_an_unvouched_staff_address_on_a_case_is_warned_about(app: App) -> 
     assert not warned("auto_reply", unvouched, A_CASE)  # machines are never answered nor reported
 
 
+def test_an_unvouched_staff_address_naming_a_case_it_is_no_party_to_is_reported_not_opened(app: App) -> None:
+    named = ThreadLookup(None, "RCT-2026-0001 quoted in the subject by someone", "RCT-2026-0001")
+
+    def handler(kind: str, staff: Callable[[App], StaffCheck]) -> Callable[[Routing], str]:
+        return table.choose(dataclasses.replace(routing_of(app, None, kind, staff), lookup=named)).then
+
+    assert handler("reply", unvouched) is by_staff.report_unvouched_quote
+    assert handler("complaint", unvouched) is by_staff.report_unvouched_quote
+    assert handler("reply", nobody) is new_case.open_new_case  # anyone else: an item of their own
+    assert handler("auto_reply", unvouched) is machines.leave_alone
+
+
 def test_the_table_ends_in_its_only_catch_all() -> None:
     *rows, last = table.ROUTES
     assert last.when is table.always and last.then is table.leave_for_a_person

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from mailbot.cases.parties import add_party
 from mailbot.cases.reference import ReferenceFormat
-from mailbot.cases.threading import ThreadLookup, find_thread, is_party, known_message
+from mailbot.cases.threading import (
+    ThreadLookup,
+    content_hash,
+    find_thread,
+    is_party,
+    known_message,
+    reused_message_id,
+)
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
@@ -160,14 +168,23 @@ def test_staff_our_server_vouches_for_may_quote_any_reference(session: Session) 
     assert find_thread(session, mail_, REFS, staff=True).match == ThreadMatch("CMP-2025-0007", "subject")
 
 
-def test_someone_who_already_wrote_on_the_case_is_a_party(session: Session) -> None:
+def test_the_complainant_and_someone_a_coordinator_added_are_parties(session: Session) -> None:
     case = open_case(session, "CMP-2025-0007")
-    correspondence(session, case, "in", "Advocate@Example.org", "advocate.letter@example.org")
+    add_party(session, case, "Advocate@Example.org", "Pat Advocate", "priya.shah@riverside.example", RECEIVED)
 
     assert is_party(session, case, "advocate@example.org")
     assert is_party(session, case, COMPLAINANT.upper())
     assert not is_party(session, case, STRANGER)
     assert not is_party(session, case, "")  # a mail with no readable sender is nobody's party
+    assert not is_party(session, case, "sarah.jones+x@example.co.uk")  # the address recorded, not a variant
+
+
+def test_writing_on_a_case_does_not_make_someone_a_party(session: Session) -> None:
+    """It did once: a stranger whose mail reached a case (by a copied Message-ID) became a party for good."""
+    case = open_case(session, "CMP-2025-0007")
+    correspondence(session, case, "in", "Someone@Example.org", "their.letter@example.org")
+
+    assert not is_party(session, case, "someone@example.org")
 
 
 def test_being_written_to_on_the_case_does_not_make_someone_a_party(session: Session) -> None:
@@ -217,7 +234,49 @@ def test_no_match_is_no_thread_and_no_refusal(session: Session, fields: dict[str
     assert find_thread(session, reply(**fields), REFS) == ThreadLookup(None, None)
 
 
-def inbound(session: Session, uid: int, message_id: str | None, sha256: str, state: str) -> InboundMessage:
+def test_a_message_id_of_ours_quoted_by_a_stranger_is_refused_and_says_why(session: Session) -> None:
+    case = open_case(session, "CMP-2025-0007")
+    correspondence(session, case, "out", "complaints@riverside.example", OUR_ACKNOWLEDGEMENT)
+
+    lookup = find_thread(session, reply(sender=STRANGER, in_reply_to=f"<{OUR_ACKNOWLEDGEMENT}>"), REFS)
+
+    assert lookup == ThreadLookup(
+        None,
+        f"CMP-2025-0007 quoted in the In-Reply-To/References headers by {STRANGER}, "
+        "who is not a party to that case",
+        "CMP-2025-0007",
+    )
+
+
+def test_a_message_id_on_two_cases_threads_into_the_one_the_sender_is_party_to(session: Session) -> None:
+    """A stranger reused the complainant's Message-ID on a mail of their own: the chain names both cases."""
+    theirs = open_case(session, "CMP-2025-0007")
+    correspondence(session, theirs, "in", COMPLAINANT, "first.complaint@example.co.uk")
+    strangers = open_case(session, "CMP-2025-0008", complainant=STRANGER)
+    correspondence(session, strangers, "in", STRANGER, "first.complaint@example.co.uk")
+
+    mail_ = reply(subject="Still waiting", references="<first.complaint@example.co.uk>")
+
+    assert find_thread(session, mail_, REFS).match == ThreadMatch("CMP-2025-0007", "references")
+
+
+def test_staff_our_server_vouches_for_may_thread_by_message_id(session: Session) -> None:
+    case = open_case(session, "CMP-2025-0007")
+    correspondence(session, case, "out", "complaints@riverside.example", OUR_ACKNOWLEDGEMENT)
+    mail_ = reply(sender="priya.shah@riverside.example", in_reply_to=f"<{OUR_ACKNOWLEDGEMENT}>")
+
+    assert find_thread(session, mail_, REFS, staff=True).match == ThreadMatch("CMP-2025-0007", "references")
+
+
+def inbound(
+    session: Session,
+    uid: int,
+    message_id: str | None,
+    sha256: str,
+    state: str,
+    sender: str = COMPLAINANT,
+    content: str = "c" * 64,
+) -> InboundMessage:
     row = InboundMessage(
         mailbox="complaints",
         folder="INBOX",
@@ -225,6 +284,8 @@ def inbound(session: Session, uid: int, message_id: str | None, sha256: str, sta
         uid=uid,
         message_id=message_id,
         sha256=sha256,
+        sender=sender,
+        content_sha256=content,
         raw=b"",
         received_at=RECEIVED,
         fetched_at=RECEIVED,
@@ -235,26 +296,53 @@ def inbound(session: Session, uid: int, message_id: str | None, sha256: str, sta
     return row
 
 
-def test_a_mail_already_processed_is_known_by_its_message_id(session: Session) -> None:
+def test_the_same_mail_again_is_known_by_its_message_id_sender_and_content(session: Session) -> None:
+    """The same mail in two mailboxes: the bytes differ (trace headers), what it says does not."""
     earlier = inbound(session, 1, "same@example.net", "a" * 64, InboundState.PROCESSED)
     again = inbound(session, 2, "same@example.net", "b" * 64, InboundState.FETCHED)
+    other = inbound(session, 3, "other@example.net", "b" * 64, InboundState.FETCHED)
 
-    assert known_message(session, "same@example.net", again.sha256, again.id) == earlier
-    assert known_message(session, "other@example.net", again.sha256, again.id) is None
+    assert known_message(session, again) == earlier
+    assert known_message(session, other) is None
+
+
+@pytest.mark.parametrize(
+    ("sender", "content"), [(STRANGER, "c" * 64), (COMPLAINANT, "d" * 64), (STRANGER, "d" * 64)]
+)
+def test_a_reused_message_id_from_another_sender_or_with_other_content_is_not_known(
+    session: Session, sender: str, content: str
+) -> None:
+    earlier = inbound(session, 1, "same@example.net", "a" * 64, InboundState.PROCESSED)
+    reuse = inbound(session, 2, "same@example.net", "b" * 64, InboundState.FETCHED, sender, content)
+
+    assert known_message(session, reuse) is None
+    assert reused_message_id(session, reuse) == earlier
 
 
 def test_a_mail_without_message_id_is_known_by_its_bytes(session: Session) -> None:
     earlier = inbound(session, 1, None, "a" * 64, InboundState.PROCESSED)
-    again = inbound(session, 2, None, "a" * 64, InboundState.FETCHED)
+    again = inbound(session, 2, None, "a" * 64, InboundState.FETCHED, STRANGER, "d" * 64)
 
-    assert known_message(session, None, "a" * 64, again.id) == earlier
+    assert known_message(session, again) == earlier
+    assert reused_message_id(session, again) is None
 
 
 def test_a_shunted_copy_that_made_no_case_does_not_count_as_known(session: Session) -> None:
     inbound(session, 1, "same@example.net", "a" * 64, InboundState.SHUNTED)
     again = inbound(session, 2, "same@example.net", "a" * 64, InboundState.FETCHED)
 
-    assert known_message(session, "same@example.net", again.sha256, again.id) is None
+    assert known_message(session, again) is None
+
+
+def test_the_content_hash_reads_what_the_mail_says_not_its_trace_headers() -> None:
+    raw = mail(message_id="<same@example.net>")
+    relayed = (
+        b"Received: from mx2.example.net by mx.riverside.example; Mon, 1 Dec 2025 09:00:00 +0000\r\n" + raw
+    )
+    other_words = mail(message_id="<same@example.net>", body="Something else entirely.\n")
+
+    assert content_hash(parse_mail(relayed)) == content_hash(parse_mail(raw))
+    assert content_hash(parse_mail(other_words)) != content_hash(parse_mail(raw))
 
 
 @pytest.mark.parametrize(
@@ -274,6 +362,6 @@ def test_a_shunted_copy_that_made_no_case_does_not_count_as_known(session: Sessi
     ],
 )
 def test_outlooks_localised_reply_prefixes_are_not_part_of_a_cases_subject(subject: str, bare: str) -> None:
-    from mailbot.cases.threading import without_reply_prefixes
+    from mailbot.intake.subjects import without_reply_prefixes
 
     assert without_reply_prefixes(subject) == bare

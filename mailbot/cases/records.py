@@ -9,11 +9,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.cases.threading import without_reply_prefixes
+from mailbot import checked
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
+from mailbot.intake.subjects import without_reply_prefixes
 from mailbot.vocabulary import RECORDED_STAGE, CaseStatus
 
 
@@ -39,7 +40,8 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         status=CaseStatus.RECORDED,
         mailbox=new.mailbox,
         subject=without_reply_prefixes(mail.subject),
-        complainant_name=sender.name if sender else "",
+        # The name as letters greet them: no address, link or markup, at most 64 characters.
+        complainant_name=checked.display_name(sender.name) if sender else "",
         complainant_address=sender.email if sender else "",
         received_at=new.received_at,
         flags=list(new.flags),
@@ -172,6 +174,10 @@ def as_dict(case: Case, correspondence: bool = True) -> dict[str, object]:
         "flags": list(case.flags or []),
     }
     if correspondence:
+        data["parties"] = [
+            {"name": p.name, "address": p.address, "added_by": p.added_by, "added_at": _iso(p.added_at)}
+            for p in case.parties
+        ]
         data["correspondence"] = [
             {
                 "direction": c.direction,
@@ -197,6 +203,10 @@ def describe(case: Case) -> str:
         f"  subject: {case.subject}",
         f"  received: {case.received_at:%Y-%m-%d %H:%M} UTC",
     ]
+    for party in case.parties:  # besides the complainant, who may write on the case and receive its letters
+        lines.append(
+            f"  party: {party.name} <{party.address}> added by {party.added_by} {party.added_at:%Y-%m-%d}"
+        )
     for entry in case.correspondence:
         lines.append(
             f"  {entry.date:%Y-%m-%d %H:%M} {entry.direction:>3} {entry.kind:<15} {entry.from_address}: "

@@ -1,57 +1,40 @@
-"""Which case a mail belongs to: by the Message-ID chain, or by a written reference from a party to the case.
-
-Also recognises a mail we have already handled (the same mail in two mailboxes, or fetched twice)."""
+"""Which case a mail belongs to: by the Message-ID chain, or by a written reference — each way from a party to
+the case only. Also recognises a mail we have already handled (the same mail in two mailboxes, or fetched
+twice)."""
 
 from __future__ import annotations
 
-import re
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from mailbot.cases.parties import is_party
 from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.vocabulary import InboundState
 
-# Reply and forward prefixes as Outlook writes them in the sender's language (English, German, Scandinavian,
-# Dutch, Finnish, Polish; FW/WG/TR/RV/Doorst/VB/VL/PD forwards). A reference is found wherever it stands in
-# a subject, so threading does not need them stripped; a case's subject is kept without them.
-REPLY_PREFIXES = (
-    "re",
-    "aw",
-    "sv",
-    "antw",
-    "vs",
-    "odp",
-    "fw",
-    "fwd",
-    "wg",
-    "tr",
-    "rv",
-    "doorst",
-    "vb",
-    "vl",
-    "pd",
-)
-_PREFIXES = re.compile(
-    r"^(?:\s*(?:" + "|".join(REPLY_PREFIXES) + r")(?:\s*\[\d+\])?\s*[:\uff1a])+\s*", re.IGNORECASE
-)
+__all__ = [
+    "ThreadLookup", "find_thread", "is_party", "known_message", "reused_message_id",
+]  # fmt: skip
 
-
-def without_reply_prefixes(subject: str) -> str:
-    """``AW: SV: Re[2]: Missed visits`` -> ``Missed visits``; a subject of prefixes alone stays as it is."""
-    return _PREFIXES.sub("", subject) or subject
+# The cases one mail's Message-ID chain may name; a chain built to name more is still looked at no further.
+CASES_BY_CHAIN = 20
+_WHERE = {"references": "In-Reply-To/References headers"}
 
 
 @dataclass(frozen=True)
 class ThreadLookup:
-    """The case a mail threads into (if any) and, when a reference was refused, why."""
+    """The case a mail threads into (if any); when it named a case its sender is no party to, why it was
+    refused and which case that was (for the coordinator: nothing of that case reaches the sender)."""
 
     match: ThreadMatch | None
     refused: str | None = None
+    quoted: str | None = None  # the reference of the case refused
 
 
 def find_thread(
@@ -59,26 +42,32 @@ def find_thread(
 ) -> ThreadLookup:
     """Match by Message-ID chain first; then by a reference in the subject, the body or a plus-address.
 
-    A reference is only honoured from a party to that case or from staff our server vouches for: anyone can
-    type a reference into a subject, and must not thereby read or add to someone else's case.
+    Every way passes the same check: the sender is a party to that case, or staff our server vouches for.
+    Anyone can copy a reference or a Message-ID into a mail, and must not thereby read or steer someone
+    else's case.
     """
-    case = case_by_message_ids(session, (*mail.in_reply_to, *mail.references))
-    if case is not None:
-        return ThreadLookup(ThreadMatch(case.ref, "references"))
     sender = mail.sender.email if mail.sender else ""
     refused = None
-    for matched_by, ref in _written_references(mail, refs):
-        case = case_by_reference(session, ref)
-        if case is None:
-            continue
+    for matched_by, case in _cases_named(session, mail, refs):
         if staff or is_party(session, case, sender):
             return ThreadLookup(ThreadMatch(case.ref, matched_by))
-        refused = (
-            refused
-            or f"{case.ref} quoted in the {matched_by} by {sender or 'an unknown sender'}, "
-            "who is not a party to that case"
-        )
-    return ThreadLookup(None, refused)
+        refused = refused or ThreadLookup(None, _refusal(case, matched_by, sender), case.ref)
+    return refused or ThreadLookup(None)
+
+
+def _refusal(case: Case, matched_by: str, sender: str) -> str:
+    where = _WHERE.get(matched_by, matched_by)
+    who = sender or "an unknown sender"
+    return f"{case.ref} quoted in the {where} by {who}, who is not a party to that case"
+
+
+def _cases_named(session: Session, mail: ParsedMail, refs: ReferenceFormat) -> Iterator[tuple[str, Case]]:
+    for case in cases_by_message_ids(session, (*mail.in_reply_to, *mail.references)):
+        yield "references", case
+    for matched_by, ref in _written_references(mail, refs):
+        case = case_by_reference(session, ref)
+        if case is not None:
+            yield matched_by, case
 
 
 def _written_references(mail: ParsedMail, refs: ReferenceFormat) -> list[tuple[str, str]]:
@@ -89,47 +78,74 @@ def _written_references(mail: ParsedMail, refs: ReferenceFormat) -> list[tuple[s
     return found
 
 
-def case_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Case | None:
+def cases_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> list[Case]:
+    """The cases whose correspondence carries one of these ids, the latest mail's case first."""
     if not message_ids:
-        return None
-    return session.scalars(
-        select(Case)
-        .join(Correspondence)
+        return []
+    latest = (
+        select(Correspondence.case_id, func.max(Correspondence.id).label("last"))
         .where(Correspondence.message_id.in_(message_ids))
-        .order_by(Correspondence.id.desc())
-        .limit(1)
-    ).first()
+        .group_by(Correspondence.case_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Case).join(latest, latest.c.case_id == Case.id).order_by(latest.c.last.desc())
+            .limit(CASES_BY_CHAIN)
+        )
+    )  # fmt: skip
+
+
+def case_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Case | None:
+    return next(iter(cases_by_message_ids(session, message_ids)), None)
 
 
 def case_by_reference(session: Session, ref: str) -> Case | None:
     return session.scalars(select(Case).where(func.lower(Case.ref) == ref.lower())).first()
 
 
-def is_party(session: Session, case: Case, address: str) -> bool:
-    """The complainant, or anyone who has already written on the case."""
-    address = address.lower()
-    if not address:
-        return False
-    if case.complainant_address == address:
-        return True
-    wrote = select(Correspondence.id).where(
-        Correspondence.case_id == case.id,
-        Correspondence.direction == "in",
-        func.lower(Correspondence.from_address) == address,
+# --- the same mail again -----------------------------------------------------------------------------------
+
+
+def content_hash(mail: ParsedMail) -> str:
+    """What a mail says: its subject, text and attachments, not the trace headers that differ between two
+    mailboxes' copies of it."""
+    digest = hashlib.sha256()
+    for part in (mail.subject, mail.text, mail.html or ""):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    for item in mail.attachments:
+        digest.update(hashlib.sha256(item.payload).digest())
+    return digest.hexdigest()
+
+
+def known_message(session: Session, inbound: InboundMessage) -> InboundMessage | None:
+    """An earlier copy of the same mail: the same Message-ID from the same sender saying the same thing (or,
+    without a Message-ID, the same bytes). A Message-ID alone proves nothing: anyone can reuse one."""
+    if inbound.message_id is None:
+        return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256)
+    same_mail = and_(
+        InboundMessage.sender == inbound.sender, InboundMessage.content_sha256 == inbound.content_sha256
     )
-    return session.scalars(wrote.limit(1)).first() is not None
+    # Rows stored before migration 0002 carry neither: for them the Message-ID decides, as it did then.
+    stored_before = InboundMessage.content_sha256.is_(None)
+    return _earlier(
+        session, inbound, InboundMessage.message_id == inbound.message_id, or_(same_mail, stored_before)
+    )
 
 
-def known_message(
-    session: Session, message_id: str | None, sha256: str, exclude_id: int
-) -> InboundMessage | None:
-    """An earlier copy of the same mail (same Message-ID, or same bytes when it has none)."""
-    condition = InboundMessage.message_id == message_id if message_id else InboundMessage.sha256 == sha256
+def reused_message_id(session: Session, inbound: InboundMessage) -> InboundMessage | None:
+    """An earlier mail with this one's Message-ID that is not the same mail (another sender, other words)."""
+    if inbound.message_id is None:
+        return None
+    return _earlier(session, inbound, InboundMessage.message_id == inbound.message_id)
+
+
+def _earlier(session: Session, inbound: InboundMessage, *same: ColumnElement[bool]) -> InboundMessage | None:
     return session.scalars(
         select(InboundMessage)
         .where(
-            condition,
-            InboundMessage.id != exclude_id,
+            *same,
+            InboundMessage.id != inbound.id,
             or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None)),
         )
         .order_by(InboundMessage.id)

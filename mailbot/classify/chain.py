@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mailbot.checked import same_mailbox
 from mailbot.classify import headers, senders, state, wording  # noqa: F401  (modules register rule types)
 from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
@@ -217,7 +218,8 @@ def mail_context(mail: ParsedMail, thread: ThreadMatch | None, own_addresses: fr
     body = new_text(mail) if thread is not None else _whole_text(mail)
     return MailContext(
         thread=thread,
-        own_addresses=frozenset(address.lower() for address in own_addresses),
+        # Compared as mailboxes (lower case, no +tag), so complaints+loop@ is one of ours.
+        own_addresses=frozenset(same_mailbox(address) for address in own_addresses),
         subject=normalise_wording(mail.subject),
         body=normalise_wording(body),
     )

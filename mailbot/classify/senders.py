@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mailbot.checked import same_mailbox
 from mailbot.classify.rules import MailContext, Param, Rule, any_search, compile_patterns, register
 from mailbot.intake.parse import ParsedMail
 
@@ -38,6 +39,6 @@ class OwnAddressRule(Rule):
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
         if mail.sender is None or not mail.sender.email:
             return False
-        address = mail.sender.email
+        address = same_mailbox(mail.sender.email)
         domain = "@" + address.rpartition("@")[2]
         return address in context.own_addresses or domain in context.own_addresses

@@ -87,6 +87,18 @@ def cmd_cases_close(args: argparse.Namespace) -> int:
     return _on_case(args, lambda s, app, case, actor: actions.close_case(s, case, actor, app.clock()))
 
 
+def cmd_cases_add_party(args: argparse.Namespace) -> int:
+    """Someone who may write on the case and receive its letters besides the complainant (an advocate)."""
+    from mailbot.cases import parties
+
+    with opened_app(args) as app, app.sessions.begin() as session:
+        case = _find_case(session, args.ref)
+        print(
+            parties.add_party(session, case, args.address, args.name, f"cli:{getpass.getuser()}", app.clock())
+        )
+    return 0
+
+
 def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
     """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
     with opened_app(args) as app, app.sessions.begin() as session:

@@ -122,6 +122,12 @@ def _cases_commands(commands: Commands) -> None:
     _outcome_command(group)
     close = add_command(group, "close", cases.cmd_cases_close, "close a case")
     close.add_argument("ref")
+    party = add_command(
+        group, "add-party", cases.cmd_cases_add_party, "let someone besides the complainant write on a case"
+    )
+    party.add_argument("ref")
+    party.add_argument("address", help="their email address")
+    party.add_argument("--name", default="", help="their name, as letters greet them")
 
 
 def _extend_command(group: Commands) -> None:

@@ -15,7 +15,8 @@ from mailbot.cli.opening import config_from, opened_app
 
 if TYPE_CHECKING:
     from mailbot.app import App
-    from mailbot.config.settings import Config, MailboxConfig
+    from mailbot.config.servers import MailboxConfig
+    from mailbot.config.settings import Config
     from mailbot.intake.mailbox import IntakeReport
     from mailbot.scheduled.jobs import CycleReport
 

@@ -5,7 +5,6 @@ Every error a person can make in the file is reported with the file, the key and
 
 from __future__ import annotations
 
-import ipaddress
 import string
 import tomllib
 from collections.abc import Mapping
@@ -15,14 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailbot.config.auth import AUTH_METHODS, OAuthSettings, read_oauth
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.config.servers import MailboxConfig, SmtpConfig, read_mailboxes, read_smtp
 from mailbot.config.staff import StaffDirectory, load_staff
 from mailbot.vocabulary import FORWARDED_MATTERS
-
-TLS_MODES = ("tls", "starttls", "none")
-SENT_COPY = ("auto", "yes", "no")
 
 # The policies, classification rules and letters shipped inside the package, used unless [cases] names the
 # organisation's own. Resolved, because in a checkout mailbot/rules and mailbot/templates are links to the
@@ -31,42 +27,6 @@ SHIPPED = Path(str(resources.files("mailbot")))
 SHIPPED_POLICIES = (SHIPPED / "rules" / "policies").resolve()
 SHIPPED_TEMPLATES = (SHIPPED / "templates").resolve()
 SHIPPED_CLASSIFY_RULES = (SHIPPED / "rules" / "classify.toml").resolve()
-
-
-@dataclass(frozen=True)
-class MailboxConfig:
-    name: str
-    host: str
-    port: int
-    tls: str
-    username: str
-    auth: str
-    password_env: str | None
-    password: str | None = field(repr=False)
-    folder: str
-    sent_folder: str | None  # None: the folder the server marks \\Sent (SPECIAL-USE), else "Sent"
-    processed_folder: str | None
-    policy: str
-    batch_size: int
-    oauth: OAuthSettings | None = None
-    file_sent_copy: str = "auto"  # auto: not where the SMTP server files its own copy (Gmail, Microsoft 365)
-
-    @property
-    def is_loopback(self) -> bool:
-        return is_loopback(self.host)
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    tls: str
-    username: str | None
-    password_env: str | None
-    password: str | None = field(repr=False)
-    timeout_seconds: float
-    auth: str = "password"
-    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +59,13 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class IntakeConfig:
+    # Senders (web forms, relays) whose Reply-To names the person who wrote; for anyone else we acknowledge
+    # the From address. Lower case; compared as mailboxes (checked.same_mailbox) where they are used.
+    reply_to_trusted_senders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     organisation: OrganisationConfig
@@ -114,6 +81,7 @@ class Config:
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -126,15 +94,6 @@ class Config:
         return self.organisation.own_addresses | {
             m.username.lower() for m in self.mailboxes if "@" in m.username
         }
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load_config(path: Path | str, environ: Mapping[str, str]) -> Config:
@@ -164,16 +123,17 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     storage = top.sub("storage")
     storage_dir = _path(base, storage.text("directory", "var/store"))
     storage.finish()
-    mailboxes = _mailboxes(path, top, environ, cases.default_policy)
-    smtp = _smtp(top.sub("smtp", required=True), environ, base)
+    mailboxes = read_mailboxes(path, top, environ, cases.default_policy)
+    smtp = read_smtp(top.sub("smtp", required=True), environ, base)
     delivery = _delivery(top.sub("delivery"))
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
     digest = _digest(top, path)
+    intake = _intake(top.sub("intake"), staff)
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest,
+        forwarding, digest, intake,
     )  # fmt: skip
 
 
@@ -187,6 +147,25 @@ def _digest(top: TomlReader, path: Path) -> DigestSettings | None:
 
     table = top.get("digest", dict, None, "a [digest] table")
     return settings_from_table(table, path) if table is not None else None
+
+
+def _intake(reader: TomlReader, staff: StaffDirectory | None) -> IntakeConfig:
+    """Whose Reply-To we follow. Only a sender our receiving server vouches for (by [staff]
+    trusted_authserv_ids) is believed, or anyone could write "From: forms@..." and have us write to a third
+    party."""
+    what = 'a list of email addresses, e.g. ["forms@example.org"]'
+    senders = reader.get("reply_to_trusted_senders", list, [], what)
+    for sender in senders:
+        if not isinstance(sender, str) or "@" not in sender or " " in sender.strip():
+            raise reader.error("reply_to_trusted_senders", f"expected {what}, got {sender!r}")
+    if senders and staff is None:
+        raise reader.error(
+            "reply_to_trusted_senders",
+            "needs a [staff] table with trusted_authserv_ids: a Reply-To is followed only when our receiving "
+            "server vouches for the sender",
+        )
+    reader.finish()
+    return IntakeConfig(frozenset(s.strip().lower() for s in senders))
 
 
 def _forwarding(reader: TomlReader) -> Mapping[str, str]:
@@ -269,106 +248,6 @@ def _check_reference_format(reader: TomlReader, fmt: str) -> None:
         ) from None
     if fields != {"year", "seq"}:
         raise reader.error("reference_format", "must contain {year} and {seq} and nothing else in braces")
-
-
-def _mailboxes(
-    path: Path, top: TomlReader, environ: Mapping[str, str], policy: str
-) -> tuple[MailboxConfig, ...]:
-    tables = top.get("mailbox", list, ..., "one or more [[mailbox]] tables")
-    if not tables:
-        raise top.error("mailbox", "at least one [[mailbox]] is required")
-    base = path.parent.resolve()
-    boxes = tuple(
-        _mailbox(TomlReader(path, t, f"mailbox[{i}]"), environ, policy, base) for i, t in enumerate(tables)
-    )
-    names = [b.name for b in boxes]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise ConfigError(path, f"mailbox[{i}].name", f"duplicate mailbox name {name!r}")
-    return boxes
-
-
-def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str, base: Path) -> MailboxConfig:
-    if "password" in reader.table:
-        raise reader.error(
-            "password",
-            'passwords are never stored in the file; name an environment variable with password_env = "..."',
-        )
-    host = reader.text("host")
-    tls = _tls(reader, host, "tls")
-    default_port = 993 if tls == "tls" else 143
-    name, username = reader.text("name"), reader.text("username")
-    auth = reader.choice("auth", AUTH_METHODS, "password")
-    password_env = _password_env(reader, auth, required=True)
-    box = MailboxConfig(
-        name=name,
-        host=host,
-        port=reader.positive("port", default_port),
-        tls=tls,
-        username=username,
-        auth=auth,
-        password_env=password_env,
-        password=environ.get(password_env) if password_env else None,
-        folder=reader.text("folder", "INBOX"),
-        sent_folder=reader.get("sent_folder", str, None, "a folder name") or None,
-        processed_folder=reader.get("processed_folder", str, None, "a folder name") or None,
-        policy=reader.text("policy", policy),
-        batch_size=reader.positive("batch_size", 50),
-        oauth=read_oauth(reader, environ, base, auth, f"mailbox {name!r}", username),
-        file_sent_copy=reader.choice("file_sent_copy", SENT_COPY, "auto"),
-    )
-    reader.finish()
-    return box
-
-
-def _password_env(reader: TomlReader, auth: str, required: bool) -> str | None:
-    """A password is named only for ``auth = "password"``; OAuth2 logins use client credentials instead."""
-    if auth == "password":
-        return reader.text("password_env") if required else reader.get("password_env", str, None, "a name")
-    if "password_env" in reader.table:
-        raise reader.error("password_env", f"is not used with auth = {auth!r}; give the client credentials")
-    return None
-
-
-def _tls(reader: TomlReader, host: str, default: str) -> str:
-    """Plain text over a network carries complainants' words and passwords in the clear: ``tls = "none"`` is
-    for a server on this machine, or where ``allow_plaintext = true`` says a person chose it."""
-    tls = reader.choice("tls", TLS_MODES, default)
-    allowed = reader.get("allow_plaintext", bool, False, "true or false")
-    if tls == "none" and not is_loopback(host) and not allowed:
-        raise reader.error(
-            "tls",
-            f'"none" sends mail and passwords unencrypted to {host}; use "tls" or "starttls", or set '
-            "allow_plaintext = true if this network is trusted",
-        )
-    return tls
-
-
-def _smtp(reader: TomlReader, environ: Mapping[str, str], base: Path) -> SmtpConfig:
-    if "password" in reader.table:
-        raise reader.error("password", "passwords are never stored in the file; use password_env")
-    tls = _tls(reader, reader.text("host"), "starttls")
-    default_port = {"tls": 465, "starttls": 587, "none": 25}[tls]
-    auth = reader.choice("auth", AUTH_METHODS, "password")
-    # An OAuth2 login is always as a mailbox: the token is for it.
-    optional_username = reader.get("username", str, None, "a string")
-    username = reader.text("username") if auth != "password" else optional_username
-    password_env = _password_env(reader, auth, required=False)
-    if username and auth == "password" and not password_env:
-        raise reader.error("password_env", "is required when smtp.username is set")
-    smtp = SmtpConfig(
-        host=reader.text("host"),
-        port=reader.positive("port", default_port),
-        tls=tls,
-        username=username,
-        password_env=password_env,
-        password=environ.get(password_env) if password_env else None,
-        timeout_seconds=float(reader.positive("timeout_seconds", 60)),
-        auth=auth,
-        oauth=read_oauth(reader, environ, base, auth, "smtp", username or ""),
-    )
-    reader.finish()
-    return smtp
 
 
 def _delivery(reader: TomlReader) -> DeliveryConfig:

@@ -84,6 +84,10 @@ class InboundMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # With message_id, what makes a mail the same mail as another (cases/threading.known_message): a reused
+    # Message-ID from another sender, or with other words, is a message in its own right.
+    sender: Mapped[str | None] = mapped_column(String(320))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the server's INTERNALDATE
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -138,6 +142,22 @@ class Case(Base):
     )
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
     stages: Mapped[list[StageRecord]] = relationship(back_populates="case", order_by="StageRecord.id")
+    parties: Mapped[list[CaseParty]] = relationship(order_by="CaseParty.id")  # besides the complainant
+
+
+class CaseParty(Base):
+    """Someone a coordinator added to a case (an advocate, a relative acting for the complainant): besides the
+    complainant, the only address that may thread mail into the case or receive a letter about it."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (UniqueConstraint("case_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    added_by: Mapped[str] = mapped_column(String(320))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StageRecord(Base):
@@ -215,9 +235,8 @@ class Outbox(Base):
     mailbox: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    recipient: Mapped[str] = mapped_column(
-        String(320), index=True
-    )  # the first, lower-cased: for the daily cap
+    # The first recipient as one mailbox (lower case, no +tag: checked.same_mailbox), for the daily cap.
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -258,3 +277,14 @@ class SentNotice(Base):
     key: Mapped[str] = mapped_column(String(400), unique=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+class Installation(Base):
+    """This installation's secret, made at random by the migration that creates the table: it keys our
+    outgoing Message-IDs so that nobody can compute one from a case reference (see outgoing/outbox.py). Kept
+    in the database, not the configuration file, so it travels with the cases it protects."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id_key: Mapped[str] = mapped_column(String(64))

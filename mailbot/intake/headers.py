@@ -14,10 +14,14 @@ from email.message import Message
 
 import mailparser
 
+from mailbot import checked
 from mailbot.intake.charsets import decode_text
 
 _FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")
 _MSG_ID = re.compile(r"<([^<>]*)>")
+# A References header names the thread's first mail and its latest ones; a longer list is trimmed the way mail
+# clients trim it (RFC 5322 section 3.6.4), so no header can make threading look up thousands of ids.
+THREAD_IDS_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -75,20 +79,27 @@ def normalise_message_id(value: str) -> str:
 
 
 def message_ids(values: list[str]) -> tuple[str, ...]:
-    """Every <message id> in In-Reply-To or References, in order, once each; bare addresses and phrases
-    ("your message of ...") that some clients put there are dropped."""
+    """Every valid <message id> in In-Reply-To or References, in order, once each; bare addresses and phrases
+    ("your message of ...") that some clients put there are dropped, and so is anything ``checked.message_id``
+    refuses (an encoded word, a control character, an id too long), so threading falls back to the other
+    ways. At most ``THREAD_IDS_KEPT``: the first and the latest."""
     found: dict[str, None] = {}
     for value in values:
         text = _FOLD.sub(" ", str(value))
         for candidate in _MSG_ID.findall(text):
-            if ident := normalise_message_id(candidate):
+            if ident := checked.message_id(normalise_message_id(candidate)):
                 found.setdefault(ident, None)
-    return tuple(found)
+    ids = tuple(found)
+    return ids if len(ids) <= THREAD_IDS_KEPT else (ids[0], *ids[-(THREAD_IDS_KEPT - 1) :])
 
 
-def first_message_id(values: list[str]) -> str | None:
-    ids = message_ids(values)
-    return ids[0] if ids else None
+def own_message_id(values: list[str]) -> str | None:
+    """The mail's own Message-ID when it is a valid msg-id; None otherwise (the mail is then known by its
+    bytes, and nothing of the invalid value is ever written back into a header of ours)."""
+    for value in values:
+        if ident := checked.message_id(normalise_message_id(_FOLD.sub(" ", str(value)))):
+            return ident
+    return None
 
 
 def addresses(message: Message, parser: mailparser.MailParser | None, name: str) -> tuple[Address, ...]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import auth
-from mailbot.config.settings import MailboxConfig
+from mailbot.config.servers import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState, Outbox
 from mailbot.errors import MailbotError
 from mailbot.intake.headers import normalise_message_id

@@ -19,9 +19,9 @@ from mailbot.intake.bodies import Attachment, body_text, collect_bodies, enclose
 from mailbot.intake.headers import (
     Address,
     addresses,
-    first_message_id,
     header_text,
     message_ids,
+    own_message_id,
     raw_values,
     return_path,
     sent_date,
@@ -109,7 +109,7 @@ def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -
     bodies = collect_bodies(message)
     html = "\n".join(bodies.htmls) or None
     return ParsedMail(
-        message_id=first_message_id(raw_values(message, "message-id")),
+        message_id=own_message_id(raw_values(message, "message-id")),
         in_reply_to=message_ids(raw_values(message, "in-reply-to")),
         references=message_ids(raw_values(message, "references")),
         sender=next(iter(addresses(message, parser, "from")), None),

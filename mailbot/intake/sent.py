@@ -13,7 +13,7 @@ import dataclasses
 from imapclient import IMAPClient
 from imapclient.imapclient import SENT
 
-from mailbot.config.settings import MailboxConfig, SmtpConfig
+from mailbot.config.servers import MailboxConfig, SmtpConfig
 
 SERVERS_FILING_OWN_COPY = frozenset({"smtp.office365.com", "smtp.gmail.com"})
 FALLBACK_FOLDER = "Sent"

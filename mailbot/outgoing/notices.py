@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot import checked
 from mailbot.app import App
-from mailbot.cases import records, stages
-from mailbot.db.models import Case, Outbox
+from mailbot.cases import parties, records, stages
+from mailbot.db.installation import message_id_key
+from mailbot.db.models import Case, Correspondence, Outbox
 from mailbot.outgoing.letters import COMPLAINANT_LETTERS
 from mailbot.outgoing.outbox import (
     Recipient,
@@ -80,19 +82,20 @@ class LetterResult:
 def send_letter(session: Session, app: App, case: Case, request: LetterRequest) -> LetterResult:
     """Queue the letter, unless this very letter was queued before or its address may not receive it."""
     domain = app.config.organisation.domain
-    message_id = outgoing_message_id(request.letter, case.ref, f"{case.stage}\0{request.key}", domain)
+    cause = f"{case.stage}\0{request.key}"
+    message_id = outgoing_message_id(message_id_key(session), request.letter, case.ref, cause, domain)
     if session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None:
         return LetterResult(LetterStatus.ALREADY_QUEUED)
     policy = app.policies[case.policy]
     to = request.to or Recipient(case.complainant_name, case.complainant_address)
-    thread = request.thread or reply_thread(session, case)
+    thread = within_case(session, case, request.thread or reply_thread(session, case))
     context = letter_context(app, case, policy, request)
     language = letter_language(case, request.letter)
     letter = app.letters.render(
         request.letter, context, policy=policy.name, stage=case.stage, language=language
     )
     message = compose(app.config, to, letter, message_id, thread, request.at, request.auto_submitted)
-    blocked = _block_reason(session, app, to.address, request)
+    blocked = _block_reason(session, app, to.address, request) or _not_for(session, app, case, to.address)
     row = queue(
         session,
         app.config,
@@ -126,6 +129,17 @@ def _block_reason(session: Session, app: App, address: str, request: LetterReque
     return refusal_reason(app.config, address)
 
 
+def _not_for(session: Session, app: App, case: Case, address: str) -> str | None:
+    """A letter about a case goes to a party of it (the complainant, or someone a coordinator added) or to
+    staff (alerts, notices, forwarded matters); to nobody else, whatever a mail or a caller asked."""
+    staff = app.config.staff
+    if parties.is_party(session, case, address) or (staff is not None and staff.is_staff_address(address)):
+        return None
+    if address.strip().lower() in {case.coordinator, *app.config.forwarding.values()}:
+        return None
+    return f"{address} is not a party to {case.ref}"
+
+
 def _record(
     session: Session,
     case: Case,
@@ -144,6 +158,20 @@ def _record(
     records.log_event(session, case, request.actor, f"{request.letter} queued", request.at, f"to {to}")
 
 
+def within_case(session: Session, case: Case, thread: Threading) -> Threading:
+    """References name only mails of this case: ids a writer put there (copied from another case, or guessed)
+    are never echoed back to anyone. In-Reply-To stays: it is the mail we answer."""
+    if not thread.references:
+        return thread
+    on_case = session.scalars(
+        select(Correspondence.message_id).where(
+            Correspondence.case_id == case.id, Correspondence.message_id.in_(thread.references)
+        )
+    )
+    known = set(on_case)
+    return Threading(thread.in_reply_to, tuple(m for m in thread.references if m in known))
+
+
 def reply_thread(session: Session, case: Case) -> Threading:
     """Thread a letter to the complainant's latest mail on the case."""
     last = records.last_inbound(session, case)
@@ -159,7 +187,11 @@ def letter_context(app: App, case: Case, policy: Policy, request: LetterRequest)
     return {
         "organisation": app.config.organisation,
         "case": case,
-        "complainant": {"name": case.complainant_name, "address": case.complainant_address},
+        # A greeting carries a name and nothing else, whatever was stored before names were checked.
+        "complainant": {
+            "name": checked.display_name(case.complainant_name),
+            "address": case.complainant_address,
+        },
         "policy": policy,
         "stage": stage,
         "record": stages.current(case),

@@ -1,13 +1,15 @@
 """The outbox: letters become complete MIME messages, written as rows in the same transaction as the case.
 
 Nothing is sent from here; ``smtp.py`` delivers what is queued. Every automatic mail passes one guard that
-refuses our own addresses, no-reply style addresses and more than the daily cap to one address.
+refuses our own addresses, no-reply style addresses and more than the daily cap to one address. Every
+header value is written from a checked value (``mailbot.checked``), whatever Python's own header handling.
 """
 
 from __future__ import annotations
 
 import email.policy
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot import checked
 from mailbot.config.settings import Config
 from mailbot.db.models import Outbox
 from mailbot.outgoing.letters import Letter
@@ -45,10 +48,12 @@ class Threading:
     references: tuple[str, ...] = ()
 
 
-def outgoing_message_id(purpose: str, ref: str, key: str, domain: str) -> str:
-    """Deterministic, so the same letter for the same cause can only ever be queued once."""
-    digest = hashlib.sha256(f"{purpose}\0{ref}\0{key}".encode()).hexdigest()[:12]
-    return f"{ref.lower()}.{purpose[:12]}.{digest}@{domain}"
+def outgoing_message_id(key: bytes, purpose: str, ref: str, cause: str, domain: str) -> str:
+    """Deterministic, so the same letter for the same cause can only ever be queued once; keyed with this
+    installation's secret (``db.installation.message_id_key``), so nobody can compute the id of a letter
+    from a case reference and the letter's name, and so thread into a case by guessing. It names neither."""
+    digest = hmac.new(key, f"{purpose}\0{ref}\0{cause}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{digest}@{domain}"
 
 
 def compose(
@@ -60,11 +65,14 @@ def compose(
     now: datetime,
     auto_submitted: str | None = "auto-replied",
 ) -> EmailMessage:
+    """The letter as a MIME message. Names, subject and thread ids pass ``checked`` first: a value that came
+    in a mail can neither add a header line nor make a line a strict server refuses (over 998 characters)."""
     org = config.organisation
     message = EmailMessage()
-    message["From"] = formataddr((org.from_name, org.from_address))
-    message["To"] = formataddr((to.name, to.address))
-    message["Subject"] = letter.subject
+    sender_name = checked.header_text(org.from_name, checked.SUBJECT_LIMIT)
+    message["From"] = formataddr((sender_name, org.from_address))
+    message["To"] = _to_header(to)
+    message["Subject"] = checked.subject(letter.subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{message_id}>"
     _thread_headers(message, thread)
@@ -77,11 +85,21 @@ def compose(
     return message
 
 
+def _to_header(to: Recipient) -> str:
+    address = checked.address(to.address)
+    if address is None:  # queued as suppressed (no usable address): the header names nobody
+        return "undisclosed-recipients:;"
+    return formataddr((checked.display_name(to.name), address))
+
+
 def _thread_headers(message: EmailMessage, thread: Threading) -> None:
-    if thread.in_reply_to:
-        message["In-Reply-To"] = f"<{thread.in_reply_to}>"
-    chain = [*thread.references, *([thread.in_reply_to] if thread.in_reply_to else [])]
-    unique = list(dict.fromkeys(chain))[-20:]  # long chains are trimmed from the oldest end, as clients do
+    answered = checked.message_id(thread.in_reply_to)
+    if answered:
+        message["In-Reply-To"] = f"<{answered}>"
+    chain = [checked.message_id(m) for m in (*thread.references, *([answered] if answered else []))]
+    # Long chains are trimmed from the oldest end, as clients do; 20 ids of at most 250 characters fold into
+    # lines well under 998.
+    unique = list(dict.fromkeys(m for m in chain if m))[-20:]
     if unique:
         message["References"] = " ".join(f"<{m}>" for m in unique)
 
@@ -89,13 +107,19 @@ def _thread_headers(message: EmailMessage, thread: Threading) -> None:
 def refusal_reason(config: Config, address: str) -> str | None:
     """Why no mail at all should go to this address, or None."""
     address = address.strip().lower()
-    if not address or "@" not in address:
+    if checked.address(address) is None:
         return "no usable address"
-    if address in config.own_addresses:
+    if is_own_address(config, address):
         return "our own address"
     if NO_REPLY.match(address):
         return "a no-reply or system address"
     return None
+
+
+def is_own_address(config: Config, address: str) -> bool:
+    """One of our mailboxes, compared as mailboxes: ``Complaints+loop@`` is ``complaints@``, a loop all the
+    same."""
+    return checked.same_mailbox(address) in {checked.same_mailbox(own) for own in config.own_addresses}
 
 
 def automatic_block_reason(session: Session, config: Config, address: str, now: datetime) -> str | None:
@@ -103,12 +127,13 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
     refused = refusal_reason(config, address)
     if refused:
         return refused
-    address = address.strip().lower()
+    # One mailbox, however it is written: target+1@ and Target+2@ count against target@'s cap.
+    mailbox = checked.same_mailbox(address)
     sent_today = session.scalar(
         select(func.count(Outbox.id)).where(
             Outbox.automatic.is_(True),
             Outbox.state.in_(HELD_STATES),
-            Outbox.recipient == address,
+            Outbox.recipient == mailbox,
             Outbox.created_at > now - timedelta(days=1),
         )
     )
@@ -140,7 +165,7 @@ def queue(
         mailbox=mailbox,
         sender=config.organisation.from_address,
         recipients=recipients,
-        recipient=recipients[0].lower() if recipients else "",
+        recipient=checked.same_mailbox(recipients[0]) if recipients else "",
         raw=message.as_bytes(policy=WIRE),
         state="suppressed" if blocked else "pending",
         attempts=0,

@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.auth.smtp_login import TokenSMTP
-from mailbot.config.settings import DeliveryConfig, SmtpConfig
+from mailbot.config.servers import SmtpConfig
+from mailbot.config.settings import DeliveryConfig
 from mailbot.db.models import Outbox
 from mailbot.vocabulary import OutboxState
 

@@ -1,11 +1,15 @@
-"""The letter that answers the writer of a mail — acknowledgement, thank-you or signpost — queued to the right
-address on the right thread, unless the mail must not be answered automatically."""
+"""The letter that answers the writer of a mail — acknowledgement, thank-you or signpost — queued to the
+writer as a party of the case records them, on the right thread, unless the mail must not be answered
+automatically.
+
+No address that only the current mail names (its From, its Reply-To) ever receives a letter: a From can be
+forged, and a Reply-To can point anywhere.
+"""
 
 from __future__ import annotations
 
-from mailbot.cases import records
+from mailbot.cases import parties, records
 from mailbot.db.models import Case
-from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading
@@ -15,7 +19,7 @@ from mailbot.routing.kinds import reply_letter
 from mailbot.vocabulary import RECORDED_STAGE
 
 
-def acknowledge(r: Routing, case: Case, policy: Policy, to: Recipient | None = None) -> str:
+def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
     """Queue the acknowledgement (or thank-you) unless this mail must not be answered automatically."""
     if not r.inbound.send_allowed:
         # Flagged so that the deadline watch does not chase an acknowledgement that was never to be sent.
@@ -29,12 +33,12 @@ def acknowledge(r: Routing, case: Case, policy: Policy, to: Recipient | None = N
     letter = "acknowledgement" if case.stage != RECORDED_STAGE else reply_letter(policy, case.kind)
     if letter == "none":
         return "no reply: the policy sends none for this kind"
-    return answer(r, case, letter, automatic=True, to=to)
+    return answer(r, case, letter, automatic=True)
 
 
-def answer(r: Routing, case: Case, letter: str, automatic: bool, to: Recipient | None = None) -> str:
+def answer(r: Routing, case: Case, letter: str, automatic: bool) -> str:
     """Queue the letter to the writer; the outcome says whether it was queued, blocked or sent before."""
-    to = to or reply_address(r)
+    to = writer_as_recorded(r, case)
     thread = r.thread if to.address in _mail_addresses(r.mail) else _original_thread(r.mail)
     request = LetterRequest(letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic)
     result = send_letter(r.session, r.app, case, request)
@@ -45,15 +49,11 @@ def answer(r: Routing, case: Case, letter: str, automatic: bool, to: Recipient |
     return f"{letter} queued to {to.address} as outbox {result.outbox_id}"
 
 
-def reply_address(
-    r: Routing, complainant: Address | None = None, forwarded_by: str | None = None
-) -> Recipient:
-    """Reply-To or From; for a forwarded complaint, its original writer."""
-    mail = r.mail
-    chosen = mail.reply_to[0] if mail.reply_to and mail.reply_to[0].email else mail.sender
-    if forwarded_by and complainant:
-        chosen = complainant
-    return Recipient(chosen.name, chosen.email) if chosen else Recipient("", "")
+def writer_as_recorded(r: Routing, case: Case) -> Recipient:
+    """The party who wrote, at the address the case records; the complainant when the writer is not a party
+    themselves (a member of staff forwarding a complaint, a web form whose Reply-To named the writer)."""
+    party = parties.party_for(r.session, case, r.sender_address) or parties.complainant(case)
+    return Recipient(party.name, party.address)
 
 
 def _mail_addresses(mail: ParsedMail) -> set[str]:

@@ -10,6 +10,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.cases import threading
 from mailbot.cases.threading import ThreadLookup
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
@@ -29,6 +30,7 @@ class Routing:
     lookup: ThreadLookup
     case: Case | None
     staff: staffmail.StaffCheck
+    note: str | None = None  # for the coordinator: e.g. the Message-ID was reused by another mail
 
     @property
     def kind(self) -> str:
@@ -55,8 +57,18 @@ class Routing:
         return new_text(self.mail)
 
     @property
+    def sender_address(self) -> str:
+        return self.mail.sender.email if self.mail.sender else ""
+
+    @cached_property
+    def quoted_case(self) -> Case | None:
+        """The case the mail named but may not thread into (its sender is not a party to it)."""
+        quoted = self.lookup.quoted
+        return threading.case_by_reference(self.session, quoted) if quoted else None
+
+    @property
     def thread(self) -> Threading:
-        """Our letters answer this mail."""
+        """Our letters answer this mail (notices.within_case keeps only References to the case's mails)."""
         return Threading(self.mail.message_id, self.mail.references)
 
     @property

@@ -8,7 +8,7 @@ from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.policy import Policy
 from mailbot.routing import safeguarding
-from mailbot.routing.answer import acknowledge, reply_address
+from mailbot.routing.answer import acknowledge
 from mailbot.routing.context import Routing
 from mailbot.routing.kinds import opening_stage
 from mailbot.routing.opening import complainant, open_case
@@ -25,9 +25,7 @@ def open_new_case(r: Routing) -> str:
     # A reply or escalation that threads into no case is taken as a new complaint: the protective choice.
     kind = r.kind if r.kind in FEEDBACK_KINDS else Kind.COMPLAINT
     policy = r.app.policy_for(r.inbound.mailbox)
-    writer, forwarded_by = complainant(r), None
-    if writer != r.mail.sender:
-        forwarded_by = r.actor
+    writer = complainant(r)
     case = open_case(r, policy, kind, writer)
     stage = opening_stage(policy, kind)
     if stage != RECORDED_STAGE:
@@ -35,10 +33,11 @@ def open_new_case(r: Routing) -> str:
         # promises is the date the case holds.
         acknowledged = r.now if r.inbound.send_allowed else None
         stages.start_stage(r.session, case, policy, stage, r.inbound.received_at, acknowledged)
-    if forwarded_by:
-        records.log_event(r.session, case, forwarded_by, "forwarded by staff", r.now, f"for {writer.email}")
+    if writer is not None and writer != r.mail.sender:
+        how = "forwarded by staff" if r.staff.person else "sent on by a trusted sender"
+        records.log_event(r.session, case, r.actor, how, r.now, f"for {writer.email}")
     alerted = raise_alerts(r, case, policy)
-    sent = acknowledge(r, case, policy, reply_address(r, writer, forwarded_by))
+    sent = acknowledge(r, case, policy)
     told = notify_coordinator(r, case, r.text, new_case=True) if r.inbound.send_allowed else ""
     return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "") + told
 
@@ -66,8 +65,21 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
         return ""
     details = {
         "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
-        "note": r.lookup.refused if new_case else None,  # a reference it quoted that is not theirs
+        "notes": coordinator_notes(r, new_case),
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
     sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)
     return f"; coordinator {', '.join(sent)} told" if sent else ""
+
+
+def coordinator_notes(r: Routing, new_case: bool) -> list[str]:
+    """What the coordinator should know about how this mail was handled: a case it named that is not its
+    sender's, a Message-ID another mail used before."""
+    notes = []
+    if new_case and r.lookup.refused:
+        notes.append(
+            f"{r.lookup.refused}; opened as a new case, and nothing of that case was shown to the sender"
+        )
+    if r.note:
+        notes.append(r.note)
+    return notes

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from mailbot import checked
 from mailbot.cases import records
 from mailbot.cases.reference import issue_reference
 from mailbot.db.models import Case
@@ -14,6 +15,7 @@ from mailbot.intake import forwarded
 from mailbot.intake.headers import Address
 from mailbot.policy import Policy
 from mailbot.routing.context import Routing
+from mailbot.staff.trust import sender_is_vouched
 
 
 def open_case(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
@@ -37,10 +39,25 @@ def open_case(r: Routing, policy: Policy, kind: str, complainant: Address | None
 
 
 def complainant(r: Routing) -> Address | None:
-    """The sender; or, when a member of staff vouched for by our server forwards a complaint, its writer."""
-    if r.staff.person is None:  # the pipeline's check of the sender: a staff address our server vouches for
-        return r.mail.sender
-    return forwarded.original_sender(r.mail) or r.mail.sender
+    """The sender; when a member of staff vouched for by our server forwards a complaint, its writer; when a
+    web form or relay the configuration names (and our server vouches for) sends it, its Reply-To."""
+    if (
+        r.staff.person is not None
+    ):  # the pipeline's check of the sender: a staff address our server vouches for
+        return forwarded.original_sender(r.mail) or r.mail.sender
+    return _trusted_reply_to(r) or r.mail.sender
+
+
+def _trusted_reply_to(r: Routing) -> Address | None:
+    """The Reply-To of a sender named in [intake] reply_to_trusted_senders; anyone else's is not followed, so
+    nobody can have us write to a third party by naming them in a Reply-To."""
+    trusted = {checked.same_mailbox(s) for s in r.app.config.intake.reply_to_trusted_senders}
+    staff = r.app.config.staff
+    if not trusted or staff is None or checked.same_mailbox(r.sender_address) not in trusted:
+        return None
+    if not sender_is_vouched(r.mail, staff.trusted_authserv_ids).vouched:
+        return None
+    return next((a for a in r.mail.reply_to if checked.address(a.email)), None)
 
 
 def _persistent(r: Routing, complainant: Address | None) -> bool:

@@ -34,6 +34,12 @@ def is_unvouched_staff_on_a_case(r: Routing) -> bool:
     return r.staff.claimed and r.staff.person is None and r.case is not None and not is_from_a_machine(r)
 
 
+def is_unvouched_staff_naming_a_case(r: Routing) -> bool:
+    """A staff address our server does not vouch for, naming a case it is no party to (a forged reply to a
+    coordinator's notification, or a colleague writing from outside): reported, never acted on."""
+    return r.staff.claimed and r.staff.person is None and r.case is None and r.lookup.quoted is not None
+
+
 def asks_to_escalate_its_case(r: Routing) -> bool:
     return r.kind == Kind.ESCALATION and r.case is not None
 
@@ -70,6 +76,7 @@ ROUTES = (
     Route(is_from_a_machine, machines.leave_alone),
     Route(is_vouched_staff_on_a_case, by_staff.relay_or_run_commands),
     Route(is_vouched_staff_commands_without_a_case, by_staff.refuse_commands_without_a_case),
+    Route(is_unvouched_staff_naming_a_case, by_staff.report_unvouched_quote),
     Route(asks_to_escalate_its_case, on_case.escalate),
     Route(belongs_on_its_case, on_case.add_to_case),
     Route(is_a_matter_outside_the_procedure, outside.record_outside_procedure),

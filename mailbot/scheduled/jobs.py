@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records, stages
-from mailbot.config.settings import MailboxConfig
+from mailbot.config.servers import MailboxConfig
 from mailbot.db.models import Case, Outbox
 from mailbot.intake import mailbox, sent
 from mailbot.outgoing.smtp import FlushReport, flush_outbox

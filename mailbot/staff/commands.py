@@ -14,8 +14,9 @@ from datetime import date, datetime
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
+from mailbot import checked
 from mailbot.app import App
-from mailbot.cases import actions, records, stages
+from mailbot.cases import actions, parties, records, stages
 from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
 from mailbot.errors import MailbotError
@@ -35,6 +36,7 @@ USAGE = {
     "followup": "#followup N months|weeks|days",
     "safeguarding": "#safeguarding",
     "persistent": "#persistent",
+    "party": "#party ADDRESS [NAME] (may write on the case and receive its letters, e.g. an advocate)",
 }
 
 
@@ -164,6 +166,13 @@ def _follow_up_date(argument: str, today: date) -> date:
     return today + relativedelta(**{f"{unit}s": count})
 
 
+def _party_parts(argument: str) -> tuple[str, str]:
+    address, _, name = argument.strip().partition(" ")
+    if checked.address(address) is None:
+        raise CommandError(f"{address or 'nothing'!r} is not an email address")
+    return address, name.strip()
+
+
 CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "assign": lambda app, case, c: _staff_person(app, c.argument) and None,
     "investigator": lambda app, case, c: _staff_person(app, c.argument) and None,
@@ -172,6 +181,7 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "extend": lambda app, case, c: _extension_parts(c.argument) and None,
     "outcome": _check_outcome,
     "followup": lambda app, case, c: _follow_up_date(c.argument, date.today()) and None,
+    "party": lambda app, case, c: _party_parts(c.argument) and None,
 }
 
 
@@ -264,6 +274,11 @@ def _followup(session: Session, app: App, case: Case, command: Command, mail: St
     return f"{case.ref} follow-up due {case.follow_up_due}"
 
 
+def _party(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
+    address, name = _party_parts(command.argument)
+    return parties.add_party(session, case, address, name, mail.person.primary, mail.at, mail.inbound)
+
+
 def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
     def add(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
         case.flags = sorted({*case.flags, flag})
@@ -295,4 +310,5 @@ RUNNERS: dict[str, Callable[[Session, App, Case, Command, StaffMail], str]] = {
     "followup": _followup,
     "safeguarding": _flag("safeguarding"),
     "persistent": _flag("persistent"),
+    "party": _party,
 }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases import records
 from mailbot.config.staff import Person
+from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
@@ -168,7 +169,8 @@ def no_case_for_commands(
         "command_no_case", {"organisation": app.config.organisation, "subject": mail.subject}
     )
     domain = app.config.organisation.domain
-    message_id = outgoing_message_id("command_no_case", "none", mail.message_id or inbound.sha256, domain)
+    key, cause = message_id_key(session), mail.message_id or inbound.sha256
+    message_id = outgoing_message_id(key, "command_no_case", "none", cause, domain)
     message = compose(
         app.config, Recipient(person.name, person.primary), letter, message_id, thread, app.clock()
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
 from mailbot.config.staff import Person
+from mailbot.db.installation import message_id_key
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue, refusal_reason
@@ -109,16 +109,19 @@ def queue_digest(app: App, figures: DigestFigures, lead: Person, settings: Diges
     """Queue one lead's digest; False when it was queued before (the sent-notice key is already there)."""
     now, week = app.clock(), figures.week
     letter = render_digest(app, figures, lead, settings)
-    domain = app.config.organisation.domain
-    message_id = outgoing_message_id("digest", f"digest-{week.label}", lead.primary, domain)
-    to = Recipient(lead.name, lead.primary)
-    message = compose(app.config, to, letter, message_id, Threading(), now, auto_submitted="auto-generated")
     return send_once(
-        app.sessions, digest_key(lead, week), now, lambda session: _queue(session, app, message, lead, now)
+        app.sessions,
+        digest_key(lead, week),
+        now,
+        lambda session: _queue(session, app, letter, lead, week, now),
     )
 
 
-def _queue(session: Session, app: App, message: EmailMessage, lead: Person, now: datetime) -> int:
+def _queue(session: Session, app: App, letter: Letter, lead: Person, week: DigestWeek, now: datetime) -> int:
+    key, domain = message_id_key(session), app.config.organisation.domain
+    message_id = outgoing_message_id(key, "digest", f"digest-{week.label}", lead.primary, domain)
+    to = Recipient(lead.name, lead.primary)
+    message = compose(app.config, to, letter, message_id, Threading(), now, auto_submitted="auto-generated")
     row = queue(
         session, app.config, purpose="digest", mailbox=app.config.mailboxes[0].name, message=message,
         recipients=[lead.primary], now=now, case_id=None, automatic=False,
