@@ -68,6 +68,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
     RECORDED = "recorded"  # compliments and the like: recorded without a complaints procedure
     OUT_OF_SCOPE = "out_of_scope"  # a matter outside the procedure, forwarded
+    REQUEST = "request"  # a subject access or FOI request on its own statutory clock, with its officer
 
 
 # The stage of an item the policy records without a complaints procedure.

@@ -41,7 +41,15 @@ def decide(verdict: Classification, rules: RuleSide, prediction: Prediction | No
     flags = tuple(f for f in verdict.flags if f != UNSURE_KIND_FLAG)
     if confidence < UNSURE_BELOW or _mixed_and_unsettled(rules, prediction, kind):
         flags = (*flags, UNSURE_KIND_FLAG)
-    return replace(verdict, kind=kind, flags=flags, confidence=round(confidence, 3), reasons=reasons)
+    features = prediction.features if prediction is not None else ()
+    return replace(
+        verdict,
+        kind=kind,
+        flags=flags,
+        confidence=round(confidence, 3),
+        reasons=reasons,
+        model_features=features,
+    )
 
 
 def is_persons_new_mail(verdict: Classification, on_a_case: bool) -> bool:

@@ -53,6 +53,7 @@ class Classification:
     safeguarding: tuple[Finding, ...] = ()  # what the safeguarding screening found, for the alert
     confidence: float = 1.0  # how sure the kind is, 0..1; rules about machines and headers are sure
     reasons: tuple[str, ...] = ()  # how rules and the kind model came to the kind, for `classify --json`
+    model_features: tuple[tuple[str, float], ...] = ()  # the n-grams that pushed the model hardest
 
     @property
     def unsure(self) -> bool:

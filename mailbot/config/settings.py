@@ -83,6 +83,9 @@ class CasesConfig:
     default_policy: str
     persistent_after: int  # this many new items from one address ...
     persistent_within_days: int  # ... within this many days flags the sender as persistent
+    # When the kind of new feedback is unsure: "complaint" runs it on the complaint clock (the protective
+    # reading most policies state: "if in doubt, treat it as a complaint"); "best_guess" keeps the guess.
+    when_unsure: str = "complaint"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,15 @@ class DeliveryConfig:
     max_automatic_per_address_per_day: int
     retry_minutes: tuple[int, ...]
     give_up_after_hours: int
+
+
+@dataclass(frozen=True)
+class SpamConfig:
+    """[spam]: whose verdicts count, and an optional local rspamd to ask."""
+
+    trusted_servers: frozenset[str]  # receiving servers whose spam headers count; default [staff]'s ids
+    rspamd_url: str | None  # e.g. "http://127.0.0.1:11333": rspamd's normal worker, asked over HTTP
+    rspamd_timeout_seconds: float
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class Config:
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
+    spam: SpamConfig = field(default_factory=lambda: SpamConfig(frozenset(), None, 10.0))
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -164,11 +177,27 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
     digest = _digest(top, path)
+    spam = _spam(top.sub("spam"), staff)
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest,
+        forwarding, digest, spam,
     )  # fmt: skip
+
+
+def _spam(reader: TomlReader, staff: StaffDirectory | None) -> SpamConfig:
+    """Spam verdicts count only from servers named here (by default the servers [staff] trusts for
+    Authentication-Results); "microsoft365" trusts Exchange Online's SCL and X-Forefront-Antispam-Report."""
+    default = sorted(staff.trusted_authserv_ids) if staff else []
+    servers = reader.strings("trusted_servers", default, "a list of receiving server names")
+    url = reader.get("rspamd_url", str, None, 'rspamd\'s HTTP address, e.g. "http://127.0.0.1:11333"')
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise reader.error(
+            "rspamd_url", f'expected an http:// address such as "http://127.0.0.1:11333", got {url!r}'
+        )
+    timeout = float(reader.positive("rspamd_timeout_seconds", 10))
+    reader.finish()
+    return SpamConfig(frozenset(s.strip().lower() for s in servers), url, timeout)
 
 
 def _staff(top: TomlReader, path: Path) -> StaffDirectory | None:
@@ -183,7 +212,8 @@ def _digest(top: TomlReader, path: Path) -> DigestSettings | None:
     return settings_from_table(table, path) if table is not None else None
 
 
-FORWARDED_MATTERS = ("staff_matter", "business_dispute")
+# Matters outside the complaints procedure, and the two requests with their own law, each to its officer.
+FORWARDED_MATTERS = ("staff_matter", "business_dispute", "subject_access", "foi")
 
 
 def _forwarding(reader: TomlReader) -> Mapping[str, str]:
@@ -238,6 +268,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     default_policy = reader.text("policy", "lgsco-hos-code")
     persistent_after = reader.positive("persistent_after", 3)
     persistent_within_days = reader.positive("persistent_within_days", 30)
+    when_unsure = reader.choice("when_unsure", ("complaint", "best_guess"), "complaint")
     reader.finish()
     return CasesConfig(
         reference_format,
@@ -248,6 +279,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
         default_policy,
         persistent_after,
         persistent_within_days,
+        when_unsure,
     )
 
 

@@ -32,11 +32,20 @@ def acknowledge(r: Routing, case: Case, policy: Policy, to: Recipient | None = N
     return answer(r, case, letter, automatic=True, to=to)
 
 
-def answer(r: Routing, case: Case, letter: str, automatic: bool, to: Recipient | None = None) -> str:
+def answer(
+    r: Routing,
+    case: Case,
+    letter: str,
+    automatic: bool,
+    to: Recipient | None = None,
+    details: dict[str, object] | None = None,
+) -> str:
     """Queue the letter to the writer; the outcome says whether it was queued, blocked or sent before."""
     to = to or reply_address(r)
     thread = r.thread if to.address in _mail_addresses(r.mail) else _original_thread(r.mail)
-    request = LetterRequest(letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic)
+    request = LetterRequest(
+        letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic, details=dict(details or {})
+    )
     result = send_letter(r.session, r.app, case, request)
     if result.status is LetterStatus.ALREADY_QUEUED:
         return f"{letter} already sent"
