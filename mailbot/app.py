@@ -53,7 +53,11 @@ class App:
         """The verdict on one mail with everything the bot knows: its rules, trusted spam verdicts (not for
         mail a person released from quarantine), the local rspamd, the kind model."""
         spam = self.config.spam
-        live = ask(spam.rspamd_url, raw, spam.rspamd_timeout_seconds) if spam.rspamd_url and raw else ()
+        live = (
+            ask(spam.rspamd_url, raw, spam.rspamd_timeout_seconds, spam.rspamd_spam_actions)
+            if spam.rspamd_url and raw and not released
+            else ()
+        )
         return classify(
             mail, self.chain, thread, self.config.own_addresses, self.screening,
             trusted_servers=frozenset() if released else spam.trusted_servers,

@@ -78,6 +78,8 @@ def test_dmarc_fail_is_spam_only_under_a_reject_or_quarantine_policy() -> None:
 def test_a_live_rspamd_answer() -> None:
     assert verdict_of({"action": "reject", "score": 16.4, "required_score": 15}).spam
     assert not verdict_of({"action": "no action", "score": 0.3, "required_score": 15}).spam
+    assert not verdict_of({"action": "add header", "score": 6.2, "required_score": 15}).spam
+    assert verdict_of({"action": "add header"}, ("reject", "add header")).spam
 
 
 def test_the_chain_holds_spam_only_with_a_trusted_verdict() -> None:

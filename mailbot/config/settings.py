@@ -102,6 +102,7 @@ class SpamConfig:
     trusted_servers: frozenset[str]  # receiving servers whose spam headers count; default [staff]'s ids
     rspamd_url: str | None  # e.g. "http://127.0.0.1:11333": rspamd's normal worker, asked over HTTP
     rspamd_timeout_seconds: float
+    rspamd_spam_actions: tuple[str, ...] = ("reject",)  # rspamd's actions that mean spam here
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,12 @@ def _spam(reader: TomlReader, staff: StaffDirectory | None) -> SpamConfig:
             "rspamd_url", f'expected an http:// address such as "http://127.0.0.1:11333", got {url!r}'
         )
     timeout = float(reader.positive("rspamd_timeout_seconds", 10))
+    actions = reader.choices("rspamd_spam_actions", RSPAMD_ACTIONS) or ("reject",)
     reader.finish()
-    return SpamConfig(frozenset(s.strip().lower() for s in servers), url, timeout)
+    return SpamConfig(frozenset(s.strip().lower() for s in servers), url, timeout, actions)
+
+
+RSPAMD_ACTIONS = ("reject", "soft reject", "rewrite subject", "add header", "greylist")
 
 
 def _staff(top: TomlReader, path: Path) -> StaffDirectory | None:
