@@ -8,6 +8,7 @@ client; six other mails of the same sort, never corrected and never seen, are cl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,3 +97,19 @@ def test_a_coordinators_kind_corrections_improve_the_next_classification(
           f"mean P(compliment) {probability_before:.2f} -> {probability_after:.2f}")  # fmt: skip
     assert after >= 5 and after > before
     assert probability_after > probability_before + 0.1
+
+
+def test_classify_json_explains_the_kind_by_the_models_strongest_n_grams(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cli(app, monkeypatch, capsys, "eval", str(LABELLED), "--labels", str(LABELLED / "labels.csv"))
+    path = tmp_path / "thanks.eml"
+    path.write_bytes(
+        mail(sender="pat@example.net", subject="Thank you", body="Thank you so much to Kelly.\n")
+    )
+
+    [result] = json.loads(run_cli(app, monkeypatch, capsys, "classify", "--json", str(path)))
+
+    assert result["kind"] == "compliment" and 0.5 < result["confidence"] <= 1.0
+    assert any(reason.startswith("model: compliment") for reason in result["reasons"])
+    assert result["model_features"] and all(f["weight"] > 0 for f in result["model_features"])
