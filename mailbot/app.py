@@ -10,11 +10,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.cases.reference import ReferenceFormat
-from mailbot.classify import RuleChain, load_chain
+from mailbot.classify import Classification, RuleChain, ThreadMatch, classify, load_chain
+from mailbot.classify.learning import Learner, model_path
+from mailbot.classify.rspamd import ask
 from mailbot.classify.safeguarding import Screening, load_screening
 from mailbot.config.settings import Config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
 from mailbot.errors import UserError
+from mailbot.intake.parse import ParsedMail
 from mailbot.outgoing.letters import Letters
 from mailbot.policy import Policy, load_policies
 
@@ -34,9 +37,33 @@ class App:
     letters: Letters
     references: ReferenceFormat
     clock: Callable[[], datetime] = field(default=utc_now)
+    learner: Learner | None = None
 
     def policy_for(self, mailbox: str) -> Policy:
         return self.policies[self.config.mailbox(mailbox).policy]
+
+    def classify(
+        self,
+        mail: ParsedMail,
+        thread: ThreadMatch | None,
+        raw: bytes = b"",
+        released: bool = False,
+        save_model: bool = True,
+    ) -> Classification:
+        """The verdict on one mail with everything the bot knows: its rules, trusted spam verdicts (not for
+        mail a person released from quarantine), the local rspamd, the kind model."""
+        spam = self.config.spam
+        live = (
+            ask(spam.rspamd_url, raw, spam.rspamd_timeout_seconds, spam.rspamd_spam_actions)
+            if spam.rspamd_url and raw and not released
+            else ()
+        )
+        return classify(
+            mail, self.chain, thread, self.config.own_addresses, self.screening,
+            trusted_servers=frozenset() if released else spam.trusted_servers,
+            live_verdicts=() if released else live,
+            model=self.learner.model(save_model) if self.learner else None,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.engine.dispose()
@@ -58,7 +85,7 @@ def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
-    return App(
+    app = App(
         config,
         engine,
         make_sessionmaker(engine),
@@ -69,3 +96,5 @@ def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime
         ReferenceFormat(config.cases.reference_format),
         clock,
     )
+    app.learner = Learner(model_path(config.database_url, config.storage_dir), app.sessions)
+    return app

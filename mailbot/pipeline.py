@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records, threading
-from mailbot.classify import Classification, classify
+from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
@@ -98,7 +98,7 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     note = _reuse_note(inbound, threading.reused_message_id(session, inbound))
     staff = staffmail.check_sender(app, mail)
     lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
-    verdict = classify(mail, app.chain, lookup.match, app.config.own_addresses, app.screening)
+    verdict = app.classify(mail, lookup.match, inbound.raw, released=inbound.released_at is not None)
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
     case = _thread_case(session, lookup)
     routing = Routing(session, app, inbound, mail, verdict, lookup, case, staff, note)
@@ -142,4 +142,4 @@ def classify_only(app: App, mail: ParsedMail) -> tuple[Classification, threading
     """What processing would decide, without changing anything (for ``mailbot classify``)."""
     with app.sessions() as session:
         lookup = threading.find_thread(session, mail, app.references)
-        return classify(mail, app.chain, lookup.match, app.config.own_addresses, app.screening), lookup
+        return app.classify(mail, lookup.match, save_model=False), lookup

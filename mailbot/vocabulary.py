@@ -22,14 +22,21 @@ class Kind(StrEnum):
     STAFF_REPLY = "staff_reply"
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
-    BULK = "bulk"
+    BULK = "bulk"  # newsletters, mailing lists and system notifications
+    SPAM = "spam"  # junk by the verdict of our own receiving server: held in quarantine, never answered
+    SUBJECT_ACCESS = "subject_access"  # a request for one's own personal data (UK GDPR article 15)
+    FOI = "foi"  # a freedom of information request (FOIA 2000, FOISA 2002)
     OUT_OF_SCOPE = "out_of_scope"
 
 
 # New feedback, in the order reports list it.
 FEEDBACK_KINDS: tuple[Kind, ...] = (Kind.COMPLAINT, Kind.CONCERN, Kind.COMMENT, Kind.COMPLIMENT)
+# Requests with their own law and clock: recorded, forwarded to their officer, never a complaints stage.
+REQUEST_KINDS: tuple[Kind, ...] = (Kind.SUBJECT_ACCESS, Kind.FOI)
+# What a person may write to us new: the kinds the kind model chooses between (with the rules).
+PERSON_KINDS: tuple[Kind, ...] = (*FEEDBACK_KINDS, *REQUEST_KINDS, Kind.OUT_OF_SCOPE)
 # Mail written by machines: never answered, never a case.
-MACHINE_KINDS: tuple[Kind, ...] = (Kind.AUTO_REPLY, Kind.BOUNCE, Kind.BULK)
+MACHINE_KINDS: tuple[Kind, ...] = (Kind.AUTO_REPLY, Kind.BOUNCE, Kind.BULK, Kind.SPAM)
 # Mail that belongs on an existing case when it threads to one.
 ON_A_CASE: tuple[Kind, ...] = (Kind.REPLY, Kind.ESCALATION, Kind.STAFF_REPLY)
 # Kinds that never draw an automatic mail: machines (mail loops), our own staff, and mail we do not handle.
@@ -42,6 +49,7 @@ class InboundState(StrEnum):
     FETCHED = "fetched"
     PROCESSED = "processed"
     SHUNTED = "shunted"
+    QUARANTINED = "quarantined"  # spam: kept, unanswered, until a person releases it (`mailbot spam release`)
 
 
 class OutboxState(StrEnum):
@@ -60,6 +68,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
     RECORDED = "recorded"  # compliments and the like: recorded without a complaints procedure
     OUT_OF_SCOPE = "out_of_scope"  # a matter outside the procedure, forwarded
+    REQUEST = "request"  # a subject access or FOI request on its own statutory clock, with its officer
 
 
 # The stage of an item the policy records without a complaints procedure.
@@ -84,6 +93,11 @@ class ForwardedMatter(StrEnum):
 
 FORWARDED_MATTERS: tuple[ForwardedMatter, ...] = tuple(ForwardedMatter)
 
+
+# Flags the front door sets on a mail and its case.
+NO_REPLY_FLAG = "no_reply_address"  # a person wrote from an address that takes no replies: send nothing
+ANONYMOUS_FLAG = "anonymous"
+UNSURE_KIND_FLAG = "unsure_kind"  # the kind is a guess: kind-neutral letters until a coordinator's #kind
 
 # The audit-trail action of each safeguarding alert; its detail starts "<category keys>: " (the digest
 # counts them).

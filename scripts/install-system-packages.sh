@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the demo and the tests run for real: Dovecot (IMAP), PostgreSQL, Chromium
 # (headless, to check the weekly digest renders) with an Arial-compatible font, and systemd's systemd-analyze
-# (to check the units in deploy/).
+# (to check the units in deploy/), and rspamd (the spam filter the front door may ask; its tests start their own).
 set -euo pipefail
 missing=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v rspamd >/dev/null 2>&1 || missing+=(rspamd)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
@@ -20,6 +21,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The tests start their own throwaway servers; the system-wide ones are not needed.
-for service in dovecot postgresql; do
+for service in dovecot postgresql rspamd; do
   (systemctl disable --now "$service" || service "$service" stop) >/dev/null 2>&1 || true
 done

@@ -14,10 +14,12 @@ from mailbot.config.settings import load_config
 from mailbot.testing import (
     Dovecot,
     PostgresCluster,
+    Rspamd,
     SmtpCapture,
     find_aiosmtpd,
     find_dovecot,
     find_postgres,
+    find_rspamd,
     require,
     skip_or_fail,
 )
@@ -39,6 +41,14 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
 def smtp_server(tmp_path: Path) -> Iterator[SmtpCapture]:
     require(find_aiosmtpd)
     with SmtpCapture(outdir=tmp_path / "sent") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rspamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rspamd]:
+    """A real rspamd for the session: its first start compiles its rules, which takes some seconds."""
+    require(find_rspamd)
+    with Rspamd(tmp_path_factory.mktemp("rspamd")) as server:
         yield server
 
 

@@ -164,7 +164,6 @@ def test_supplier_invoice_dispute(chain: RuleChain) -> None:
         ("", "MAILER-DAEMON@mx.example.org", "Undelivered Mail Returned to Sender", "bounce"),
         ("", "Jo <jo@example.org>", "Undeliverable: Your complaint C-1", "bounce"),
         ("Return-Path: <>\n", "Jo <jo@example.org>", "Hello", "bounce"),
-        ("", "Council <no-reply@council.example.gov.uk>", "Your request", "bulk"),
     ],
 )
 def test_machines_are_never_answered(
@@ -173,6 +172,20 @@ def test_machines_are_never_answered(
     verdict = judge(chain, "Text.", subject=subject, sender=sender, extra_headers=headers)
     assert verdict.kind == kind
     assert verdict.may_auto_reply == (kind == "complaint")
+
+
+def test_a_no_reply_address_is_never_answered_but_its_words_are_still_read(chain: RuleChain) -> None:
+    # Issue 13: a no-reply address says "send nothing automatic", not "not a person". A person may write
+    # from one to stay anonymous; a robot is recognised by what robots write, not by its address.
+    person = judge(chain, "Nobody came to Mum on Sunday.", subject="Missed visit",
+                   sender="noreply.anon77@protonmail.example.com")  # fmt: skip
+    assert person.kind == "complaint"
+    assert {"no_reply_address", "anonymous"} <= set(person.flags)
+    assert not person.may_auto_reply
+    robot = judge(chain, "Your request has been received. This is an automated message, please do not reply.",
+                  subject="Your request", sender="Council <no-reply@council.example.gov.uk>")  # fmt: skip
+    assert robot.kind == "bulk"
+    assert not robot.may_auto_reply
 
 
 def test_arf_feedback_report_is_bulk_not_a_complaint(chain: RuleChain) -> None:

@@ -60,7 +60,7 @@ def test_machines_are_always_machines_and_never_new_feedback(labelled: Evaluatio
     machines = [j for j in labelled.judgements if j.expected_kind in MACHINE_KINDS]
     assert machines
     assert [j.file for j in machines if j.kind not in MACHINE_KINDS] == []
-    for kind in sorted(MACHINE_KINDS):
+    for kind in sorted(set(MACHINE_KINDS) - {"spam"}):  # spam is judged on its own set (labelled_more.toml)
         assert labelled.kind_score(kind).recall == 1.0, kind
 
 
@@ -169,7 +169,10 @@ def test_precision_and_recall_per_flag() -> None:
 
 def test_report_shows_the_tables_and_the_misses() -> None:
     lines = format_evaluation(TINY).splitlines()
-    assert lines[0] == "5 labelled mails; kind right for 3 (accuracy 60.0%)"
+    assert lines[0] == (
+        "5 labelled mails; kind right for 3 (accuracy 60.0%); 0 marked unsure; "
+        "person taken for machine 0/4, machine mail answered 0/1"
+    )
     assert lines[3].split() == ["1", "2", "3", "4"]
     assert lines[4].split() == ["1", "complaint", "1", "1", ".", "."]
     assert lines[6].split() == ["3", "compliment", "1", ".", ".", "."]

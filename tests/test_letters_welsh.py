@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mailbot.cases import stages
+from mailbot.cases.statutory import subject_access_clock
 from mailbot.config.settings import OrganisationConfig
 from mailbot.db.models import Case
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
@@ -33,6 +34,7 @@ from mailbot.outgoing.letters import (
 )
 from mailbot.outgoing.notices import LetterRequest, letter_context
 from mailbot.policy import Policy, load_policies
+from mailbot.routing.requests import letter_details
 from mailbot.vocabulary import OUTCOMES, RECORDED_STAGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,7 @@ APP: Any = SimpleNamespace(config=SimpleNamespace(organisation=ORGANISATION))
 STAFF_LETTERS = {
     "alert_bounce", "alert_elected_member", "alert_safeguarding", "alert_unverified_staff", "breach",
     "command_done", "command_no_case", "command_refused", "digest", "follow_up", "forward_matter",
+    "forward_request",
     "notify_coordinator", "reminder",
 }  # fmt: skip
 ENGLISH_DATE_WORDS = re.compile(
@@ -165,6 +168,11 @@ def relayed(session: Session, policy: str) -> tuple[Case, dict[str, Any]]:
     return complaint(session, policy), {"text": text, "staff_name": "Siân Prys", "staff_address": ""}
 
 
+def received_request(session: Session, policy: str) -> tuple[Case, dict[str, Any]]:
+    clock = subject_access_clock(WED_29_APR_2026.date(), "WLS")
+    return new_item(session, policy, "subject_access"), letter_details("subject_access", clock)
+
+
 SCENARIOS = {
     "acknowledgement of a new complaint": ("acknowledgement", acknowledged_complaint),
     "acknowledgement of an escalation": ("acknowledgement", acknowledged_escalation),
@@ -175,6 +183,7 @@ SCENARIOS = {
     "outcome at the last stage": ("outcome", final_outcome),
     "signpost": ("signpost", signposted),
     "relay": ("relay", relayed),
+    "request_received": ("request_received", received_request),
 }
 WELSH_POLICIES = sorted(
     path.stem

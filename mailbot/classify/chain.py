@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.checked import same_mailbox
-from mailbot.classify import headers, senders, state, wording  # noqa: F401  (modules register rule types)
+from mailbot.classify import headers, marks, senders, spam, state, wording  # noqa: F401  (modules register rule types)
+from mailbot.classify.decide import RuleSide, decide, is_persons_new_mail
+from mailbot.classify.kind_model import KindModel
 from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch
 from mailbot.classify.rules import RULE_TYPES, MailContext, Param, Rule, normalise_wording
 from mailbot.classify.safeguarding import Screening, TextPart, categories_found, parts_of, screen
+from mailbot.classify.spam import SpamVerdict, verdicts
 from mailbot.config.reader import TomlReader, Wording
 from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
@@ -30,6 +33,7 @@ _STEP_KEYS: Mapping[str, Param] = {
     "kind": Param(str, help="the kind decided when the rule hits (ends the chain)"),
     "flags": Param(list, help="flags added when the rule hits"),
     "when_thread": Param(bool, help="run only when the mail does (true) / does not (false) answer a case"),
+    "sure": Param(bool, help="the kind this rule decides stands whatever the kind model says"),
 }
 _FLAG = re.compile(r"^[a-z][a-z_]*(?::[a-z]{2,3})?$")
 SAFEGUARDING_FLAG = "safeguarding"
@@ -46,6 +50,7 @@ class ChainStep:
     kind: str | None
     flags: tuple[str, ...]
     when_thread: bool | None
+    sure: bool = False
 
     def runs_for(self, context: MailContext) -> bool:
         return self.when_thread is None or self.when_thread == (context.thread is not None)
@@ -95,7 +100,8 @@ def _step(path: Path, index: int, entry: Mapping[str, Any]) -> ChainStep:
         rule = rule_class(entry["name"], entry.get("description", ""), params)
     except ValueError as exc:
         raise ClassifyRulesError(f"{where}: {exc}") from exc
-    return ChainStep(rule, _kind(where, entry), _flags(where, entry), entry.get("when_thread"))
+    kind, flags = _kind(where, entry), _flags(where, entry)
+    return ChainStep(rule, kind, flags, entry.get("when_thread"), bool(entry.get("sure", False)))
 
 
 def _rule_class(where: str, entry: Mapping[str, Any]) -> type[Rule]:
@@ -167,13 +173,29 @@ def classify(
     thread: ThreadMatch | None = None,
     own_addresses: frozenset[str] = frozenset(),
     screening: Screening | None = None,
+    *,
+    trusted_servers: frozenset[str] = frozenset(),
+    live_verdicts: tuple[SpamVerdict, ...] = (),
+    model: KindModel | None = None,
 ) -> Classification:
-    """Run the chain over one mail and say what it is, which flags it carries and why; with ``screening``,
-    any sign of abuse or neglect adds the ``safeguarding`` flag and what was found."""
-    verdict = _run_chain(mail, chain, thread, own_addresses)
+    """Run the chain over one mail and say what it is, which flags it carries, how sure, and why.
+
+    ``trusted_servers`` are the receiving servers whose spam verdicts count; ``live_verdicts`` what a local
+    rspamd said; ``model`` the kind model that decides a person's new mail with the rules. With
+    ``screening``, any sign of abuse or neglect adds the ``safeguarding`` flag and what was found."""
+    context = mail_context(mail, thread, own_addresses, (*verdicts(mail, trusted_servers), *live_verdicts))
+    verdict, rules = _run_chain(mail, chain, context)
+    if is_persons_new_mail(verdict, thread is not None):
+        prediction = model.predict(model_text(context)) if model is not None else None
+        verdict = decide(verdict, rules, prediction)
     if screening is None:
         return verdict
     return with_safeguarding(verdict, screen(screening, safeguarding_parts(mail, thread)))
+
+
+def model_text(context: MailContext) -> str:
+    """What the kind model reads: the subject and the words the rules read."""
+    return f"{context.subject}\n{context.body}"
 
 
 def with_safeguarding(verdict: Classification, findings: tuple[Finding, ...]) -> Classification:
@@ -193,27 +215,49 @@ def safeguarding_parts(mail: ParsedMail, thread: ThreadMatch | None) -> list[Tex
     return [TextPart("new text", new_text(mail)), *(p for p in parts if p.where not in ("subject", "text"))]
 
 
-def _run_chain(
-    mail: ParsedMail, chain: RuleChain, thread: ThreadMatch | None, own_addresses: frozenset[str]
-) -> Classification:
-    context = mail_context(mail, thread, own_addresses)
+def _run_chain(mail: ParsedMail, chain: RuleChain, context: MailContext) -> tuple[Classification, RuleSide]:
     kind: str | None = None
     flags: dict[str, None] = {}
     hit: list[str] = []
     missed: list[str] = []
-    for step in (step for step in chain.steps if step.runs_for(context)):
+    steps = [step for step in chain.steps if step.runs_for(context)]
+    deciding: ChainStep | None = None
+    for step in steps:
         if not step.rule.check(mail, context):
             missed.append(step.rule.name)
             continue
         hit.append(step.rule.name)
         flags.update(dict.fromkeys(step.flags))
         if step.kind is not None:
-            kind = step.kind
+            kind, deciding = step.kind, step
             break
-    return Classification(kind or DEFAULT_KIND, tuple(flags), tuple(hit), tuple(missed))
+    verdict = Classification(kind or DEFAULT_KIND, tuple(flags), tuple(hit), tuple(missed))
+    rest = steps[steps.index(deciding) + 1 :] if deciding else []
+    return verdict, _rule_side(mail, context, deciding, rest)
 
 
-def mail_context(mail: ParsedMail, thread: ThreadMatch | None, own_addresses: frozenset[str]) -> MailContext:
+def _rule_side(
+    mail: ParsedMail, context: MailContext, deciding: ChainStep | None, rest: list[ChainStep]
+) -> RuleSide:
+    """How firmly the rules chose, and which other kinds later rules would have pointed to (praise in a
+    complaint, say). Only kinds: later rules' flags were not earned."""
+    if deciding is None or deciding.kind is None:
+        return RuleSide(DEFAULT_KIND, "fallen_through", ())
+    strength = "sure" if deciding.sure else "leaning"
+    if deciding.rule.type_name == "has_content":
+        strength = "fallen_through"
+    others = [
+        s.kind for s in rest if s.kind and s.rule.type_name != "has_content" and s.rule.check(mail, context)
+    ]
+    return RuleSide(deciding.kind, strength, tuple(dict.fromkeys([deciding.kind, *others])))
+
+
+def mail_context(
+    mail: ParsedMail,
+    thread: ThreadMatch | None,
+    own_addresses: frozenset[str],
+    spam_verdicts: tuple[SpamVerdict, ...] = (),
+) -> MailContext:
     """A reply is judged on its new words only: the quoted history holds our own letters' wording."""
     body = new_text(mail) if thread is not None else _whole_text(mail)
     return MailContext(
@@ -222,6 +266,8 @@ def mail_context(mail: ParsedMail, thread: ThreadMatch | None, own_addresses: fr
         own_addresses=frozenset(same_mailbox(address) for address in own_addresses),
         subject=normalise_wording(mail.subject),
         body=normalise_wording(body),
+        spam_verdicts=spam_verdicts,
+        html=mail.html or "",
     )
 
 

@@ -7,52 +7,47 @@ and per flag, so a change to rules/classify.toml is judged on evidence rather th
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbot.classify import KINDS, Classification, RuleChain, classify
-from mailbot.classify.chain import SAFEGUARDING_FLAG
+from mailbot.classify import Classification, RuleChain, classify
+from mailbot.classify.chain import SAFEGUARDING_FLAG, mail_context, model_text
+from mailbot.classify.kind_model import KindModel
+from mailbot.classify.labelled import (
+    EvaluationError,
+    Label,
+    _label,
+    as_message,
+    load_set,
+    read_labels,
+)
 from mailbot.classify.result import SILENCING_FLAGS
 from mailbot.classify.safeguarding import Screening
-from mailbot.errors import UserError
 from mailbot.intake.parse import UnparseableMail, parse_mail
+from mailbot.vocabulary import MACHINE_KINDS, NO_REPLY_FLAG, SILENT_KINDS, UNSURE_KIND_FLAG
 
-HEADER = ("file", "kind", "flags")
 # Flags that come from configuration and headers (our own address, a no-auto-reply request), not from what the
 # mail says: nobody labels them, so they are left out of the flag scores.
-UNJUDGED_FLAGS = SILENCING_FLAGS
+UNJUDGED_FLAGS = SILENCING_FLAGS - {NO_REPLY_FLAG} | {UNSURE_KIND_FLAG}
 # Reading order for tables: what people write first, then mail on a case, then machines.
 _KIND_ORDER = (
     "complaint",
     "concern",
     "compliment",
     "comment",
+    "subject_access",
+    "foi",
     "reply",
     "escalation",
     "staff_reply",
     "auto_reply",
     "bounce",
     "bulk",
+    "spam",
     "out_of_scope",
 )
-
-
-class EvaluationError(UserError):
-    """The labels file or a labelled mail cannot be used; the message names the file and, where there is
-    one, the line."""
-
-
-@dataclass(frozen=True)
-class Label:
-    """One row of the labels file: what a complaints coordinator says the mail is."""
-
-    file: str
-    kind: str
-    flags: frozenset[str]
-    line: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +60,8 @@ class Judgement:
     kind: str
     flags: frozenset[str]
     decided_by: str | None = None  # the rule that chose the kind; None when no rule did (the chain's default)
+    text: str = ""  # what the kind model reads of the mail, so a label can become a training example
+    unsure: bool = False  # the kind was marked unsure (kind-neutral letters, the coordinator asked)
 
 
 @dataclass(frozen=True)
@@ -158,12 +155,49 @@ def evaluate(
     chain: RuleChain,
     own_addresses: frozenset[str] = frozenset(),
     screening: Screening | None = None,
+    model: KindModel | None = None,
+    trusted_servers: frozenset[str] = frozenset(),
 ) -> Evaluation:
     """Classify every labelled mail in `directory` as new mail and set the answers beside the labels."""
     rows = read_labels(labels, known_flags=settable_flags(chain, screening))
-    classifier = _Classifier(chain, own_addresses, screening)
-    judgements = tuple(_judge(directory, labels, row, classifier) for row in rows)
+    classifier = _Classifier(chain, own_addresses, screening, model, trusted_servers)
+    judgements = tuple(
+        _judge(_read_mail(directory, labels, row), directory / row.file, labels, row, classifier)
+        for row in rows
+    )
     return Evaluation(judgements, _unlabelled(directory, rows))
+
+
+def evaluate_set(
+    path: Path,
+    chain: RuleChain,
+    own_addresses: frozenset[str] = frozenset(),
+    screening: Screening | None = None,
+    model: KindModel | None = None,
+    trusted_servers: frozenset[str] = frozenset(),
+) -> Evaluation:
+    """The same for a labelled set written as one TOML file (see labelled.py); the set's own receiving
+    servers are trusted as the configuration's are."""
+    labelled = load_set(path)
+    known = settable_flags(chain, screening)
+    trusted = trusted_servers | labelled.trusted_servers
+    classifier = _Classifier(chain, own_addresses, screening, model, trusted)
+    judgements = []
+    for line, entry in enumerate(labelled.mails, start=1):
+        row = _label(path, line, [entry["id"], entry["kind"], " ".join(entry.get("flags", ()))], known)
+        judgements.append(_judge(as_message(entry), f"{path}#{entry['id']}", path, row, classifier))
+    return Evaluation(tuple(judgements))
+
+
+def evaluate_any(
+    source: Path, labels: Path | None, chain: RuleChain, own_addresses: frozenset[str], **options: object
+) -> Evaluation:
+    """A folder with a labels file, or a .toml set."""
+    if source.suffix == ".toml":
+        return evaluate_set(source, chain, own_addresses, **options)  # type: ignore[arg-type]
+    if labels is None:
+        raise EvaluationError(f"{source}: a folder of .eml files needs --labels FILE.csv")
+    return evaluate(source, labels, chain, own_addresses, **options)  # type: ignore[arg-type]
 
 
 def run_eval(
@@ -188,24 +222,34 @@ class _Classifier:
     chain: RuleChain
     own_addresses: frozenset[str]
     screening: Screening | None
+    model: KindModel | None = None
+    trusted_servers: frozenset[str] = frozenset()
 
 
-def _judge(directory: Path, labels: Path, row: Label, classifier: _Classifier) -> Judgement:
-    path = directory / row.file
+def _read_mail(directory: Path, labels: Path, row: Label) -> bytes:
     try:
-        raw = path.read_bytes()
+        return (directory / row.file).read_bytes()
     except OSError as exc:
         raise EvaluationError(
             f"{labels}:{row.line}: {row.file} cannot be read from {directory} ({exc.strerror})"
         ) from exc
+
+
+def _judge(raw: bytes, where: Path | str, labels: Path, row: Label, classifier: _Classifier) -> Judgement:
     try:
         mail = parse_mail(raw)
     except UnparseableMail as exc:
-        raise EvaluationError(f"{path}: not a mail ({exc}); labelled at {labels}:{row.line}") from exc
+        raise EvaluationError(f"{where}: not a mail ({exc}); labelled at {labels}:{row.line}") from exc
     chain = classifier.chain
-    verdict = classify(mail, chain, None, classifier.own_addresses, classifier.screening)
+    verdict = classify(
+        mail, chain, None, classifier.own_addresses, classifier.screening,
+        trusted_servers=classifier.trusted_servers, model=classifier.model,
+    )  # fmt: skip
     flags = frozenset(verdict.flags) - UNJUDGED_FLAGS
-    return Judgement(row.file, row.kind, row.flags, verdict.kind, flags, _decided_by(chain, verdict))
+    text = model_text(mail_context(mail, None, classifier.own_addresses))
+    return Judgement(
+        row.file, row.kind, row.flags, verdict.kind, flags, _decided_by(chain, verdict), text, verdict.unsure
+    )
 
 
 def _decided_by(chain: RuleChain, verdict: Classification) -> str | None:
@@ -218,59 +262,6 @@ def _decided_by(chain: RuleChain, verdict: Classification) -> str | None:
 def _unlabelled(directory: Path, rows: tuple[Label, ...]) -> tuple[str, ...]:
     labelled = {row.file for row in rows}
     return tuple(sorted(p.name for p in directory.glob("*.eml") if p.name not in labelled))
-
-
-# --- reading the labels file ----------------------------------------------------------------------------
-
-
-def read_labels(path: Path, known_flags: frozenset[str] | None = None) -> tuple[Label, ...]:
-    """Rows of the labels file; any bad row raises EvaluationError naming the file and line."""
-    rows = list(_csv_rows(path))
-    if not rows or tuple(field.strip().lower() for field in rows[0][1]) != HEADER:
-        raise EvaluationError(
-            f"{path}:{rows[0][0] if rows else 1}: the first row must be the header {','.join(HEADER)}"
-        )
-    labels = tuple(_label(path, line, fields, known_flags) for line, fields in rows[1:])
-    if not labels:
-        raise EvaluationError(f"{path}: no labelled mails after the header")
-    _check_unique(path, labels)
-    return labels
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for each row that is not blank or a # note."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeError) as exc:
-        raise EvaluationError(f"{path}: cannot be read ({exc})") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            yield number, next(csv.reader([line]))
-
-
-def _label(path: Path, line: int, fields: list[str], known_flags: frozenset[str] | None) -> Label:
-    where = f"{path}:{line}"
-    if len(fields) not in (2, 3) or not fields[0].strip():
-        raise EvaluationError(f"{where}: expected file,kind,flags (flags may be empty), got {fields}")
-    name, kind = fields[0].strip(), fields[1].strip()
-    flags = frozenset(fields[2].split()) if len(fields) == 3 else frozenset()
-    if kind not in KINDS:
-        raise EvaluationError(f"{where}: unknown kind {kind!r} for {name}; accepted: {sorted(KINDS)}")
-    if known_flags is not None and (unknown := sorted(flags - known_flags)):
-        raise EvaluationError(
-            f"{where}: unknown flag(s) {unknown} for {name}; the rule chain sets: {sorted(known_flags)}"
-        )
-    return Label(name, kind, flags, line)
-
-
-def _check_unique(path: Path, labels: tuple[Label, ...]) -> None:
-    first: dict[str, int] = {}
-    for label in labels:
-        if label.file in first:
-            raise EvaluationError(
-                f"{path}:{label.line}: {label.file} is already labelled on line {first[label.file]}"
-            )
-        first[label.file] = label.line
 
 
 # --- the report a person reads --------------------------------------------------------------------------
@@ -288,7 +279,25 @@ def format_evaluation(e: Evaluation) -> str:
 
 
 def _headline(e: Evaluation) -> str:
-    return f"{len(e.judgements)} labelled mails; kind right for {e.right} (accuracy {_percent(e.accuracy)})"
+    unsure = sum(j.unsure for j in e.judgements)
+    return (
+        f"{len(e.judgements)} labelled mails; kind right for {e.right} (accuracy {_percent(e.accuracy)}); "
+        f"{unsure} marked unsure; {machine_person_errors(e)}"
+    )
+
+
+def machine_person_errors(e: Evaluation) -> str:
+    """The two mistakes that matter most at the door: a person's mail taken for a machine's (it would go
+    unanswered, perhaps unseen), and a machine's mail answered (backscatter, mail loops)."""
+    people = [j for j in e.judgements if j.expected_kind not in _MACHINE]
+    machines = [j for j in e.judgements if j.expected_kind in _MACHINE]
+    lost = sum(j.kind in _MACHINE for j in people)
+    answered = sum(j.kind not in _SILENT for j in machines)
+    return f"person taken for machine {lost}/{len(people)}, machine mail answered {answered}/{len(machines)}"
+
+
+_MACHINE = frozenset(MACHINE_KINDS)
+_SILENT = frozenset(SILENT_KINDS)
 
 
 def _confusion_table(e: Evaluation) -> str:
@@ -327,7 +336,8 @@ def _misses(e: Evaluation) -> str:
 def _miss(j: Judgement) -> str:
     parts = []
     if j.kind != j.expected_kind:
-        parts.append(f"labelled {j.expected_kind}, chosen {j.kind} by {j.decided_by or 'the default'}")
+        by = j.decided_by or "the default"
+        parts.append(f"labelled {j.expected_kind}, chosen {j.kind}{' (unsure)' if j.unsure else ''} by {by}")
     if missing := sorted(j.expected_flags - j.flags):
         parts.append(f"flag missed: {' '.join(missing)}")
     if extra := sorted(j.flags - j.expected_flags):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailbot.vocabulary import FEEDBACK_KINDS, MACHINE_KINDS, SILENT_KINDS, Kind
+from mailbot.vocabulary import (
+    FEEDBACK_KINDS,
+    MACHINE_KINDS,
+    NO_REPLY_FLAG,
+    SILENT_KINDS,
+    UNSURE_KIND_FLAG,
+    Kind,
+)
 
 KINDS = frozenset(kind.value for kind in Kind)  # plain strings: rules files name them, messages list them
 # Flags that forbid an automatic mail whatever the kind (set by rules/classify.toml).
-SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply"})
+SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply", NO_REPLY_FLAG})
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,13 @@ class Classification:
     rules_hit: tuple[str, ...]
     rules_missed: tuple[str, ...]
     safeguarding: tuple[Finding, ...] = ()  # what the safeguarding screening found, for the alert
+    confidence: float = 1.0  # how sure the kind is, 0..1; rules about machines and headers are sure
+    reasons: tuple[str, ...] = ()  # how rules and the kind model came to the kind, for `classify --json`
+    model_features: tuple[tuple[str, float], ...] = ()  # the n-grams that pushed the model hardest
+
+    @property
+    def unsure(self) -> bool:
+        return UNSURE_KIND_FLAG in self.flags
 
     @property
     def is_machine(self) -> bool:

@@ -21,6 +21,8 @@ class MailContext:
     own_addresses: frozenset[str]
     subject: str
     body: str  # the new words of a reply; for new mail the whole text and any mail forwarded with it
+    spam_verdicts: tuple[Any, ...] = ()  # spam.SpamVerdict: what our trusted servers (and rspamd) said
+    html: str = ""  # the HTML part, for marks only HTML carries (tracking images)
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,20 @@ class SenderRule(Rule):
     parameters: Mapping[str, Param] = {
         "addresses": Param(list, help="regular expressions searched in the lower-case From address"),
         "names": Param(list, help="regular expressions searched in the From display name"),
+        "both": Param(bool, help="hit only when the address AND the name match (default: either)"),
     }
 
     def configure(self, params: Mapping[str, Any]) -> None:
         self.addresses = compile_patterns(params.get("addresses", ()))
         self.names = compile_patterns(params.get("names", ()))
+        self.both = bool(params.get("both", False))
 
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
         if mail.sender is None:
             return False
-        return any_search(self.addresses, mail.sender.email) or any_search(self.names, mail.sender.name)
+        address = any_search(self.addresses, mail.sender.email)
+        name = any_search(self.names, mail.sender.name)
+        return (address and name) if self.both else (address or name)
 
 
 @register

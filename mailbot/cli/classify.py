@@ -14,19 +14,63 @@ if TYPE_CHECKING:  # the command imports what it needs when it runs, so `mailbot
     from mailbot.app import App
     from mailbot.cases.threading import ThreadLookup
     from mailbot.classify import Classification
+    from mailbot.classify.evaluate import Evaluation
+    from mailbot.classify.kind_model import KindModel
+    from mailbot.config.settings import Config
     from mailbot.intake.parse import ParsedMail
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from mailbot.classify import load_chain
-    from mailbot.classify.evaluate import run_eval
-    from mailbot.classify.safeguarding import load_screening
+    """Measure first, with the kind model as it stood, then (unless --held-out) keep the labels as examples
+    and retrain: the figures printed are never the model marking its own homework."""
+    from mailbot.app import build_app
+    from mailbot.classify.evaluate import evaluate_any, format_evaluation
+    from mailbot.db.session import database_exists
 
     config = config_from(args)
-    chain = load_chain(config.cases.classify_rules)
-    screening = load_screening(config.cases.safeguarding_rules)
-    print(run_eval(args.directory, args.labels, chain, config.own_addresses, screening))
+    if args.held_out and not database_exists(config.database_url):
+        return _print_eval(args, config, None)
+    app = build_app(config, migrate=not args.held_out)
+    try:
+        model = app.learner.model(save_retrained=not args.held_out) if app.learner else None
+        evaluation = evaluate_any(
+            args.directory, args.labels, app.chain, config.own_addresses, screening=app.screening,
+            model=model, trusted_servers=config.spam.trusted_servers,
+        )  # fmt: skip
+        print(format_evaluation(evaluation), end="")
+        if not args.held_out:
+            print(_learn(app, evaluation, args))
+    finally:
+        app.close()
     return 0
+
+
+def _print_eval(args: argparse.Namespace, config: Config, model: KindModel | None) -> int:
+    from mailbot.classify import load_chain
+    from mailbot.classify.evaluate import evaluate_any, format_evaluation
+    from mailbot.classify.safeguarding import load_screening
+
+    evaluation = evaluate_any(
+        args.directory, args.labels, load_chain(config.cases.classify_rules), config.own_addresses,
+        screening=load_screening(config.cases.safeguarding_rules), model=model,
+        trusted_servers=config.spam.trusted_servers,
+    )  # fmt: skip
+    print(format_evaluation(evaluation), end="")
+    return 0
+
+
+def _learn(app: App, evaluation: Evaluation, args: argparse.Namespace) -> str:
+    from mailbot.classify.learning import add_example
+
+    source = str(args.labels or args.directory)
+    with app.sessions.begin() as session:
+        kept = sum(
+            add_example(session, j.text, j.expected_kind, f"eval {source}: {j.file}", app.clock())
+            for j in evaluation.judgements
+        )
+    model = app.learner.model() if app.learner else None
+    trained = f"; kind model retrained on {model.examples} examples" if model else ""
+    return f"\nLearnt {kept} labelled examples from {source}{trained}\n"
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -40,10 +84,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if not database_exists(config.database_url):
         chain = load_chain(config.cases.classify_rules)
         screening = load_screening(config.cases.safeguarding_rules)
+        trusted = config.spam.trusted_servers
         results = [
-            _verdict(path, classify(_read(path), chain, None, config.own_addresses, screening), None)
+            _verdict(path, classify(_read(path), chain, None, config.own_addresses, screening,
+                                    trusted_servers=trusted), None)
             for path in args.files
-        ]
+        ]  # fmt: skip
     else:
         app = build_app(config, migrate=False)
         try:
@@ -79,6 +125,8 @@ def _verdict(path: Path, verdict: Classification, lookup: ThreadLookup | None) -
         "file": str(path), "kind": verdict.kind, "flags": list(verdict.flags),
         "rules_hit": list(verdict.rules_hit), "case": match.case_ref if match else None,
         "matched_by": match.matched_by if match else None, "note": lookup.refused if lookup else None,
+        "confidence": verdict.confidence, "unsure": verdict.unsure, "reasons": list(verdict.reasons),
+        "model_features": [{"feature": name, "weight": weight} for name, weight in verdict.model_features],
     }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mailbot.cli import auth, cases, classify, health, outbox, policy, reports, service, shunted
+from mailbot.cli import auth, cases, classify, health, outbox, policy, reports, service, shunted, spam
 from mailbot.vocabulary import OUTCOMES
 
 DESCRIPTION = "The ``mailbot`` command: thin commands over the same functions the scheduler runs."
@@ -153,8 +153,13 @@ def _classification_commands(commands: Commands) -> None:
     evaluation = add_command(
         commands, "eval", classify.cmd_eval, "confusion table and precision/recall on labelled mail"
     )
-    evaluation.add_argument("directory", type=Path, help="folder of .eml files")
-    evaluation.add_argument("--labels", type=Path, required=True, help="CSV: file,kind,flags")
+    evaluation.add_argument("directory", type=Path, help="folder of .eml files, or a labelled set .toml")
+    evaluation.add_argument("--labels", type=Path, help="CSV: file,kind,flags (for a folder)")
+    evaluation.add_argument(
+        "--held-out",
+        action="store_true",
+        help="a test set: measure only, never learn from its labels (otherwise they train the kind model)",
+    )
     offline = add_command(
         commands, "classify", classify.cmd_classify, "classify .eml files offline; changes nothing"
     )
@@ -182,6 +187,11 @@ def _stuck_mail_commands(commands: Commands) -> None:
         outgoing, "release", outbox.cmd_outbox_release, "send a held or failed message again"
     )
     release.add_argument("id", type=int)
+    held = add_group(commands, "spam", "mail held in quarantine as spam")
+    add_command(held, "list", spam.cmd_spam_list, "messages held as spam, with the verdict")
+    free = add_command(held, "release", spam.cmd_spam_release, "process a held message as ordinary mail")
+    free.add_argument("id", type=int)
+    free.add_argument("--by", default="mailbot spam release", help="who released it, for the record")
 
 
 def _reporting_commands(commands: Commands) -> None:

@@ -49,6 +49,9 @@ class CasesConfig:
     default_policy: str
     persistent_after: int  # this many new items from one address ...
     persistent_within_days: int  # ... within this many days flags the sender as persistent
+    # When the kind of new feedback is unsure: "complaint" runs it on the complaint clock (the protective
+    # reading most policies state: "if in doubt, treat it as a complaint"); "best_guess" keeps the guess.
+    when_unsure: str = "complaint"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,16 @@ class IntakeConfig:
     # Senders (web forms, relays) whose Reply-To names the person who wrote; for anyone else we acknowledge
     # the From address. Lower case; compared as mailboxes (checked.same_mailbox) where they are used.
     reply_to_trusted_senders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SpamConfig:
+    """[spam]: whose verdicts count, and an optional local rspamd to ask."""
+
+    trusted_servers: frozenset[str]  # receiving servers whose spam headers count; default [staff]'s ids
+    rspamd_url: str | None  # e.g. "http://127.0.0.1:11333": rspamd's normal worker, asked over HTTP
+    rspamd_timeout_seconds: float
+    rspamd_spam_actions: tuple[str, ...] = ("reject",)  # rspamd's actions that mean spam here
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class Config:
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    spam: SpamConfig = field(default_factory=lambda: SpamConfig(frozenset(), None, 10.0))
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -130,11 +144,31 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     forwarding = _forwarding(top.sub("forwarding"))
     digest = _digest(top, path)
     intake = _intake(top.sub("intake"), staff)
+    spam = _spam(top.sub("spam"), staff)
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest, intake,
+        forwarding, digest, intake, spam,
     )  # fmt: skip
+
+
+def _spam(reader: TomlReader, staff: StaffDirectory | None) -> SpamConfig:
+    """Spam verdicts count only from servers named here (by default the servers [staff] trusts for
+    Authentication-Results); "microsoft365" trusts Exchange Online's SCL and X-Forefront-Antispam-Report."""
+    default = sorted(staff.trusted_authserv_ids) if staff else []
+    servers = reader.strings("trusted_servers", default, "a list of receiving server names")
+    url = reader.get("rspamd_url", str, None, 'rspamd\'s HTTP address, e.g. "http://127.0.0.1:11333"')
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise reader.error(
+            "rspamd_url", f'expected an http:// address such as "http://127.0.0.1:11333", got {url!r}'
+        )
+    timeout = float(reader.positive("rspamd_timeout_seconds", 10))
+    actions = reader.choices("rspamd_spam_actions", RSPAMD_ACTIONS) or ("reject",)
+    reader.finish()
+    return SpamConfig(frozenset(s.strip().lower() for s in servers), url, timeout, actions)
+
+
+RSPAMD_ACTIONS = ("reject", "soft reject", "rewrite subject", "add header", "greylist")
 
 
 def _staff(top: TomlReader, path: Path) -> StaffDirectory | None:
@@ -168,9 +202,14 @@ def _intake(reader: TomlReader, staff: StaffDirectory | None) -> IntakeConfig:
     return IntakeConfig(frozenset(s.strip().lower() for s in senders))
 
 
+# Where [forwarding] sends what is kept outside the complaints stages: the matters the procedure excludes,
+# and the two requests with their own law, each to its officer.
+FORWARDING_KEYS = (*FORWARDED_MATTERS, "subject_access", "foi")
+
+
 def _forwarding(reader: TomlReader) -> Mapping[str, str]:
     """Where mail outside the complaints procedure is forwarded, e.g. staff_matter = "hr@…"."""
-    forwarding = {matter: _address(reader, matter, None) for matter in FORWARDED_MATTERS}
+    forwarding = {matter: _address(reader, matter, None) for matter in FORWARDING_KEYS}
     reader.finish()
     return {matter: address for matter, address in forwarding.items() if address}
 
@@ -220,6 +259,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     default_policy = reader.text("policy", "lgsco-hos-code")
     persistent_after = reader.positive("persistent_after", 3)
     persistent_within_days = reader.positive("persistent_within_days", 30)
+    when_unsure = reader.choice("when_unsure", ("complaint", "best_guess"), "complaint")
     reader.finish()
     return CasesConfig(
         reference_format,
@@ -230,6 +270,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
         default_policy,
         persistent_after,
         persistent_within_days,
+        when_unsure,
     )
 
 

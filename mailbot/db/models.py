@@ -100,6 +100,9 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # A person released it from the spam quarantine: processed again as ordinary mail, spam verdicts ignored.
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class ReferenceCounter(Base):
@@ -288,3 +291,34 @@ class Installation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     message_id_key: Mapped[str] = mapped_column(String(64))
+
+
+class KindExample(Base):
+    """A mail's text with the kind a person gave it (a ``#kind`` correction, a ``mailbot eval`` label): what
+    the kind model learns from. One row per text; a later label for the same text replaces the earlier."""
+
+    __tablename__ = "kind_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the text
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(400))  # "#kind by priya@…", "eval labels.csv:12"
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InformationRequest(Base):
+    """A subject access or freedom of information request recorded on its case, with its own statutory
+    clock: due (one calendar month; twenty working days) and, where the law allows, the latest it may be
+    extended to."""
+
+    __tablename__ = "information_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    law: Mapped[str] = mapped_column(String(60))  # "UK GDPR art. 15", "FOIA 2000 s.10", "FOISA 2002 s.10"
+    received_on: Mapped[date] = mapped_column(Date)
+    due: Mapped[date] = mapped_column(Date)
+    latest_due: Mapped[date | None] = mapped_column(Date)
+    forwarded_to: Mapped[str | None] = mapped_column(String(320))

@@ -34,7 +34,9 @@ WELSH = "cy"
 LANGUAGES = (ENGLISH, WELSH)
 # The letters that reach a complainant, who may write in Welsh; the rest go to staff. Each of these needs a
 # Welsh template: missing_translations() lists the ones that have none.
-COMPLAINANT_LETTERS = ("acknowledgement", "thank_you", "extension", "outcome", "signpost", "relay")
+COMPLAINANT_LETTERS = (
+    "acknowledgement", "thank_you", "extension", "outcome", "signpost", "relay", "request_received",
+)  # fmt: skip
 TEMPLATE_FILES = ("subject.txt", "body.txt", "body.html")
 BILINGUAL_RULE = "-" * 40
 

@@ -36,11 +36,20 @@ def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
     return answer(r, case, letter, automatic=True)
 
 
-def answer(r: Routing, case: Case, letter: str, automatic: bool) -> str:
-    """Queue the letter to the writer; the outcome says whether it was queued, blocked or sent before."""
+def answer(
+    r: Routing,
+    case: Case,
+    letter: str,
+    automatic: bool,
+    details: dict[str, object] | None = None,
+) -> str:
+    """Queue the letter to the writer as the case records them (never to an address the mail alone names);
+    the outcome says whether it was queued, blocked or sent before."""
     to = writer_as_recorded(r, case)
     thread = r.thread if to.address in _mail_addresses(r.mail) else _original_thread(r.mail)
-    request = LetterRequest(letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic)
+    request = LetterRequest(
+        letter, r.now, key=r.key, to=to, thread=thread, automatic=automatic, details=dict(details or {})
+    )
     result = send_letter(r.session, r.app, case, request)
     if result.status is LetterStatus.ALREADY_QUEUED:
         return f"{letter} already sent"

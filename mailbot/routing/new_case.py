@@ -22,8 +22,11 @@ ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy na
 
 
 def open_new_case(r: Routing) -> str:
-    # A reply or escalation that threads into no case is taken as a new complaint: the protective choice.
+    # A reply or escalation that threads into no case is taken as a new complaint: the protective choice;
+    # so is feedback whose kind is unsure, where the configuration says so (the coordinator confirms it).
     kind = r.kind if r.kind in FEEDBACK_KINDS else Kind.COMPLAINT
+    if r.verdict.unsure and r.app.config.cases.when_unsure == "complaint":
+        kind = Kind.COMPLAINT
     policy = r.app.policy_for(r.inbound.mailbox)
     writer = complainant(r)
     case = open_case(r, policy, kind, writer)
@@ -66,6 +69,8 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
     details = {
         "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
         "notes": coordinator_notes(r, new_case),
+        "unsure": new_case and r.verdict.unsure, "confidence": r.verdict.confidence,
+        "guessed": r.verdict.kind, "no_reply": new_case and not r.verdict.may_auto_reply,
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
     sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)

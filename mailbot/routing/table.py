@@ -7,10 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailbot.routing import by_staff, machines, new_case, on_case, outside
+from mailbot.routing import by_staff, machines, new_case, on_case, outside, requests, spam
 from mailbot.routing.context import Routing
 from mailbot.staff import staffmail
 from mailbot.vocabulary import FEEDBACK_KINDS, MACHINE_KINDS, ON_A_CASE, Kind
+
+
+def is_spam(r: Routing) -> bool:
+    return r.kind == Kind.SPAM
 
 
 def is_a_bounce(r: Routing) -> bool:
@@ -72,6 +76,7 @@ class Route:
 
 
 ROUTES = (
+    Route(is_spam, spam.hold_in_quarantine),
     Route(is_a_bounce, machines.link_bounce),
     Route(is_from_a_machine, machines.leave_alone),
     Route(is_vouched_staff_on_a_case, by_staff.relay_or_run_commands),
@@ -79,6 +84,7 @@ ROUTES = (
     Route(is_unvouched_staff_naming_a_case, by_staff.report_unvouched_quote),
     Route(asks_to_escalate_its_case, on_case.escalate),
     Route(belongs_on_its_case, on_case.add_to_case),
+    Route(requests.is_a_request, requests.record_request),
     Route(is_a_matter_outside_the_procedure, outside.record_outside_procedure),
     Route(is_new_feedback, new_case.open_new_case),
     Route(always, leave_for_a_person),

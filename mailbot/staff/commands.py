@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 from mailbot import checked
 from mailbot.app import App
 from mailbot.cases import actions, parties, records, stages
+from mailbot.classify.chain import mail_context, model_text
+from mailbot.classify.learning import add_example
 from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
 from mailbot.errors import MailbotError
+from mailbot.intake.parse import UnparseableMail, parse_mail
 from mailbot.outgoing import alerts
-from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE
+from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE, UNSURE_KIND_FLAG
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
 USAGE = {
@@ -225,8 +228,26 @@ def refuse_if_not_impartial(app: App, case: Case, person: Person) -> None:
 def _kind(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
     kind = command.argument.lower()
     case.kind = kind
+    case.flags = sorted(set(case.flags) - {UNSURE_KIND_FLAG})  # a person has confirmed it
     records.log_event(session, case, mail.person.primary, "kind", mail.at, kind, mail.inbound)
+    # The correction teaches the kind model: the next mail like this one is classified with it.
+    text = first_mail_text(session, app, case)
+    if text and add_example(session, text, kind, f"#kind by {mail.person.primary}", mail.at, case.id):
+        return f"{case.ref} is now a {kind}; learnt for next time"
     return f"{case.ref} is now a {kind}"
+
+
+def first_mail_text(session: Session, app: App, case: Case) -> str:
+    """What the kind model read of the mail that opened the case."""
+    first = next((c for c in case.correspondence if c.direction == "in" and c.inbound_id), None)
+    inbound = session.get(InboundMessage, first.inbound_id) if first and first.inbound_id else None
+    if inbound is None:
+        return ""
+    try:
+        mail = parse_mail(inbound.raw)
+    except UnparseableMail:
+        return ""
+    return model_text(mail_context(mail, None, app.config.own_addresses))
 
 
 def _stage(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:

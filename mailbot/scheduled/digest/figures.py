@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
-from mailbot.db.models import Case, CaseEvent
+from mailbot.db.models import Case, CaseEvent, InboundMessage
 from mailbot.scheduled.digest.week import DigestWeek
 from mailbot.scheduled.report import (
     OnTime,
@@ -32,7 +32,7 @@ from mailbot.scheduled.report import (
 )
 from mailbot.scheduled.watch import FollowUpDue, calendar_for, follow_ups_due
 from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT as SAFEGUARDING_EVENT
-from mailbot.vocabulary import CaseStatus
+from mailbot.vocabulary import UNSURE_KIND_FLAG, CaseStatus, InboundState
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -107,6 +107,9 @@ class DigestFigures:
     safeguarding_alerts: Mapping[str, int]  # alerts sent in the week, by category name
     follow_ups: tuple[FollowUpDue, ...]
     volumes: tuple[WeekVolume, ...]
+    unconfirmed: tuple[FlaggedCase, ...] = ()  # items whose kind is a guess, until a coordinator's #kind
+    spam_held: int = 0  # mail held in quarantine as spam this week
+    requests: Mapping[str, int] = field(default_factory=dict)  # subject access / FOI received this week
 
     @property
     def overdue(self) -> list[OpenCase]:
@@ -144,7 +147,41 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             safeguarding_by_category(session, span, _category_names(app)),
             tuple(follow_ups_due(session, app, span.start, today + timedelta(days=7), settings.watch)),
             weekly_volumes(session, zone, span.start),
+            unconfirmed(session, zone), spam_held(session, span), requests_received(session, span),
         )  # fmt: skip
+
+
+def unconfirmed(session: Session, zone: ZoneInfo) -> tuple[FlaggedCase, ...]:
+    """Every item still waiting for a coordinator to confirm its kind, whatever week it came in."""
+    statement = (
+        select(Case.ref, Case.kind, Case.stage, Case.status, Case.received_at, Case.flags)
+        .where(cast(Case.flags, Text).like(f'%"{UNSURE_KIND_FLAG}"%'))
+        .order_by(Case.received_at)
+    )
+    return tuple(
+        FlaggedCase(ref, kind, stage, status, received.astimezone(zone).date(), (UNSURE_KIND_FLAG,))
+        for ref, kind, stage, status, received, _flags in session.execute(statement)
+    )
+
+
+def spam_held(session: Session, span: Span) -> int:
+    statement = select(func.count(InboundMessage.id)).where(
+        InboundMessage.state == InboundState.QUARANTINED,
+        InboundMessage.fetched_at >= span.since,
+        InboundMessage.fetched_at < span.until,
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def requests_received(session: Session, span: Span) -> dict[str, int]:
+    statement = (
+        select(Case.kind, func.count(Case.id))
+        .where(
+            Case.status == CaseStatus.REQUEST, Case.received_at >= span.since, Case.received_at < span.until
+        )
+        .group_by(Case.kind)
+    )
+    return {kind: int(n) for kind, n in session.execute(statement)}
 
 
 def safeguarding_by_category(session: Session, span: Span, names: Mapping[str, str]) -> dict[str, int]:

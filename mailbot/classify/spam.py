@@ -1,0 +1,208 @@
+"""Spam verdicts, read only from what our own receiving server wrote into the header.
+
+Anyone can write "X-Spam-Flag: YES" into a mail, so a verdict counts only where the server that received
+the mail for us wrote it, under the same rule as staff/trust.py for Authentication-Results:
+
+- SpamAssassin names the host it ran on ("X-Spam-Checker-Version: SpamAssassin 4.0.0 (…) on mx.example");
+  rspamd writes "X-Rspamd-Server: mx.example". The topmost such field must name a trusted server, and the
+  verdict is read from the run of that filter's own fields written around it (SpamAssassin writes its
+  X-Spam-* fields as one block, and deletes any it finds first), never from a field further down: a sender's
+  forged "X-Spam-Flag: YES" lies below our server's block, since servers prepend.
+- Microsoft 365 (Exchange Online) removes X-MS-Exchange-Organization-* fields from mail arriving from outside
+  and stamps X-Forefront-Antispam-Report above the sender's fields: the topmost of each is read, and only
+  when "microsoft365" is a trusted server (as for its Authentication-Results without an authserv-id).
+- DMARC: the topmost Authentication-Results from a trusted server says dmarc=fail and the domain's published
+  policy is reject or quarantine (the owner of the From domain asked for such mail to be refused).
+
+Pure: no DNS, no I/O. A live rspamd's answer (spam/rspamd.py) arrives as a ``SpamVerdict`` too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mailbot.classify.rules import MailContext, Param, Rule, register
+from mailbot.intake.parse import ParsedMail
+from mailbot.staff.trust import MICROSOFT_365, parse_authentication_results
+
+SOURCES = ("spamassassin", "rspamd", "microsoft365", "dmarc", "rspamd_live")
+MS_SPAM_SCL = 5  # Microsoft: SCL 5-6 spam, 7-9 high-confidence spam; -1 bypassed, 0-1 not spam
+_CHECKER_HOST = re.compile(r"\bon\s+([A-Za-z0-9.-]+)\s*$")
+_SPAMD_RESULT = re.compile(r"^\s*default:\s*(true|false)\b", re.IGNORECASE)
+_DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b([^;]*)", re.IGNORECASE)
+_DMARC_POLICY = re.compile(
+    r"\b(?:p|policy\.dmarc|policy\.published-domain-policy)\s*=\s*(reject|quarantine)\b"
+    r"|\baction\s*=\s*(reject|oreject|quarantine|pct\.quarantine)\b",
+    re.IGNORECASE,
+)
+_SPAM_ACTIONS = frozenset({"reject", "add header", "add_header", "rewrite subject", "rewrite_subject"})
+
+
+@dataclass(frozen=True)
+class SpamVerdict:
+    """What one filter said: which filter, on which server, spam or not, and the words that showed it."""
+
+    source: str
+    spam: bool
+    detail: str
+
+
+def verdicts(mail: ParsedMail, trusted: frozenset[str]) -> tuple[SpamVerdict, ...]:
+    """Every verdict our trusted servers wrote into this mail (spam or not)."""
+    trusted = frozenset(server.lower() for server in trusted)
+    found = (
+        spamassassin(mail.headers, trusted),
+        rspamd(mail.headers, trusted),
+        microsoft365(mail.headers, trusted),
+        dmarc(mail.headers, trusted),
+    )
+    return tuple(verdict for verdict in found if verdict is not None)
+
+
+def spamassassin(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    at = _first(headers, "x-spam-checker-version")
+    host = _checker_host(headers[at][1]) if at is not None else None
+    if at is None or host not in trusted:
+        return None
+    block = dict(_block(headers, at, ("x-spam-",)))
+    flag = block.get("x-spam-flag", "").strip().lower() == "yes"
+    status = block.get("x-spam-status", "")
+    spam = flag or status.strip().lower().startswith("yes")
+    return SpamVerdict(f"spamassassin on {host}", spam, status.split(" tests=")[0].strip() or "X-Spam-Flag")
+
+
+def rspamd(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    at = _first(headers, "x-rspamd-server")
+    host = headers[at][1].strip().lower() if at is not None else None
+    if at is None or host not in trusted:
+        return None
+    block = dict(_block(headers, at, ("x-spam", "x-rspamd-")))
+    result = _SPAMD_RESULT.match(block.get("x-spamd-result", ""))
+    action = block.get("x-rspamd-action", "").strip().lower()
+    spam = any((
+        bool(result) and result.group(1).lower() == "true",
+        action in _SPAM_ACTIONS,
+        block.get("x-spam", "").strip().lower() == "yes",
+        block.get("x-spam-status", "").strip().lower().startswith("yes"),
+    ))  # fmt: skip
+    detail = block.get("x-spamd-result", action or "X-Spam").split(";")[0].strip()
+    return SpamVerdict(f"rspamd on {host}", spam, detail)
+
+
+def microsoft365(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    if MICROSOFT_365 not in trusted:
+        return None
+    scl = _topmost(headers, "x-ms-exchange-organization-scl")
+    report = _forefront(_topmost(headers, "x-forefront-antispam-report") or "")
+    if scl is None and not report:
+        return None
+    levels = [_int(scl), _int(report.get("SCL"))]
+    spam = report.get("SFV") == "SPM" or any(level is not None and level >= MS_SPAM_SCL for level in levels)
+    shown = f"SCL {scl if scl is not None else report.get('SCL', '?')}" + (
+        f", SFV {report['SFV']}" if "SFV" in report else ""
+    )
+    return SpamVerdict("microsoft365", spam, shown.strip())
+
+
+def dmarc(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    """dmarc=fail where the From domain's owner published reject or quarantine; a fail under p=none is not
+    spam (the domain asked for nothing to be done), and neither is a pass."""
+    value = _topmost_trusted_stamp(headers, trusted)
+    if value is None:
+        return None
+    failed = _DMARC_FAIL.search(value)
+    if failed is None:
+        return None
+    policy = _DMARC_POLICY.search(failed.group(1))
+    if policy is None:
+        return SpamVerdict("dmarc", False, "dmarc=fail, no reject or quarantine policy")
+    return SpamVerdict("dmarc", True, f"dmarc=fail, policy {(policy.group(1) or policy.group(2)).lower()}")
+
+
+# --- reading the header ---------------------------------------------------------------------------------
+
+
+def _first(headers: Sequence[tuple[str, str]], name: str) -> int | None:
+    return next((i for i, (key, _value) in enumerate(headers) if key.lower() == name), None)
+
+
+def _topmost(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    at = _first(headers, name)
+    return headers[at][1] if at is not None else None
+
+
+def _block(
+    headers: Sequence[tuple[str, str]], at: int, prefixes: tuple[str, ...]
+) -> Iterator[tuple[str, str]]:
+    """The fields of one filter written together around ``at``: the unbroken run whose names share its
+    prefixes. The first of a name wins (the topmost)."""
+
+    def ours(index: int) -> bool:
+        return headers[index][0].lower().startswith(prefixes)
+
+    start, end = at, at
+    while start > 0 and ours(start - 1):
+        start -= 1
+    while end + 1 < len(headers) and ours(end + 1):
+        end += 1
+    for key, value in reversed(headers[start : end + 1]):  # reversed, so dict() keeps the topmost
+        yield key.lower(), value
+
+
+def _checker_host(value: str) -> str | None:
+    found = _CHECKER_HOST.search(value.strip())
+    return found.group(1).lower().rstrip(".") if found else None
+
+
+def _forefront(value: str) -> dict[str, str]:
+    """ "CIP:1.2.3.4;SCL:9;SFV:SPM;…" -> {"CIP": "1.2.3.4", "SCL": "9", "SFV": "SPM"}."""
+    pairs = (part.split(":", 1) for part in value.split(";") if ":" in part)
+    return {key.strip().upper(): item.strip().upper() for key, item in pairs}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _topmost_trusted_stamp(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> str | None:
+    """The raw value of the first Authentication-Results, from the top, that a trusted server wrote (the
+    policy is in a comment, which the parsed form leaves out)."""
+    for key, value in headers:
+        if key.lower() != "authentication-results":
+            continue
+        writer = parse_authentication_results(value).authserv_id or MICROSOFT_365
+        if writer in trusted:
+            return value
+    return None
+
+
+# --- the rule classify.toml names --------------------------------------------------------------------
+
+
+@register
+class SpamVerdictRule(Rule):
+    """A trusted receiving server (or the local rspamd) says the mail is spam."""
+
+    type_name = "spam_verdict"
+    parameters: Mapping[str, Param] = {
+        "sources": Param(list, help=f"which verdicts count (default all): {', '.join(SOURCES)}"),
+    }
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        sources = tuple(params.get("sources", SOURCES))
+        if unknown := set(sources) - set(SOURCES):
+            raise ValueError(f"'sources' has {sorted(unknown)}; accepted: {', '.join(SOURCES)}")
+        self.sources = sources
+
+    def check(self, mail: ParsedMail, context: MailContext) -> bool:
+        return any(v.spam and _source_key(v) in self.sources for v in context.spam_verdicts)
+
+
+def _source_key(verdict: SpamVerdict) -> str:
+    return verdict.source.split(" ", 1)[0]

@@ -1,0 +1,123 @@
+"""Kind accuracy, per-kind precision and recall, safeguarding recall and machine-vs-person errors on the
+frozen front-door test set, beside the same on the tuning set (which is in-sample: the rules were tuned and
+the kind model trained on it).
+
+Usage: python scripts/front_door_report.py
+
+The kind model is trained, as a deployed bot's would be by ``mailbot eval``, on the tuning set only:
+tests/data/labelled/ (with labels.csv) and tests/data/labelled_more.toml. The frozen set
+(tests/data/front_door/frozen.toml) is never trained or tuned on; see its README.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mailbot.classify import load_chain  # noqa: E402
+from mailbot.classify.evaluate import Evaluation, evaluate, evaluate_set, machine_person_errors  # noqa: E402
+from mailbot.classify.kind_model import Example, KindModel, train  # noqa: E402
+from mailbot.classify.safeguarding import load_screening  # noqa: E402
+from mailbot.vocabulary import PERSON_KINDS  # noqa: E402
+
+LABELLED = ROOT / "tests" / "data" / "labelled"
+MORE = ROOT / "tests" / "data" / "labelled_more.toml"
+FROZEN = ROOT / "tests" / "data" / "front_door" / "frozen.toml"
+OWN = frozenset({"complaints@riverside.example", "feedback@riverside.example", "@riverside.example"})
+
+
+@dataclass(frozen=True)
+class Report:
+    tuning_rules: Evaluation
+    tuning_model: Evaluation  # in-sample
+    frozen_rules: Evaluation
+    frozen_model: Evaluation
+
+
+def tuning(model: KindModel | None) -> Evaluation:
+    chain, screening = _chain_and_screening()
+    first = evaluate(LABELLED, LABELLED / "labels.csv", chain, OWN, screening, model)
+    second = evaluate_set(MORE, chain, OWN, screening, model)
+    return Evaluation(first.judgements + second.judgements)
+
+
+def frozen(model: KindModel | None) -> Evaluation:
+    chain, screening = _chain_and_screening()
+    return evaluate_set(FROZEN, chain, OWN, screening, model)
+
+
+def tuning_model() -> KindModel:
+    """Trained on the tuning set's labels, as `mailbot eval` on those files would train it."""
+    examples = [
+        Example(j.text, j.expected_kind) for j in tuning(None).judgements if j.expected_kind in PERSON
+    ]
+    return train(examples)
+
+
+def report() -> Report:
+    model = tuning_model()
+    return Report(tuning(None), tuning(model), frozen(None), frozen(model))
+
+
+def safeguarding_recall(e: Evaluation) -> str:
+    score = e.flag_score("safeguarding")
+    return f"{score.true_positives}/{score.expected}"
+
+
+def summary_row(name: str, e: Evaluation) -> str:
+    unsure = sum(j.unsure for j in e.judgements)
+    return (
+        f"| {name} | {len(e.judgements)} | {e.right} ({e.accuracy:.1%}) | {unsure} | "
+        f"{safeguarding_recall(e)} | {machine_person_errors(e)} |"
+    )
+
+
+def per_kind_table(e: Evaluation) -> list[str]:
+    lines = [
+        "| kind | labelled | chosen | right | precision | recall |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in e.kind_scores():
+        precision = f"{s.precision:.0%}" if s.precision is not None else "-"
+        recall = f"{s.recall:.0%}" if s.recall is not None else "-"
+        lines.append(
+            f"| {s.name} | {s.expected} | {s.predicted} | {s.true_positives} | {precision} | {recall} |"
+        )
+    return lines
+
+
+def misses(e: Evaluation) -> list[str]:
+    return [
+        f"  {j.file}: labelled {j.expected_kind}, chosen {j.kind}{' (unsure)' if j.unsure else ''}"
+        for j in e.judgements
+        if j.kind != j.expected_kind
+    ]
+
+
+def _chain_and_screening():  # type: ignore[no-untyped-def]
+    return load_chain(ROOT / "rules" / "classify.toml"), load_screening(ROOT / "rules" / "safeguarding.toml")
+
+
+PERSON = frozenset(str(kind) for kind in PERSON_KINDS)
+
+
+def main() -> None:
+    r = report()
+    print("| set | mails | kind right | marked unsure | safeguarding recall | machine vs person |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print(summary_row("tuning set, rules only (in-sample)", r.tuning_rules))
+    print(summary_row("tuning set, rules + model (in-sample)", r.tuning_model))
+    print(summary_row("frozen set, rules only", r.frozen_rules))
+    print(summary_row("frozen set, rules + model", r.frozen_model))
+    print("\nFrozen set, rules + model, per kind:")
+    print("\n".join(per_kind_table(r.frozen_model)))
+    print("\nFrozen set misses (rules + model):")
+    print("\n".join(misses(r.frozen_model)) or "  none")
+
+
+if __name__ == "__main__":
+    main()

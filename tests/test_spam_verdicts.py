@@ -1,0 +1,93 @@
+"""Spam verdicts count only where our own receiving server wrote them (classify/spam.py)."""
+
+from __future__ import annotations
+
+from mailbot.classify import classify, load_chain
+from mailbot.classify.rspamd import verdict_of
+from mailbot.classify.spam import dmarc, microsoft365, rspamd, spamassassin, verdicts
+from mailbot.intake.parse import parse_mail
+from tests.test_classify import RULES
+
+OURS = frozenset({"mx.riverside.example"})
+SA_OURS = [
+    ("X-Spam-Checker-Version", "SpamAssassin 4.0.0 (2022-12-13) on mx.riverside.example"),
+    ("X-Spam-Level", "***********"),
+    ("X-Spam-Status", "Yes, score=11.2 required=5.0 tests=BAYES_99 version=4.0.0"),
+]
+SENDERS = [("From", "someone@example.net"), ("Subject", "Hello")]
+
+
+def test_spamassassin_on_our_server_is_believed() -> None:
+    verdict = spamassassin([*SA_OURS, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam
+    assert verdict.source == "spamassassin on mx.riverside.example"
+
+
+def test_spamassassin_on_another_server_counts_for_nothing() -> None:
+    assert spamassassin([*SA_OURS, *SENDERS], frozenset({"mx.elsewhere.example"})) is None
+
+
+def test_a_flag_the_sender_wrote_below_our_servers_block_is_not_read() -> None:
+    ours = [SA_OURS[0], ("X-Spam-Status", "No, score=0.4 required=5.0 version=4.0.0")]
+    forged = [*ours, *SENDERS, ("X-Spam-Flag", "YES"), ("X-Spam-Status", "Yes, score=99.0")]
+    verdict = spamassassin(forged, OURS)
+    assert verdict is not None and not verdict.spam
+
+
+def test_a_checker_line_the_sender_wrote_with_no_stamp_of_ours_above_is_topmost_but_names_their_host() -> (
+    None
+):
+    forged = [*SENDERS, ("X-Spam-Checker-Version", "SpamAssassin 4.0.0 on mx.attacker.example"),
+              ("X-Spam-Flag", "YES")]  # fmt: skip
+    assert spamassassin(forged, OURS) is None
+
+
+def test_rspamd_on_our_server() -> None:
+    headers = [("X-Spamd-Result", "default: True [16.40 / 15.00]; GTUBE(0.00)[]"),
+               ("X-Rspamd-Server", "mx.riverside.example"), *SENDERS]  # fmt: skip
+    verdict = rspamd(headers, OURS)
+    assert verdict is not None and verdict.spam
+    clean = [("X-Spamd-Result", "default: False [1.20 / 15.00]"), ("X-Rspamd-Server", "mx.riverside.example")]
+    assert rspamd(clean, OURS).spam is False  # type: ignore[union-attr]
+
+
+def test_microsoft_365_only_where_it_is_trusted() -> None:
+    headers = [("X-MS-Exchange-Organization-SCL", "9"), ("X-Forefront-Antispam-Report", "SCL:9;SFV:SPM;"),
+               *SENDERS]  # fmt: skip
+    assert microsoft365(headers, OURS) is None
+    verdict = microsoft365(headers, OURS | {"microsoft365"})
+    assert verdict is not None and verdict.spam and verdict.detail == "SCL 9, SFV SPM"
+    ham = [("X-MS-Exchange-Organization-SCL", "1"), ("X-Forefront-Antispam-Report", "SCL:1;SFV:NSPM;")]
+    assert microsoft365(ham, frozenset({"microsoft365"})).spam is False  # type: ignore[union-attr]
+
+
+def test_dmarc_fail_is_spam_only_under_a_reject_or_quarantine_policy() -> None:
+    def stamp(result: str) -> list[tuple[str, str]]:
+        return [("Authentication-Results", f"mx.riverside.example; spf=fail; {result} header.from=x.example")]
+
+    assert dmarc(stamp("dmarc=fail (p=REJECT sp=REJECT dis=NONE)"), OURS).spam  # type: ignore[union-attr]
+    assert dmarc(stamp("dmarc=fail (p=QUARANTINE)"), OURS).spam  # type: ignore[union-attr]
+    assert dmarc(stamp("dmarc=fail action=oreject"), OURS).spam  # type: ignore[union-attr]
+    assert dmarc(stamp("dmarc=fail (p=none)"), OURS).spam is False  # type: ignore[union-attr]
+    assert dmarc(stamp("dmarc=pass"), OURS) is None
+    # A stamp claiming to be ours below the real one (servers prepend) is never read.
+    real, forged = stamp("dmarc=pass")[0], stamp("dmarc=fail (p=REJECT)")[0]
+    assert dmarc([real, *SENDERS, forged], OURS) is None
+
+
+def test_a_live_rspamd_answer() -> None:
+    assert verdict_of({"action": "reject", "score": 16.4, "required_score": 15}).spam
+    assert not verdict_of({"action": "no action", "score": 0.3, "required_score": 15}).spam
+    assert not verdict_of({"action": "add header", "score": 6.2, "required_score": 15}).spam
+    assert verdict_of({"action": "add header"}, ("reject", "add header")).spam
+
+
+def test_the_chain_holds_spam_only_with_a_trusted_verdict() -> None:
+    raw = (
+        b"X-Spam-Checker-Version: SpamAssassin 4.0.0 (2022-12-13) on mx.riverside.example\n"
+        b"X-Spam-Flag: YES\nFrom: a@example.net\nSubject: Offer\n\nBuy now.\n"
+    )
+    chain = load_chain(RULES)
+    assert classify(parse_mail(raw), chain, trusted_servers=OURS).kind == "spam"
+    assert classify(parse_mail(raw), chain).kind != "spam"
+    assert [v.spam for v in verdicts(parse_mail(raw), OURS)] == [True]
