@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.config.retention import RetentionSettings, retention_from
 from mailbot.config.staff import StaffDirectory, load_staff
 
 TLS_MODES = ("tls", "starttls", "none")
@@ -108,6 +109,9 @@ class Config:
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
+    retention: RetentionSettings = field(
+        default_factory=RetentionSettings
+    )  # [retention]: how long data stays
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -164,10 +168,11 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     staff = _staff(top, path)
     forwarding = _forwarding(top.sub("forwarding"))
     digest = _digest(top, path)
+    retention = retention_from(top.sub("retention"))
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest,
+        forwarding, digest, retention,
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from mailbot.config.staff import Person
 from mailbot.db.models import Case, InboundMessage
 from mailbot.errors import MailbotError
 from mailbot.outgoing import alerts
+from mailbot.privacy import hold
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
 KINDS = ("complaint", "concern", "compliment", "comment")
@@ -35,6 +36,7 @@ USAGE = {
     "followup": "#followup N months|weeks|days",
     "safeguarding": "#safeguarding",
     "persistent": "#persistent",
+    "hold": "#hold REASON (a legal hold: the case is kept from retention purges and erasure)",
 }
 
 
@@ -172,7 +174,12 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "extend": lambda app, case, c: _extension_parts(c.argument) and None,
     "outcome": _check_outcome,
     "followup": lambda app, case, c: _follow_up_date(c.argument, date.today()) and None,
+    "hold": lambda app, case, c: None if c.argument.strip() else _refuse("give the reason for the hold"),
 }
+
+
+def _refuse(reason: str) -> None:
+    raise CommandError(reason)
 
 
 # --- runners (one change each, recorded in the audit trail) ----------------------------------------------
@@ -283,6 +290,10 @@ def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
     return add
 
 
+def _hold(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
+    return hold.place_hold(session, case, mail.person.primary, command.argument, mail.at, mail.inbound)
+
+
 RUNNERS: dict[str, Callable[[Session, App, Case, Command, StaffMail], str]] = {
     "assign": _assign,
     "investigator": _investigator,
@@ -295,4 +306,5 @@ RUNNERS: dict[str, Callable[[Session, App, Case, Command, StaffMail], str]] = {
     "followup": _followup,
     "safeguarding": _flag("safeguarding"),
     "persistent": _flag("persistent"),
+    "hold": _hold,
 }
