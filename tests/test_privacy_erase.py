@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.app import App
-from mailbot.db.models import Case, PrivacyLog
+from mailbot.db.models import Attachment, Case, PrivacyLog
+from mailbot.intake.store import blob_path
+from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
+from tests.mails import mail
 from tests.privacy_scenario import (
     BOB_WORDS,
     JANE,
@@ -22,6 +25,7 @@ from tests.privacy_scenario import (
     invoke,
     sqlite_file_bytes,
     store_bytes,
+    with_attachments,
 )
 from tests.test_routing_e2e import STAFF
 
@@ -84,3 +88,26 @@ def test_erasure_of_closed_cases_needs_no_force_and_a_hold_refuses_it(
 
     status, _, err = invoke(app, capsys, "privacy", "erase", "--address", "not an address")
     assert status == 2 and "expected an email address" in err
+
+
+def test_a_file_two_people_sent_stays_for_the_one_not_erased(
+    app: App, dovecot: Dovecot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaflet = b"%PDF-1.4 the home's visiting leaflet"
+    jobs.poll_cycle(app)  # first contact
+    for sender in (JANE, "tom.hughes@example.net"):
+        dovecot.deliver(with_attachments(mail(sender=sender), [("leaflet.pdf", "application/pdf", leaflet)]))
+    jobs.poll_cycle(app)
+    with app.sessions() as session:
+        digests = set(session.scalars(select(Attachment.sha256)))
+        [tom] = session.scalars(select(Case.ref).where(Case.complainant_address == "tom.hughes@example.net"))
+    assert len(digests) == 1  # stored once
+
+    status, out, _ = invoke(
+        app, capsys, "privacy", "erase", "--address", JANE, "--force", "--reason", "asked"
+    )
+
+    assert status == 0 and "0 attachment file(s) deleted" in out
+    assert blob_path(app.config.storage_dir, digests.pop()).read_bytes() == leaflet
+    status, shown, _ = invoke(app, capsys, "cases", "show", tom, "--full")
+    assert "attachment: leaflet.pdf (application/pdf" in shown

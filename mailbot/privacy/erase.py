@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
-from mailbot.db.models import Case, Outbox
+from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.errors import UserError
 from mailbot.privacy import log, people, scrub
 from mailbot.privacy.log import PrivacyAction
@@ -64,13 +64,12 @@ def erase_person(app: App, given: str, actor: str, force: bool = False, reason: 
     with app.sessions.begin() as session:
         cases = people.cases_of(session, address)
         _refuse_unless_decided(cases, force)
-        at = app.clock()
+        own, at = {case.id for case in cases}, app.clock()
         why = f"erasure of the complainant's data: {reason or 'requested'}" + (" (forced)" if force else "")
-        for case in cases:
-            if case.purged_at is None:
-                erasure.removed += scrub.purge_case(session, case, at, why)
+        expired = [(case, why) for case in cases if case.purged_at is None]
+        erasure.removed += scrub.purge_cases(session, expired, at)
         erasure.removed += _mail_on_no_case(session, address)
-        erasure.elsewhere = _unname_elsewhere(session, address, {c.id for c in cases})
+        erasure.elsewhere = _unname_elsewhere(session, address, own)
         log.forget_subject(session, address)
         detail = f"{erasure.removed.summary()}; cases: {', '.join(erasure.removed.cases) or 'none'}; {why}"
         log.record(session, at, actor, PrivacyAction.ERASURE, detail)
@@ -94,11 +93,10 @@ def _refuse_unless_decided(cases: list[Case], force: bool) -> None:
 
 def _mail_on_no_case(session: Session, address: str) -> Removed:
     removed = Removed()
-    for row in people.mail_on_no_case(session, address):
-        removed.messages += scrub.purge_inbound(row)
-    letters = select(Outbox).where(Outbox.case_id.is_(None), Outbox.recipient == address)
-    for letter in session.scalars(letters):
-        removed.letters += scrub.purge_letter(letter)
+    messages = [row.id for row in people.mail_on_no_case(session, address)]
+    removed.messages = scrub.empty_messages(session, InboundMessage.id.in_(messages))
+    letters = and_(Outbox.case_id.is_(None), Outbox.recipient == address)
+    removed.letters = scrub.empty_letters(session, letters)
     return removed
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
 
 from mailbot.db.models import Case, InboundMessage, Outbox
 from mailbot.privacy import log, retention, scrub
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 PURGE_JOB = "retention-purge"
-BATCH = 100
+BATCH = 100  # cases per transaction
+CHUNK = 500  # ids per statement
 
 
 @dataclass
@@ -62,32 +63,25 @@ def run_purge(app: App, dry_run: bool = False, actor: str = "mailbot") -> PurgeR
 
 
 def _purge_batch(app: App, expired: list[retention.ExpiredCase]) -> Removed:
-    removed = Removed()
+    why = {item.case_id: item.why for item in expired}
     with app.sessions.begin() as session:
-        for item in expired:
-            case = session.get(Case, item.case_id, with_for_update=True)
-            # Looked at again inside the transaction: a hold placed since the plan was made wins.
-            if case is None or case.purged_at is not None or case.held_at is not None:
-                continue
-            removed += scrub.purge_case(session, case, app.clock(), item.why)
-    return removed
+        # Looked at again inside the transaction: a hold placed since the plan was made wins.
+        still = select(Case).where(Case.id.in_(why), Case.purged_at.is_(None), Case.held_at.is_(None))
+        cases = session.scalars(still.order_by(Case.id).with_for_update()).all()
+        return scrub.purge_cases(session, [(case, why[case.id]) for case in cases], app.clock())
 
 
 def _purge_rest(app: App, found: retention.RetentionPlan) -> Removed:
     """Shunted messages and mail on no case, and staff letters on no case: emptied, their rows kept."""
     removed = Removed()
+    messages, letters = [*found.shunted, *found.unfiled], found.staff_mail
     with app.sessions.begin() as session:
-        for inbound_id in [*found.shunted, *found.unfiled]:
-            removed.messages += _purge_message(session, inbound_id)
-        for outbox_id in found.staff_mail:
-            row = session.get(Outbox, outbox_id)
-            removed.letters += scrub.purge_letter(row) if row is not None else 0
+        for start in range(0, len(messages), CHUNK):
+            chosen = InboundMessage.id.in_(messages[start : start + CHUNK])
+            removed.messages += scrub.empty_messages(session, and_(chosen, InboundMessage.case_id.is_(None)))
+        for start in range(0, len(letters), CHUNK):
+            removed.letters += scrub.empty_letters(session, Outbox.id.in_(letters[start : start + CHUNK]))
     return removed
-
-
-def _purge_message(session: Session, inbound_id: int) -> int:
-    row = session.get(InboundMessage, inbound_id)
-    return scrub.purge_inbound(row) if row is not None and row.case_id is None else 0
 
 
 def _log_detail(report: PurgeReport) -> str:
@@ -123,3 +117,5 @@ def add_retention_job(scheduler: BaseScheduler, app: App) -> None:
         monthly_purge, trigger, args=(app,), id=PURGE_JOB, name="monthly retention purge", coalesce=True,
         max_instances=1, misfire_grace_time=3600, replace_existing=True,
     )  # fmt: skip
+    logger.info("retention purge monthly on day %d at %s (%s)", settings.purge_day, settings.purge_at,
+                app.config.timezone)  # fmt: skip
