@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config.retention import RetentionSettings
@@ -62,7 +63,7 @@ def plan(session: Session, settings: RetentionSettings, now: datetime) -> Retent
     return found
 
 
-def _candidates(session: Session, settings: RetentionSettings, now: datetime) -> list:  # type: ignore[type-arg]
+def _candidates(session: Session, settings: RetentionSettings, now: datetime) -> list[Row[Any]]:
     """Cases not yet purged that could have expired; the exact test is ``expired_because``. A case's last mail
     is never before it was received, so one received within the shortest period cannot have expired."""
     shortest = now - relativedelta(years=min(settings.years_after_closure.values()))
@@ -95,7 +96,7 @@ def _candidates(session: Session, settings: RetentionSettings, now: datetime) ->
     return list(session.execute(query))
 
 
-def expired_because(row, settings: RetentionSettings, now: datetime) -> str | None:  # type: ignore[no-untyped-def]
+def expired_because(row: Any, settings: RetentionSettings, now: datetime) -> str | None:
     """Why the case's period is over, in words for its audit trail; None while it still runs."""
     if row.closed_at is not None:
         years = settings.years_for(row.kind)
