@@ -111,3 +111,18 @@ def test_a_file_two_people_sent_stays_for_the_one_not_erased(
     assert blob_path(app.config.storage_dir, digests.pop()).read_bytes() == leaflet
     status, shown, _ = invoke(app, capsys, "cases", "show", tom, "--full")
     assert "attachment: leaflet.pdf (application/pdf" in shown
+
+
+def test_a_letter_sent_but_not_yet_copied_to_the_sent_folder_is_not_copied_once_erased(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs.poll_cycle(app)  # first contact
+    dovecot.deliver(mail(sender=JANE))
+    jobs.poll_mailbox(app, app.config.mailboxes[0], jobs.CycleReport())
+    jobs.flush(app)  # the acknowledgement went; its copy for the Sent folder waits for the next cycle
+    assert smtp_server.messages  # her acknowledgement, and the notices to staff about her case
+
+    status, _, _ = invoke(app, capsys, "privacy", "erase", "--address", JANE, "--force", "--reason", "asked")
+
+    assert status == 0
+    assert jobs.file_sent(app, jobs.CycleReport()) == 0  # nothing (and no empty message) is filed

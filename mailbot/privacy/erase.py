@@ -10,6 +10,7 @@ someone else's case is part of that person's record too; it is listed for a pers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_
@@ -68,7 +69,7 @@ def erase_person(app: App, given: str, actor: str, force: bool = False, reason: 
         why = f"erasure of the complainant's data: {reason or 'requested'}" + (" (forced)" if force else "")
         expired = [(case, why) for case in cases if case.purged_at is None]
         erasure.removed += scrub.purge_cases(session, expired, at)
-        erasure.removed += _mail_on_no_case(session, address)
+        erasure.removed += _mail_on_no_case(session, address, at)
         erasure.elsewhere = _unname_elsewhere(session, address, own)
         log.forget_subject(session, address)
         detail = f"{erasure.removed.summary()}; cases: {', '.join(erasure.removed.cases) or 'none'}; {why}"
@@ -91,12 +92,12 @@ def _refuse_unless_decided(cases: list[Case], force: bool) -> None:
         )
 
 
-def _mail_on_no_case(session: Session, address: str) -> Removed:
+def _mail_on_no_case(session: Session, address: str, at: datetime) -> Removed:
     removed = Removed()
     messages = [row.id for row in people.mail_on_no_case(session, address)]
     removed.messages = scrub.empty_messages(session, InboundMessage.id.in_(messages))
     letters = and_(Outbox.case_id.is_(None), Outbox.recipient == address)
-    removed.letters = scrub.empty_letters(session, letters)
+    removed.letters = scrub.empty_letters(session, letters, at)
     return removed
 
 

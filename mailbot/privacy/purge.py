@@ -80,7 +80,8 @@ def _purge_rest(app: App, found: retention.RetentionPlan) -> Removed:
             chosen = InboundMessage.id.in_(messages[start : start + CHUNK])
             removed.messages += scrub.empty_messages(session, and_(chosen, InboundMessage.case_id.is_(None)))
         for start in range(0, len(letters), CHUNK):
-            removed.letters += scrub.empty_letters(session, Outbox.id.in_(letters[start : start + CHUNK]))
+            chosen = Outbox.id.in_(letters[start : start + CHUNK])
+            removed.letters += scrub.empty_letters(session, chosen, app.clock())
     return removed
 
 

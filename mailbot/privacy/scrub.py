@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, Executable, delete, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Executable, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -72,7 +72,7 @@ def purge_cases(session: Session, expired: list[tuple[Case, str]], at: datetime)
     removed.messages = empty_messages(
         session, or_(InboundMessage.case_id.in_(ids), InboundMessage.id.in_(inbound_ids))
     )
-    removed.letters = empty_letters(session, or_(Outbox.case_id.in_(ids), Outbox.id.in_(outbox_ids)))
+    removed.letters = empty_letters(session, or_(Outbox.case_id.in_(ids), Outbox.id.in_(outbox_ids)), at)
     _anonymise(session, ids, at)
     session.expire_all()  # objects loaded before hold what was removed; read them again if needed
     purged = [
@@ -108,9 +108,11 @@ def empty_messages(session: Session, which: ColumnElement[bool]) -> int:
     return _bulk(session, statement.values(**emptied))
 
 
-def empty_letters(session: Session, which: ColumnElement[bool]) -> int:
-    """Empty letters; one not yet sent is withdrawn, so delivery never tries to send an empty row."""
-    emptied = {"raw": b"", "recipients": [], "recipient": "", "smtp_response": None}
+def empty_letters(session: Session, which: ColumnElement[bool], at: datetime) -> int:
+    """Empty letters; one not yet sent is withdrawn, so delivery never tries to send an empty row, and one
+    not yet copied to the Sent folder never will be (there is nothing left to copy)."""
+    not_to_file = func.coalesce(Outbox.filed_at, literal(at, Outbox.filed_at.type))
+    emptied = {"raw": b"", "recipients": [], "recipient": "", "smtp_response": None, "filed_at": not_to_file}
     held = update(Outbox).where(which, func.length(Outbox.raw) > 0)
     unsent = held.where(Outbox.state.in_(UNSENT)).values(**emptied, last_error=WITHDRAWN, state=SUPPRESSED)
     withdrawn = _bulk(session, unsent)
