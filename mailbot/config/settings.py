@@ -109,9 +109,7 @@ class Config:
     staff: StaffDirectory | None = None
     forwarding: Mapping[str, str] = field(default_factory=dict)
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
-    retention: RetentionSettings = field(
-        default_factory=RetentionSettings
-    )  # [retention]: how long data stays
+    retention: RetentionSettings = field(default_factory=RetentionSettings)  # [retention]: how long kept
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
