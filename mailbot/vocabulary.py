@@ -44,12 +44,15 @@ SILENT_KINDS: tuple[Kind, ...] = (*MACHINE_KINDS, Kind.STAFF_REPLY, Kind.OUT_OF_
 
 
 class InboundState(StrEnum):
-    """A stored inbound message: fetched, then processed or shunted (kept with its traceback)."""
+    """A stored inbound message: fetched, then processed or shunted (kept with its traceback); purged once its
+    bytes and text are removed under the retention schedule or an erasure (the row stays, so the same mail in
+    the mailbox is never fetched and recorded again)."""
 
     FETCHED = "fetched"
     PROCESSED = "processed"
     SHUNTED = "shunted"
     QUARANTINED = "quarantined"  # spam: kept, unanswered, until a person releases it (`mailbot spam release`)
+    PURGED = "purged"
 
 
 class OutboxState(StrEnum):

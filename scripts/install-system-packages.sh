@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the demo and the tests run for real: Dovecot (IMAP), PostgreSQL, Chromium
-# (headless, to check the weekly digest renders) with an Arial-compatible font, and systemd's systemd-analyze
-# (to check the units in deploy/), and rspamd (the spam filter the front door may ask; its tests start their own).
+# (headless, to check the weekly digest and the case file render) with an Arial-compatible font, poppler-utils
+# (pdftotext and pdftoppm, to read back the case file's PDF), systemd's systemd-analyze (to check the units
+# in deploy/), and rspamd (the spam filter the front door may ask; its tests start their own).
 set -euo pipefail
 missing=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v rspamd >/dev/null 2>&1 || missing+=(rspamd)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -63,7 +63,12 @@ def test_cases_list_and_show_json_is_the_stable_interface(
         ("in", "complaint"),
         ("out", "acknowledgement"),
     ]
-    assert set(shown["correspondence"][0]) == {"direction", "from", "subject", "date", "kind"}
+    # Issue 14 added each item's own words and its attachments; the keys before them are as they were.
+    assert set(shown["correspondence"][0]) == {
+        "direction", "from", "subject", "date", "kind", "text", "attachments",
+    }  # fmt: skip
+    assert "formal complaint about the care my mother receives" in shown["correspondence"][0]["text"]
+    assert shown["correspondence"][0]["attachments"] == []
 
 
 def test_a_party_added_from_the_command_line_is_shown_on_the_case(

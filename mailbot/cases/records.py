@@ -185,10 +185,21 @@ def as_dict(case: Case, correspondence: bool = True) -> dict[str, object]:
                 "subject": c.subject,
                 "date": _iso(c.date),
                 "kind": c.kind,
+                "text": c.new_text,
+                "attachments": [attachment_dict(a) for a in c.attachments],
             }
             for c in case.correspondence
         ]
     return data
+
+
+def attachment_dict(attachment: Attachment) -> dict[str, object]:
+    return {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
 
 
 def one_line(case: Case) -> str:

@@ -1,4 +1,5 @@
-"""``mailbot cases``: list and show cases, and the staff actions on one (escalate, extend, outcome, close)."""
+"""``mailbot cases``: list and show cases, the case file, and the staff actions on one (escalate, extend,
+outcome, close, a legal hold, correcting the complainant's details)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,47 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
 
 
 def cmd_cases_show(args: argparse.Namespace) -> int:
+    from mailbot.casefile.reading import describe_full
     from mailbot.cases import records
 
     with opened_app(args) as app, app.sessions() as session:
         case = _find_case(session, args.ref)
-        print(json.dumps(records.as_dict(case), indent=2) if args.json else records.describe(case))
+        if args.json:
+            print(json.dumps(records.as_dict(case), indent=2))
+        elif args.full or args.quoted:
+            print(describe_full(session, case, quoted=args.quoted))
+        else:
+            print(records.describe(case))
     return 0
+
+
+def cmd_cases_file(args: argparse.Namespace) -> int:
+    from mailbot.casefile.write import write_case_file
+
+    with opened_app(args) as app, app.sessions() as session:
+        print(write_case_file(app, _find_case(session, args.ref), args.out))
+    return 0
+
+
+def cmd_cases_hold(args: argparse.Namespace) -> int:
+    from mailbot.privacy import hold
+
+    change = hold.lift_hold if args.lift else hold.place_hold
+    return _on_case(
+        args, lambda s, app, case, actor: change(s, case, actor, args.reason, app.clock()), letters=False
+    )
+
+
+def cmd_cases_correct(args: argparse.Namespace) -> int:
+    from mailbot.privacy.correct import correct_complainant
+
+    return _on_case(
+        args,
+        lambda s, app, case, actor: correct_complainant(
+            s, case, actor, app.clock(), args.name, args.address, args.reason or ""
+        ),
+        letters=False,
+    )
 
 
 def _find_case(session: Session, ref: str) -> Case:
@@ -99,9 +135,14 @@ def cmd_cases_add_party(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_case(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
+def _on_case(
+    args: argparse.Namespace, change: Callable[[Session, App, Case, str], str], letters: bool = True
+) -> int:
     """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
     with opened_app(args) as app, app.sessions.begin() as session:
         print(change(session, app, _find_case(session, args.ref), f"cli:{getpass.getuser()}"))
-    print("Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`).")
+    if letters:
+        print(
+            "Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`)."
+        )
     return 0

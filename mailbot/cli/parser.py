@@ -10,7 +10,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mailbot.cli import auth, cases, classify, health, outbox, policy, reports, service, shunted, spam
+from mailbot.cli import (
+    auth,
+    cases,
+    classify,
+    health,
+    outbox,
+    policy,
+    privacy,
+    reports,
+    service,
+    shunted,
+    spam,
+)
 from mailbot.vocabulary import OUTCOMES
 
 DESCRIPTION = "The ``mailbot`` command: thin commands over the same functions the scheduler runs."
@@ -41,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_commands(commands)
     _stuck_mail_commands(commands)
     _reporting_commands(commands)
+    _privacy_commands(commands)
     return top
 
 
@@ -113,7 +126,10 @@ def _cases_commands(commands: Commands) -> None:
     listing.add_argument("--status", choices=[status.value for status in cases.LISTABLE_STATUSES])
     show = add_command(group, "show", cases.cmd_cases_show, "one case with its correspondence")
     show.add_argument("ref")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="with each message's text and attachments")
+    show.add_argument("--full", action="store_true", help="each message's new text and its attachments")
+    show.add_argument("--quoted", action="store_true", help="with --full: also the text each message quotes")
+    _case_file_commands(group)
     escalate = add_command(
         group, "escalate", cases.cmd_cases_escalate, "move a case to its policy's next stage"
     )
@@ -128,6 +144,25 @@ def _cases_commands(commands: Commands) -> None:
     party.add_argument("ref")
     party.add_argument("address", help="their email address")
     party.add_argument("--name", default="", help="their name, as letters greet them")
+
+
+def _case_file_commands(group: Commands) -> None:
+    file = add_command(
+        group, "file", cases.cmd_cases_file, "the complete case file for an ombudsman or regulator"
+    )
+    file.add_argument("ref")
+    file.add_argument("--out", type=Path, required=True, help="FILE.html (self-contained) or FILE.pdf")
+    hold = add_command(group, "hold", cases.cmd_cases_hold, "put a case on legal hold, or lift the hold")
+    hold.add_argument("ref")
+    hold.add_argument("--reason", required=True, help="why (a claim, an ombudsman's investigation ...)")
+    hold.add_argument("--lift", action="store_true", help="lift the hold: the retention schedule applies")
+    correct = add_command(
+        group, "correct", cases.cmd_cases_correct, "correct the complainant's name or address"
+    )
+    correct.add_argument("ref")
+    correct.add_argument("--name")
+    correct.add_argument("--address")
+    correct.add_argument("--reason", help="why, for the audit trail")
 
 
 def _extend_command(group: Commands) -> None:
@@ -214,6 +249,34 @@ def _reporting_commands(commands: Commands) -> None:
         "--to", dest="end", type=date_argument, required=True, help="last day (included), YYYY-MM-DD"
     )
     board.add_argument("--format", choices=REPORT_FORMATS, default="csv")
+
+
+def _privacy_commands(commands: Commands) -> None:
+    group = add_group(commands, "privacy", "personal data: subject access, retention, erasure")
+    export = add_command(
+        group, "export", privacy.cmd_privacy_export, "everything held about one person, as a zip"
+    )
+    export.add_argument("--address", required=True, help="the person's email address")
+    export.add_argument("--out", type=Path, help="FILE.zip (default: subject-access-DATE-ADDRESS.zip here)")
+    export.add_argument(
+        "--notes", choices=("include", "withhold"), required=True,
+        help="staff notes and internal mail about their cases: a person decides",
+    )  # fmt: skip
+    export.add_argument("--reason", help="why notes are withheld (required with --notes withhold)")
+    purge = add_command(
+        group, "purge", privacy.cmd_privacy_purge, "remove what the retention schedule says has expired"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="list what would go; change nothing")
+    erase = add_command(
+        group, "erase", privacy.cmd_privacy_erase, "erase one person's data (their cases' figures stay)"
+    )
+    erase.add_argument("--address", required=True, help="the person's email address")
+    erase.add_argument("--force", action="store_true", help="erase even open cases or cases on legal hold")
+    erase.add_argument("--reason", help="why (required with --force; recorded)")
+    record = add_command(
+        group, "log", privacy.cmd_privacy_log, "exports, erasures, purges, corrections and holds"
+    )
+    record.add_argument("--limit", type=int, help="only the newest N entries")
 
 
 class VersionAction(argparse.Action):

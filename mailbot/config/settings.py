@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.config.digest import DigestSettings, settings_from_table
 from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.config.retention import RetentionSettings, retention_from
 from mailbot.config.servers import MailboxConfig, SmtpConfig, read_mailboxes, read_smtp
 from mailbot.config.staff import StaffDirectory, load_staff
 from mailbot.vocabulary import FORWARDED_MATTERS
@@ -96,6 +97,7 @@ class Config:
     digest: DigestSettings | None = None  # [digest]: the weekly digest and the daily deadline watch
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     spam: SpamConfig = field(default_factory=lambda: SpamConfig(frozenset(), None, 10.0))
+    retention: RetentionSettings = field(default_factory=RetentionSettings)  # [retention]: how long kept
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -145,10 +147,11 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     digest = _digest(top, path)
     intake = _intake(top.sub("intake"), staff)
     spam = _spam(top.sub("spam"), staff)
+    retention = retention_from(top.sub("retention"))
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest, intake, spam,
+        forwarding, digest, intake, spam, retention,
     )  # fmt: skip
 
 

@@ -139,6 +139,12 @@ class Case(Base):
     learning: Mapped[str | None] = mapped_column(Text)  # the learning or actions recorded at the outcome
     people_named: Mapped[list[str]] = mapped_column(JSON, default=list)  # staff the complaint is about
     follow_up_due: Mapped[date | None] = mapped_column(Date)
+    # A legal hold keeps the case from retention purges and erasure until a person lifts it.
+    held_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    held_by: Mapped[str | None] = mapped_column(String(320))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    # When its personal data was removed (retention or erasure); the anonymised row stays for the figures.
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     correspondence: Mapped[list[Correspondence]] = relationship(
         back_populates="case", order_by="Correspondence.id"
@@ -322,3 +328,20 @@ class InformationRequest(Base):
     due: Mapped[date] = mapped_column(Date)
     latest_due: Mapped[date | None] = mapped_column(Date)
     forwarded_to: Mapped[str | None] = mapped_column(String(320))
+
+
+class PrivacyLog(Base):
+    """What was done with personal data beyond a single case: each subject access export, erasure, purge
+    run, correction and legal hold, by whom and why; the record of disposal the Records Management Code asks
+    for."""
+
+    __tablename__ = "privacy_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(
+        String(320)
+    )  # the address an export was for; None once erased
+    detail: Mapped[str] = mapped_column(Text, default="")

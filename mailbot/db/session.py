@@ -31,6 +31,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Deleted and overwritten rows are zeroed on disk, so text a purge or an erasure removes does not linger
+    # in free pages of the file (docs/data-protection.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -15,6 +15,7 @@ from mailbot.db.models import Case, Outbox
 from mailbot.intake import mailbox, sent
 from mailbot.outgoing.smtp import FlushReport, flush_outbox
 from mailbot.pipeline import ProcessReport, process_pending
+from mailbot.privacy.purge import add_retention_job
 from mailbot.scheduled.schedule import add_scheduled_jobs
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def schedule(app: App) -> BlockingScheduler:
             **defaults,
         )
     add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
+    add_retention_job(scheduler, app)  # the monthly purge under [retention]
     scheduler.add_job(
         flush, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush", **defaults
     )

@@ -24,6 +24,7 @@ from mailbot.db.models import Case, InboundMessage
 from mailbot.errors import MailbotError
 from mailbot.intake.parse import UnparseableMail, parse_mail
 from mailbot.outgoing import alerts
+from mailbot.privacy import hold
 from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE, UNSURE_KIND_FLAG
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
@@ -40,6 +41,7 @@ USAGE = {
     "safeguarding": "#safeguarding",
     "persistent": "#persistent",
     "party": "#party ADDRESS [NAME] (may write on the case and receive its letters, e.g. an advocate)",
+    "hold": "#hold REASON (a legal hold: the case is kept from retention purges and erasure)",
 }
 
 
@@ -185,7 +187,12 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "outcome": _check_outcome,
     "followup": lambda app, case, c: _follow_up_date(c.argument, date.today()) and None,
     "party": lambda app, case, c: _party_parts(c.argument) and None,
+    "hold": lambda app, case, c: None if c.argument.strip() else _refuse("give the reason for the hold"),
 }
+
+
+def _refuse(reason: str) -> None:
+    raise CommandError(reason)
 
 
 # --- runners (one change each, recorded in the audit trail) ----------------------------------------------
@@ -319,6 +326,10 @@ def _flag(flag: str) -> Callable[[Session, App, Case, Command, StaffMail], str]:
     return add
 
 
+def _hold(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
+    return hold.place_hold(session, case, mail.person.primary, command.argument, mail.at, mail.inbound)
+
+
 RUNNERS: dict[str, Callable[[Session, App, Case, Command, StaffMail], str]] = {
     "assign": _assign,
     "investigator": _investigator,
@@ -332,4 +343,5 @@ RUNNERS: dict[str, Callable[[Session, App, Case, Command, StaffMail], str]] = {
     "safeguarding": _flag("safeguarding"),
     "persistent": _flag("persistent"),
     "party": _party,
+    "hold": _hold,
 }
