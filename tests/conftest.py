@@ -92,6 +92,7 @@ def write_config(
     extra: str = "",
     mailboxes: str | None = None,
     policy: str = "lgsco-hos-code",
+    smtp_extra: str = "",
 ) -> Path:
     mailbox_tables = mailboxes or mailbox_table("complaints", dovecot.port)
     text = f"""
@@ -116,6 +117,7 @@ policy = "{policy}"
 host = "127.0.0.1"
 port = {smtp.port}
 tls = "none"
+{smtp_extra}
 
 {mailbox_tables}
 """
@@ -150,8 +152,12 @@ def make_app(
 ) -> Iterator[Callable[..., App]]:
     apps: list[App] = []
 
-    def factory(extra: str = "", mailboxes: str | None = None, policy: str = "lgsco-hos-code") -> App:
-        path = write_config(tmp_path, dovecot, smtp_server, database_url, extra, mailboxes, policy)
+    def factory(
+        extra: str = "", mailboxes: str | None = None, policy: str = "lgsco-hos-code", smtp_extra: str = ""
+    ) -> App:
+        path = write_config(
+            tmp_path, dovecot, smtp_server, database_url, extra, mailboxes, policy, smtp_extra=smtp_extra
+        )
         app = build_app(load_config(path, ENVIRON), clock=clock)
         apps.append(app)
         return app

@@ -70,9 +70,10 @@ def intake_line(intake: mailbox.IntakeReport) -> str:
 
 def cycle_summary(cycle: jobs.CycleReport) -> str:
     p, d = cycle.processing, cycle.delivery
+    settled = f" ({d.settled} held letter(s) found delivered)" if d.settled else ""
     return (
         f"processed {p.processed}, shunted {p.shunted}; sent {d.sent}, retrying {d.retrying}, "
-        f"failed {d.failed}, held {d.held}; filed {cycle.filed} in Sent"
+        f"failed {d.failed}, held {d.held}{settled}; filed {cycle.filed} in Sent"
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
 from mailbot.db.models import Case
+from mailbot.scheduled.digest.undelivered import UndeliveredLetter, undelivered_letters
 from mailbot.scheduled.digest.week import DigestWeek
 from mailbot.scheduled.report import (
     OnTime,
@@ -104,6 +105,7 @@ class DigestFigures:
     flagged: tuple[FlaggedCase, ...]
     follow_ups: tuple[FollowUpDue, ...]
     volumes: tuple[WeekVolume, ...]
+    undelivered: tuple[UndeliveredLetter, ...] = ()  # held letters, and this week's that could not go
 
     @property
     def overdue(self) -> list[OpenCase]:
@@ -139,7 +141,7 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             total(responded_on_time(session, dates, year, today)),
             closed_in(session, span, zone), closed_by_outcome(session, span), flagged(session, span, zone),
             tuple(follow_ups_due(session, app, span.start, today + timedelta(days=7), settings.watch)),
-            weekly_volumes(session, zone, span.start),
+            weekly_volumes(session, zone, span.start), undelivered_letters(session, span, zone),
         )  # fmt: skip
 
 
