@@ -194,11 +194,15 @@ class SmtpCapture:
                 if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
                     raise ServerStartError(f"SMTP capture could not listen: {exc}") from exc
 
-    def _start_controller(self) -> None:
+    def resume(self) -> None:
+        """Listen again on the port it had before ``stop``: the end of an outage, as a client sees one."""
+        self._start_controller(self.port)
+
+    def _start_controller(self, port: int | None = None) -> None:
         find_aiosmtpd()
         from aiosmtpd.controller import Controller
 
-        self.port = free_port()
+        self.port = port or free_port()
         handler = _CaptureHandler(self)
         controller = Controller(
             handler,
