@@ -29,8 +29,8 @@ from tests.mails import mail
 from tests.test_routing_e2e import STAFF
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-QUICK = "timeout_seconds = 1\n"  # command timeout: 1 s
-NO_PATIENCE = "timeout_seconds = 1\nfinal_reply_timeout_seconds = 1\n"
+QUICK = "timeout_seconds = 2\n"  # connecting and each command: 2 s
+NO_PATIENCE = "timeout_seconds = 3\nfinal_reply_timeout_seconds = 1\n"
 
 
 def first_contact(app: App) -> None:
@@ -87,7 +87,7 @@ def test_a_final_reply_slower_than_the_command_timeout_is_waited_for_and_sent_on
 ) -> None:
     app = make_app(smtp_extra=QUICK)
     first_contact(app)
-    smtp_server.final_reply_delay = 2.5  # the server takes the letter, then answers after 2.5 s
+    smtp_server.final_reply_delay = 4  # the server takes the letter, then answers after 4 s
     dovecot.deliver(mail(sender="slow@example.net"))
 
     report = jobs.poll_cycle(app)
