@@ -2,7 +2,9 @@
 
 An unexpected error rolls the message's transaction back and shunts it with its traceback; the next
 message goes on. A shunted message is never lost: it keeps its raw bytes and can be retried with
-``mailbot shunted retry``.
+``mailbot shunted retry``. A transient database error (a lock, a serialisation failure, a lost connection)
+is no fault of the message: it is tried again with backoff and never shunted; if the database stays
+unusable the message is left ``fetched`` and the cycle stops, to go on at the next one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mailbot.app import App
 from mailbot.cases import records, threading
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
+from mailbot.db.transient import DatabaseUnavailable, retrying
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
 from mailbot.staff import staffmail
@@ -31,38 +34,54 @@ class ProcessReport:
     processed: int = 0
     shunted: int = 0
     outcomes: list[str] = field(default_factory=list)
+    error: str | None = None  # why processing stopped early: the database kept failing
 
 
 def process_pending(app: App) -> ProcessReport:
     """Process every message still in the ``fetched`` state, oldest first."""
     report = ProcessReport()
+    try:
+        for inbound_id in retrying(lambda: _waiting(app), "finding messages to process"):
+            state = process_one(app, inbound_id)
+            report.processed += state == InboundState.PROCESSED
+            report.shunted += state == InboundState.SHUNTED
+    except DatabaseUnavailable as exc:
+        report.error = str(exc)
+        log.error("processing stopped until the next cycle: %s", exc)
+    return report
+
+
+def _waiting(app: App) -> list[int]:
     with app.sessions() as session:
-        waiting = list(
+        return list(
             session.scalars(
                 select(InboundMessage.id)
                 .where(InboundMessage.state == InboundState.FETCHED)
                 .order_by(InboundMessage.id)
             )
         )
-    for inbound_id in waiting:
-        state = process_one(app, inbound_id)
-        report.processed += state == InboundState.PROCESSED
-        report.shunted += state == InboundState.SHUNTED
-    return report
 
 
 def process_one(app: App, inbound_id: int) -> InboundState | None:
-    """Process one message; returns its new state, or None when another worker already took it."""
+    """Process one message; returns its new state, or None when another worker already took it.
+    DatabaseUnavailable when the database kept failing: the message is then left as it was."""
     try:
-        with app.sessions.begin() as session:
-            inbound = _claim(session, inbound_id)
-            if inbound is None:
-                return None
-            _handle(session, app, inbound)
-            return InboundState.PROCESSED
+        return retrying(lambda: _process(app, inbound_id), f"message {inbound_id}")
+    except DatabaseUnavailable:
+        raise
     except Exception:  # the runner's error policy: whatever went wrong, the message is kept and shunted
-        shunt(app, inbound_id, traceback.format_exc())
-        return InboundState.SHUNTED
+        error = traceback.format_exc()
+    retrying(lambda: shunt(app, inbound_id, error), f"message {inbound_id}: shunting it")
+    return InboundState.SHUNTED
+
+
+def _process(app: App, inbound_id: int) -> InboundState | None:
+    with app.sessions.begin() as session:
+        inbound = _claim(session, inbound_id)
+        if inbound is None:
+            return None
+        _handle(session, app, inbound)
+        return InboundState.PROCESSED
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:

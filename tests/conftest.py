@@ -165,7 +165,7 @@ def make_app(
         extra: str = "", mailboxes: str | None = None, policy: str = "lgsco-hos-code", smtp_extra: str = ""
     ) -> App:
         path = write_config(
-            tmp_path, dovecot, smtp_server, database_url, extra, mailboxes, policy, smtp_extra
+            tmp_path, dovecot, smtp_server, database_url, extra, mailboxes, policy, smtp_extra=smtp_extra
         )
         app = build_app(load_config(path, ENVIRON), clock=clock)
         apps.append(app)

@@ -216,12 +216,23 @@ def _stuck_mail_commands(commands: Commands) -> None:
     add_command(failed, "list", shunted.cmd_shunted_list, "list shunted messages with their errors")
     retry = add_command(failed, "retry", shunted.cmd_shunted_retry, "process a shunted message again")
     retry.add_argument("id", type=int)
+    _outbox_commands(commands)
+
+
+def _outbox_commands(commands: Commands) -> None:
     outgoing = add_group(commands, "outbox", "outgoing mail")
-    add_command(outgoing, "list", outbox.cmd_outbox_list, "mail not yet sent, held or failed")
-    release = add_command(
-        outgoing, "release", outbox.cmd_outbox_release, "send a held or failed message again"
+    listing = add_command(outgoing, "list", outbox.cmd_outbox_list, "mail not yet sent, held or failed")
+    listing.add_argument("--held", action="store_true", help="only letters whose fate is unknown")
+    release = add_command(outgoing, "release", outbox.cmd_outbox_release, "send held or failed letters again")
+    resolve = add_command(
+        outgoing, "resolve", outbox.cmd_outbox_resolve, "record held letters a person knows arrived"
     )
-    release.add_argument("id", type=int)
+    resolve.add_argument("--delivered", action="store_true", required=True, help="they arrived")
+    for command in (release, resolve):
+        command.add_argument(
+            "ids", nargs="*", type=int, metavar="ID", help="outbox IDs (`mailbot outbox list`)"
+        )
+        command.add_argument("--held", action="store_true", help="every held letter")
     held = add_group(commands, "spam", "mail held in quarantine as spam")
     add_command(held, "list", spam.cmd_spam_list, "messages held as spam, with the verdict")
     free = add_command(held, "release", spam.cmd_spam_release, "process a held message as ordinary mail")

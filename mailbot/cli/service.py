@@ -71,9 +71,10 @@ def intake_line(intake: IntakeReport) -> str:
 
 def cycle_summary(cycle: CycleReport) -> str:
     p, d = cycle.processing, cycle.delivery
+    settled = f" ({d.settled} held letter(s) found delivered)" if d.settled else ""
     return (
         f"processed {p.processed}, shunted {p.shunted}; sent {d.sent}, retrying {d.retrying}, "
-        f"failed {d.failed}, held {d.held}; filed {cycle.filed} in Sent"
+        f"failed {d.failed}, held {d.held}{settled}; filed {cycle.filed} in Sent"
     )
 
 

@@ -25,9 +25,18 @@ def cmd_shunted_list(args: argparse.Namespace) -> int:
 
 
 def shunted_line(row: InboundMessage) -> str:
-    """One shunted message, tab-separated; of its traceback only the last line, which names the error."""
-    last_line = (row.error or "").strip().splitlines()[-1:] or [""]
-    return f"{row.id}\t{row.mailbox}\tUID {row.uid}\t{row.message_id or '-'}\t{last_line[0]}"
+    """One shunted message, tab-separated; of its traceback only the line that names the error."""
+    return f"{row.id}\t{row.mailbox}\tUID {row.uid}\t{row.message_id or '-'}\t{error_line(row.error or '')}"
+
+
+def error_line(error: str) -> str:
+    """The line of a traceback that names the error: the first unindented line after the last traceback's
+    frames. Not simply the last line: SQLAlchemy follows it with the statement and a link to its docs."""
+    lines = error.strip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    after = lines[starts[-1] + 1 :] if starts else lines
+    named = [line for line in after if line.strip() and not line[:1].isspace()]
+    return named[0] if named else (lines[-1] if lines else "")
 
 
 def cmd_shunted_retry(args: argparse.Namespace) -> int:

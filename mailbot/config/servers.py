@@ -46,7 +46,10 @@ class SmtpConfig:
     username: str | None
     password_env: str | None
     password: str | None = field(repr=False)
-    timeout_seconds: float
+    timeout_seconds: float  # connecting and each command before the message itself
+    # After the message's final ".": the server may be taking it, so we wait as long as RFC 5321 asks
+    # (4.5.3.2.6: ten minutes) rather than give up and not know whether it left.
+    final_reply_timeout_seconds: float = 600
     auth: str = "password"
     oauth: OAuthSettings | None = None
 
@@ -153,6 +156,7 @@ def read_smtp(reader: TomlReader, environ: Mapping[str, str], base: Path) -> Smt
         password_env=password_env,
         password=environ.get(password_env) if password_env else None,
         timeout_seconds=float(reader.positive("timeout_seconds", 60)),
+        final_reply_timeout_seconds=float(reader.positive("final_reply_timeout_seconds", 600)),
         auth=auth,
         oauth=read_oauth(reader, environ, base, auth, "smtp", username or ""),
     )

@@ -232,7 +232,11 @@ class Attachment(Base):
 
 
 class Outbox(Base):
-    """A rendered outgoing mail. pending -> sending -> sent | failed; held when the outcome is unknown."""
+    """A rendered outgoing mail. pending -> sending -> sent | failed; held when the outcome is unknown.
+
+    A row in ``sending`` names the process holding it (``claimed_by``); ``handed_over_at`` is set just
+    before the final "." of DATA, so after a crash a row without it is known not to have left.
+    """
 
     __tablename__ = "outbox"
 
@@ -252,11 +256,16 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # mailbot.worker: host:pid:start:run
+    handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     deliver_until: Mapped[datetime] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     smtp_response: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     filed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Who is filing the copy in the Sent folder, so two workers never append it twice.
+    filing_claimed_by: Mapped[str | None] = mapped_column(String(200))
+    filing_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CaseEvent(Base):

@@ -22,7 +22,9 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         private_file(Path(parsed.database))  # SQLite gives its -wal and -shm files this file's mode
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # How long a statement waits for another process's lock; "?timeout=SECONDS" in the URL changes it.
+    busy_timeout = float(str(parsed.query.get("timeout", 30)))
+    engine = create_engine(url, connect_args={"timeout": busy_timeout})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

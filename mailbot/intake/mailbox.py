@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import auth
 from mailbot.config.servers import MailboxConfig
-from mailbot.db.models import InboundMessage, MailboxState, Outbox
+from mailbot.db.models import InboundMessage, MailboxState
 from mailbot.errors import MailbotError
 from mailbot.intake.headers import normalise_message_id
-from mailbot.vocabulary import InboundState, OutboxState
+from mailbot.vocabulary import InboundState
 
 log = logging.getLogger(__name__)
 
@@ -358,31 +358,6 @@ def _set_marked(ledger: _Ledger, box: MailboxConfig, uids: list[int]) -> None:
             )
         ):
             row.marked_at = ledger.clock()
-
-
-def file_sent_copies(
-    client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock
-) -> int:
-    """Append what was sent for this mailbox to its Sent folder, so staff see what was said."""
-    with sessions() as session:
-        rows = list(
-            session.scalars(
-                select(Outbox)
-                .where(
-                    Outbox.mailbox == box.name, Outbox.state == OutboxState.SENT, Outbox.filed_at.is_(None)
-                )
-                .order_by(Outbox.id)
-            )
-        )
-    if not rows:
-        return 0
-    if not client.folder_exists(box.sent_folder):
-        client.create_folder(box.sent_folder)
-    for row in rows:
-        client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
-        with sessions.begin() as session:
-            session.get(Outbox, row.id).filed_at = clock()
-    return len(rows)
 
 
 def check_login(box: MailboxConfig) -> str:

@@ -1,8 +1,10 @@
-"""Delivery: flush the outbox over one SMTP connection, recording each server reply.
+"""Delivery: flush the outbox over one SMTP connection, recording each server reply as it comes.
 
-A temporary failure (4xx, a dropped connection) is retried later until ``deliver_until``; a permanent one
-(5xx) is recorded for a person. A row found mid-send after a crash is *held*, never re-sent on a guess:
-sending an acknowledgement twice is worse than asking a person to release it.
+A letter is claimed (``sending``, with the claiming run's name) only once the connection is up, so nothing
+slow stands between the claim and the SMTP transaction; the moment before its final "." is recorded as
+``handed_over_at``. A temporary failure (4xx, or a connection lost before the final ".") is retried until
+``deliver_until``; a permanent one (5xx) is recorded and ``on_failed`` tells a person; a letter whose final
+answer never came is *held*, never re-sent on a guess (``held.py`` settles it from evidence or asks a person).
 """
 
 from __future__ import annotations
@@ -11,41 +13,52 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import worker
 from mailbot.auth.smtp_login import TokenSMTP
 from mailbot.config.servers import SmtpConfig
 from mailbot.config.settings import DeliveryConfig
 from mailbot.db.models import Outbox
+from mailbot.db.transient import DatabaseUnavailable, retrying
+from mailbot.outgoing import held
+from mailbot.outgoing.handover import SMTP_FAILURES, Attempt, Outcome, Timeouts, hand_over
 from mailbot.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED_AFTER = timedelta(minutes=15)
-OnSent = Callable[[Session, Outbox], None]
 Clock = Callable[[], datetime]
+PASSES = 2  # a second pass sends what the first queued: the alert about a letter refused in it
 
 
 @dataclass(frozen=True)
-class Attempt:
-    ok: bool
-    temporary: bool
-    reply: str
+class DeliveryHooks:
+    """What else happens, in the transaction recording a letter's fate."""
+
+    on_sent: held.OnFate = held._nothing
+    on_failed: held.OnFate = held._nothing  # refused for good, or given up on
 
 
 @dataclass(frozen=True)
 class _Run:
-    """What one delivery run works with: the server, the retry schedule, the database and the clock."""
+    """What one delivery run works with: the server, the retry schedule, the database, the clock, and the
+    name its claims carry."""
 
     smtp: SmtpConfig
     retry_minutes: tuple[int, ...]
     sessions: sessionmaker[Session]
     clock: Clock
+    hooks: DeliveryHooks
+    claim: str = field(default_factory=worker.new_claim)
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.smtp.timeout_seconds, self.smtp.final_reply_timeout_seconds)
 
 
 @dataclass
@@ -54,6 +67,8 @@ class FlushReport:
     retrying: int = 0
     failed: int = 0
     held: int = 0
+    settled: int = 0  # held letters found delivered from evidence
+    error: str | None = None  # why the run stopped early (the database kept failing)
 
 
 def smtp_client(config: SmtpConfig) -> aiosmtplib.SMTP:
@@ -76,142 +91,220 @@ def flush_outbox(
     delivery: DeliveryConfig,
     sessions: sessionmaker[Session],
     clock: Clock,
-    on_sent: OnSent | None = None,
+    hooks: DeliveryHooks | None = None,
 ) -> FlushReport:
-    """Send every letter that is due over one connection; ``on_sent`` runs in the transaction recording it."""
-    run = _Run(smtp, delivery.retry_minutes, sessions, clock)
-    report = FlushReport(held=hold_interrupted(sessions, clock))
-    due = _due_ids(run)
-    if due:
-        asyncio.run(_deliver_all(run, due, report, on_sent))
+    """Settle what a dead run left in ``sending``, then send every letter that is due."""
+    run = _Run(smtp, delivery.retry_minutes, sessions, clock, hooks or DeliveryHooks())
+    report = FlushReport()
+    try:
+        report.held = held.recover_interrupted(sessions, clock, smtp)
+        tried: set[int] = set()
+        for _ in range(PASSES):
+            due = [outbox_id for outbox_id in _due_ids(run) if outbox_id not in tried]
+            if not due:
+                break
+            tried.update(due)
+            asyncio.run(_deliver_all(run, due, report))
+    except DatabaseUnavailable as exc:
+        report.error = str(exc)
+        log.error("%s", exc)
     return report
 
 
-def hold_interrupted(sessions: sessionmaker[Session], clock: Clock) -> int:
-    """Rows left in ``sending`` by a crash: the server may or may not have taken them, so a person decides."""
-    cutoff = clock() - INTERRUPTED_AFTER
-    with sessions.begin() as session:
-        held = session.execute(
-            update(Outbox)
-            .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < cutoff)
-            .values(
-                state=OutboxState.HELD,
-                last_error="delivery was interrupted; it may already have been sent. Check, then "
-                "release it with `mailbot outbox release ID` or leave it held.",
-            )
-        )
-        return held.rowcount
-
-
 def _due_ids(run: _Run) -> list[int]:
-    with run.sessions() as session:
-        return list(
-            session.scalars(
-                select(Outbox.id)
-                .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= run.clock())
-                .order_by(Outbox.id)
+    def work() -> list[int]:
+        with run.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Outbox.id)
+                    .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= run.clock())
+                    .order_by(Outbox.id)
+                )
             )
-        )
+
+    return retrying(work, "outbox: finding letters due")
 
 
-async def _deliver_all(run: _Run, due: list[int], report: FlushReport, on_sent: OnSent | None) -> None:
+async def _deliver_all(run: _Run, due: list[int], report: FlushReport) -> None:
     client = smtp_client(run.smtp)
     try:
-        await client.connect()
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("SMTP %s:%s unavailable: %s", run.smtp.host, run.smtp.port, exc)
-        _defer_all(run, due, f"cannot connect to SMTP server: {exc}", report)
-        return
-    try:
-        for outbox_id in due:
-            await _deliver_one(run, client, outbox_id, report, on_sent)
+        for position, outbox_id in enumerate(due):
+            unreachable = await _connect(client, run.smtp)
+            if unreachable:
+                _defer_all(run, due[position:], unreachable, report)
+                return
+            await _deliver_one(run, client, outbox_id, report)
     finally:
         await _quit(client)
 
 
-async def _deliver_one(
-    run: _Run, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport, on_sent: OnSent | None
-) -> None:
+async def _connect(client: aiosmtplib.SMTP, smtp: SmtpConfig) -> str | None:
+    """Connected before any letter is claimed; the reason when the server cannot be reached."""
+    if client.is_connected:
+        return None
+    try:
+        await client.connect()
+    except SMTP_FAILURES as exc:
+        log.warning("SMTP %s:%s unavailable: %s", smtp.host, smtp.port, exc)
+        return f"cannot connect to SMTP server: {exc}"
+    return None
+
+
+async def _deliver_one(run: _Run, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport) -> None:
     row = _claim(run, outbox_id)
     if row is None:
         return
-    attempt = await send(client, row)
-    _record(run, outbox_id, attempt, report, on_sent)
+    handed_over: list[datetime] = []
 
+    def before_final_dot() -> bool:
+        at = _handing_over(run, outbox_id)
+        handed_over.extend([at] if at else [])
+        return at is not None
 
-async def send(client: aiosmtplib.SMTP, row: Outbox) -> Attempt:
-    try:
-        if not client.is_connected:
-            await client.connect()
-        errors, reply = await client.sendmail(row.sender, row.recipients, row.raw)
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        first = exc.recipients[0]
-        return Attempt(False, 400 <= first.code < 500, f"{first.code} {first.message}")
-    except aiosmtplib.SMTPResponseException as exc:
-        return Attempt(False, 400 <= exc.code < 500, f"{exc.code} {exc.message}")
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        return Attempt(False, True, f"connection: {exc}")
-    refused = "; ".join(f"{addr}: {r.code} {r.message}" for addr, r in errors.items())
-    return Attempt(True, False, reply + (f" (refused: {refused})" if refused else ""))
+    attempt = await hand_over(client, row.sender, row.recipients, row.raw, run.timeouts, before_final_dot)
+    if attempt.outcome is not Outcome.CALLED_OFF:
+        _record(run, row, attempt, handed_over[0] if handed_over else run.clock(), report)
 
 
 def _claim(run: _Run, outbox_id: int) -> Outbox | None:
-    with run.sessions.begin() as session:
-        claimed = session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.state == OutboxState.PENDING)
-            .values(state=OutboxState.SENDING, claimed_at=run.clock(), attempts=Outbox.attempts + 1)
-        )
-        return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
+    """Take a pending letter for this run; None when another run took it first."""
+
+    def work() -> Outbox | None:
+        with run.sessions.begin() as session:
+            claimed = session.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.state == OutboxState.PENDING)
+                .values(
+                    state=OutboxState.SENDING,
+                    claimed_at=run.clock(),
+                    claimed_by=run.claim,
+                    handed_over_at=None,
+                    attempts=Outbox.attempts + 1,
+                )
+            )
+            return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
+
+    return retrying(work, f"outbox {outbox_id}: claiming it")
 
 
-def _record(run: _Run, outbox_id: int, attempt: Attempt, report: FlushReport, on_sent: OnSent | None) -> None:
-    now = run.clock()
-    with run.sessions.begin() as session:
-        row = session.get(Outbox, outbox_id)
-        assert row is not None
-        if attempt.ok:
-            row.state, row.sent_at, row.smtp_response = OutboxState.SENT, now, attempt.reply
-            report.sent += 1
-            if on_sent:
-                on_sent(session, row)
-        else:
-            _failed_attempt(run.retry_minutes, row, attempt.temporary, attempt.reply, now)
-            report.retrying += row.state == OutboxState.PENDING
-            report.failed += row.state == OutboxState.FAILED
+def _handing_over(run: _Run, outbox_id: int) -> datetime | None:
+    """Record that the final "." is about to go, if the letter is still ours, and when; None when it is not,
+    or when the database cannot say: the letter is then called off and nothing is sent."""
+    at = run.clock()
+
+    def work() -> bool:
+        with run.sessions.begin() as session:
+            written = session.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.state == OutboxState.SENDING)
+                .where(Outbox.claimed_by == run.claim)
+                .values(handed_over_at=at)
+            )
+            return written.rowcount == 1
+
+    try:
+        return at if retrying(work, f"outbox {outbox_id}: recording the hand-over") else None
+    except DatabaseUnavailable as exc:
+        log.error("outbox %s not sent: %s", outbox_id, exc)
+        return None
 
 
-def _failed_attempt(
+def _record(run: _Run, claimed: Outbox, attempt: Attempt, handed_over: datetime, report: FlushReport) -> None:
+    """Write the outcome as the first statement of its transaction, only while the claim is still this
+    run's; the hooks run in the same transaction."""
+    values = _outcome_values(run, claimed, attempt, handed_over, run.clock())
+
+    def work() -> Outbox | None:
+        with run.sessions.begin() as session:
+            written = session.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id == claimed.id,
+                    Outbox.claimed_by == run.claim,
+                    Outbox.state.in_((OutboxState.SENDING, OutboxState.HELD)),
+                )
+                .values(**values)
+            )
+            if written.rowcount != 1:
+                return None
+            row = session.get(Outbox, claimed.id)
+            assert row is not None
+            _after(run.hooks, session, row)
+            return row
+
+    row = retrying(work, f"outbox {claimed.id}: recording the server's answer ({attempt.reply})")
+    if row is None:
+        log.warning("outbox %s: answer %r not recorded: the letter is no longer this run's", claimed.id,
+                    attempt.reply)  # fmt: skip
+        return
+    _count(report, row.state)
+
+
+def _outcome_values(
+    run: _Run, claimed: Outbox, attempt: Attempt, handed_over: datetime, now: datetime
+) -> dict[str, Any]:
+    if attempt.outcome is Outcome.ACCEPTED:
+        return {"state": OutboxState.SENT, "sent_at": now, "smtp_response": attempt.reply, "last_error": None}
+    if attempt.outcome is Outcome.UNKNOWN:
+        log.error("outbox %s held: %s", claimed.id, attempt.reply)
+        fate = held.unknown_fate(claimed.id, handed_over, attempt.reply)
+        return {"state": OutboxState.HELD, "last_error": fate}
+    temporary = attempt.outcome is Outcome.TEMPORARY
+    return _failure_values(run.retry_minutes, claimed, temporary, attempt.reply, now)
+
+
+def _failure_values(
     retry_minutes: tuple[int, ...], row: Outbox, temporary: bool, reply: str, now: datetime
-) -> None:
-    row.last_error = reply
+) -> dict[str, Any]:
     if temporary and now < row.deliver_until:
-        row.state = OutboxState.PENDING
         step = min(row.attempts, len(retry_minutes)) - 1
-        row.next_attempt_at = now + timedelta(minutes=retry_minutes[step])
-        log.info("outbox %s: temporary failure (%s); retry at %s", row.id, reply, row.next_attempt_at)
-    else:
-        row.state = OutboxState.FAILED
-        log.error("outbox %s to %s failed: %s", row.id, ", ".join(row.recipients), reply)
+        next_attempt = now + timedelta(minutes=retry_minutes[max(step, 0)])
+        log.info("outbox %s: temporary failure (%s); retry at %s", row.id, reply, next_attempt)
+        return {"state": OutboxState.PENDING, "next_attempt_at": next_attempt, "last_error": reply}
+    log.error("outbox %s to %s failed: %s", row.id, ", ".join(row.recipients), reply)
+    return {"state": OutboxState.FAILED, "last_error": reply}
+
+
+def _after(hooks: DeliveryHooks, session: Session, row: Outbox) -> None:
+    if row.state == OutboxState.SENT:
+        hooks.on_sent(session, row)
+    elif row.state == OutboxState.FAILED:
+        hooks.on_failed(session, row)
+
+
+def _count(report: FlushReport, state: str) -> None:
+    report.sent += state == OutboxState.SENT
+    report.retrying += state == OutboxState.PENDING
+    report.failed += state == OutboxState.FAILED
+    report.held += state == OutboxState.HELD
 
 
 def _defer_all(run: _Run, due: list[int], reason: str, report: FlushReport) -> None:
+    """The server cannot be reached: every letter still pending counts an attempt and waits its turn."""
     now = run.clock()
-    with run.sessions.begin() as session:
-        for row in session.scalars(
-            select(Outbox).where(Outbox.id.in_(due), Outbox.state == OutboxState.PENDING)
-        ):
-            row.attempts += 1
-            _failed_attempt(run.retry_minutes, row, True, reason, now)
-            report.retrying += row.state == OutboxState.PENDING
-            report.failed += row.state == OutboxState.FAILED
+
+    def work() -> list[str]:
+        states = []
+        with run.sessions.begin() as session:
+            for row in session.scalars(
+                select(Outbox).where(Outbox.id.in_(due), Outbox.state == OutboxState.PENDING)
+            ):
+                row.attempts += 1
+                for name, value in _failure_values(run.retry_minutes, row, True, reason, now).items():
+                    setattr(row, name, value)
+                _after(run.hooks, session, row)
+                states.append(row.state)
+        return states
+
+    for state in retrying(work, "outbox: deferring letters while the SMTP server is unreachable"):
+        _count(report, state)
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
     if client.is_connected:
         try:
             await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
+        except SMTP_FAILURES:
             client.close()
 
 

@@ -1,25 +1,34 @@
-"""Scheduled jobs: poll every mailbox, flush the outbox. The same functions back ``mailbot poll --once``."""
+"""Scheduled jobs: fetch from every mailbox, process what was fetched, deliver the outbox, and keep each
+mailbox tidy (flags, Sent copies, held letters found in Sent). The same functions back ``poll --once``.
+
+Processing and delivery never wait for IMAP: messages already stored are processed, and letters sent,
+whether or not a mailbox can be reached; ``run`` also does both on the flush interval on their own.
+"""
 
 from __future__ import annotations
 
+import imaplib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import records, stages
 from mailbot.config.servers import MailboxConfig
-from mailbot.db.models import Case, Outbox
+from mailbot.db.transient import is_transient
+from mailbot.errors import MailbotError
 from mailbot.intake import mailbox, sent
+from mailbot.outgoing import fates, held, sent_folder
 from mailbot.outgoing.smtp import FlushReport, flush_outbox
 from mailbot.pipeline import ProcessReport, process_pending
 from mailbot.privacy.purge import add_retention_job
 from mailbot.scheduled.schedule import add_scheduled_jobs
 
 log = logging.getLogger(__name__)
-ACKNOWLEDGING = ("acknowledgement", "thank_you")
+# What a mailbox can throw at a cycle without being a fault in mailbot: it cannot be reached, it drops the
+# connection, it answers NO or BAD; or the database is briefly unusable while its mail is stored.
+MAILBOX_FAILURES = (MailbotError, imaplib.IMAP4.error, OSError)
 
 
 @dataclass
@@ -31,71 +40,85 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)
 
 
-def poll_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
-    """Fetch, process and mark one mailbox; a mailbox that cannot be reached does not stop the others."""
-    try:
-        with mailbox.connect(box) as client:
-            report.intake.append(mailbox.fetch_new(client, box, app.sessions, app.clock))
-            _add(report.processing, process_pending(app))
-            mailbox.mark_done(client, box, app.sessions, app.clock)
-    except mailbox.MailboxError as exc:
-        report.errors.append(str(exc))
-        log.error("%s", exc)
-
-
 def poll_cycle(app: App) -> CycleReport:
-    """One cycle of every mailbox, then an outbox flush and the Sent copies."""
+    """Fetch from every mailbox, process, deliver, then tidy every mailbox."""
     report = CycleReport()
     for box in app.config.mailboxes:
-        poll_mailbox(app, box, report)
-    report.delivery = flush(app)
-    report.filed = file_sent(app, report)
+        fetch_mailbox(app, box, report)
+    process_and_deliver(app, report)
+    for box in app.config.mailboxes:
+        tidy_mailbox(app, box, report)
     return report
 
 
+def fetch_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
+    """Store what is new in one mailbox; one that cannot be reached does not stop the others, or the rest."""
+    log.info("mailbox %s: fetching", box.name)
+
+    def fetch() -> None:
+        with mailbox.connect(box) as client:
+            report.intake.append(mailbox.fetch_new(client, box, app.sessions, app.clock))
+
+    _in_mailbox(box, fetch, report)
+
+
+def process_and_deliver(app: App, report: CycleReport) -> None:
+    log.info("processing stored messages")
+    report.processing = process_pending(app)
+    log.info("delivering the outbox")
+    report.delivery = flush(app)
+    report.errors += [e for e in (report.processing.error, report.delivery.error) if e]
+
+
+def tidy_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
+    """Mark what was processed, settle held letters found in Sent, and file copies of what was sent."""
+    log.info("mailbox %s: marking and filing", box.name)
+
+    def tidy() -> None:
+        with mailbox.connect(box) as client:
+            mailbox.mark_done(client, box, app.sessions, app.clock)
+            with_sent = sent.with_sent_folder(client, box)  # the folder marked \\Sent, where none is named
+            settled = sent_folder.settle_from_sent_folder(
+                client, with_sent, app.sessions, app.clock, fates.delivery_hooks(app).on_sent
+            )
+            report.delivery.settled += settled
+            if sent.wants_copy(box, app.config.smtp):  # not where the SMTP server files its own copy
+                report.filed += sent_folder.file_sent_copies(client, with_sent, app.sessions, app.clock)
+
+    _in_mailbox(box, tidy, report)
+
+
+def _in_mailbox(box: MailboxConfig, work: Callable[[], None], report: CycleReport) -> None:
+    try:
+        work()
+    except Exception as exc:
+        if not (isinstance(exc, MAILBOX_FAILURES) or is_transient(exc)):
+            raise
+        said = str(exc) if isinstance(exc, mailbox.MailboxError) else f"mailbox {box.name!r}: {exc}"
+        report.errors.append(said)
+        log.error("%s", said)
+
+
 def flush(app: App) -> FlushReport:
-    return flush_outbox(
-        app.config.smtp,
-        app.config.delivery,
-        app.sessions,
-        app.clock,
-        on_sent=lambda session, row: acknowledgement_sent(app, session, row),
-    )
-
-
-def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
-    if row.purpose not in ACKNOWLEDGING or row.case_id is None or row.sent_at is None:
-        return
-    case = session.get(Case, row.case_id)
-    if case is None or case.acknowledged_at is not None:
-        return
-    due = stages.mark_acknowledged(case, app.policies[case.policy], row.sent_at)
-    records.log_event(
-        session, case, "mailbot", "acknowledged", row.sent_at, f"response due {due}" if due else ""
-    )
+    """Send what is due; then settle held letters that a reply or bounce since refers to."""
+    hooks = fates.delivery_hooks(app)
+    report = flush_outbox(app.config.smtp, app.config.delivery, app.sessions, app.clock, hooks)
+    if report.error is None:
+        report.settled += held.resolve_from_mail(app.sessions, app.clock, hooks.on_sent)
+    return report
 
 
 def file_sent(app: App, report: CycleReport) -> int:
-    filed = 0
+    """Tidy every mailbox (for callers that only want the Sent copies filed); returns how many were filed."""
+    before = report.filed
     for box in app.config.mailboxes:
-        if not sent.wants_copy(box, app.config.smtp):
-            continue  # the SMTP server files its own copy (file_sent_copy = "auto" or "no")
-        try:
-            with mailbox.connect(box) as client:
-                box_ = sent.with_sent_folder(client, box)
-                filed += mailbox.file_sent_copies(client, box_, app.sessions, app.clock)
-        except mailbox.MailboxError as exc:
-            report.errors.append(str(exc))
-    return filed
-
-
-def _add(total: ProcessReport, more: ProcessReport) -> None:
-    total.processed += more.processed
-    total.shunted += more.shunted
+        tidy_mailbox(app, box, report)
+    return report.filed - before
 
 
 def schedule(app: App) -> BlockingScheduler:
-    """A poll per mailbox on its interval and a regular outbox flush; never two runs of one job at once."""
+    """A poll per mailbox on its interval and, on the flush interval, processing and delivery on their own;
+    never two runs of one job at once."""
     scheduler = BlockingScheduler(timezone=app.config.timezone)
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     for box in app.config.mailboxes:
@@ -111,13 +134,18 @@ def schedule(app: App) -> BlockingScheduler:
     add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
     add_retention_job(scheduler, app)  # the monthly purge under [retention]
     scheduler.add_job(
-        flush, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush", **defaults
-    )
+        _deliver_job, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush",
+        **defaults,
+    )  # fmt: skip
     return scheduler
 
 
 def _poll_job(app: App, box: MailboxConfig) -> None:
     report = CycleReport()
-    poll_mailbox(app, box, report)
-    flush(app)
-    file_sent(app, report)
+    fetch_mailbox(app, box, report)
+    process_and_deliver(app, report)
+    tidy_mailbox(app, box, report)
+
+
+def _deliver_job(app: App) -> None:
+    process_and_deliver(app, CycleReport())

@@ -1,7 +1,9 @@
-"""A real SMTP server (aiosmtpd) on a free loopback port: records what it accepts, fails when told to."""
+"""A real SMTP server (aiosmtpd) on a free loopback port: records what it accepts, fails when told to,
+answers slowly when told to, and can file a copy of what it accepts as Microsoft 365 and Gmail do."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import errno
 import importlib.util
@@ -71,13 +73,21 @@ class _CaptureHandler:
             return failure
         # auth_data is the LoginPassword our authenticator returned (None without AUTH).
         login = getattr(session.auth_data, "login", None)
-        self.capture._record(
+        seq = self.capture._record(
             envelope.mail_from,
             tuple(envelope.rcpt_tos),
             envelope.original_content,
             login.decode(errors="replace") if isinstance(login, bytes) else None,
         )
-        return "250 2.0.0 Message accepted"
+        # Taken, as a real server takes a message before it answers: a client that stops waiting for the
+        # answer does not know it was.
+        if self.capture.file_copy is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.capture.file_copy, envelope.original_content
+            )
+        if self.capture.final_reply_delay:
+            await asyncio.sleep(self.capture.final_reply_delay)
+        return f"250 2.0.0 Ok: queued as {seq:08X}"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
         from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -114,7 +124,9 @@ class SmtpCapture:
 
     Failure injection: ``fail_next`` answers the end of the next n DATA commands with
     the given code (nothing is recorded for them); ``reject_recipient`` answers RCPT TO
-    for one address with the given code, until ``reset_failures``.
+    for one address with the given code, until ``reset_failures``. ``final_reply_delay``
+    (seconds) makes it take each message at once but answer the final "." that much later;
+    ``file_copy``, if set, is called with each message taken (to put a copy in a Sent folder).
     """
 
     host = LOOPBACK
@@ -135,6 +147,8 @@ class SmtpCapture:
         self._failures: list[str] = []
         self._rejections: dict[str, str] = {}
         self._controller: Any = None
+        self.final_reply_delay = 0.0
+        self.file_copy: Callable[[bytes], object] | None = None
 
     @property
     def messages(self) -> list[CapturedMessage]:
@@ -174,12 +188,14 @@ class SmtpCapture:
         with self._lock:
             return self._rejections.get(address.lower())
 
-    def _record(self, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes, auth_user: str | None) -> None:
+    def _record(self, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes, auth_user: str | None) -> int:
+        """Keep the message; returns its number, which the server's answer gives as its queue id."""
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
         with self._lock:
             path = self._write_eml(len(self._messages) + 1, raw)
             self._messages.append(CapturedMessage(mail_from, rcpt_tos, raw, message, auth_user, path))
+            return len(self._messages)
 
     def _write_eml(self, seq: int, raw: bytes) -> Path | None:
         if self.outdir is None:
@@ -201,11 +217,15 @@ class SmtpCapture:
                 if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
                     raise ServerStartError(f"SMTP capture could not listen: {exc}") from exc
 
-    def _start_controller(self) -> None:
+    def resume(self) -> None:
+        """Listen again on the port it had before ``stop``: the end of an outage, as a client sees one."""
+        self._start_controller(self.port)
+
+    def _start_controller(self, port: int | None = None) -> None:
         find_aiosmtpd()
         from aiosmtpd.controller import Controller
 
-        self.port = free_port()
+        self.port = port or free_port()
         handler = _CaptureHandler(self)
         controller = Controller(
             handler,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config.digest import DigestSettings
 from mailbot.db.models import Case, CaseEvent, InboundMessage
+from mailbot.scheduled.digest.undelivered import UndeliveredLetter, undelivered_letters
 from mailbot.scheduled.digest.week import DigestWeek
 from mailbot.scheduled.report import (
     OnTime,
@@ -110,6 +111,7 @@ class DigestFigures:
     unconfirmed: tuple[FlaggedCase, ...] = ()  # items whose kind is a guess, until a coordinator's #kind
     spam_held: int = 0  # mail held in quarantine as spam this week
     requests: Mapping[str, int] = field(default_factory=dict)  # subject access / FOI received this week
+    undelivered: tuple[UndeliveredLetter, ...] = ()  # held letters, and this week's that could not go
 
     @property
     def overdue(self) -> list[OpenCase]:
@@ -148,6 +150,7 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             tuple(follow_ups_due(session, app, span.start, today + timedelta(days=7), settings.watch)),
             weekly_volumes(session, zone, span.start),
             unconfirmed(session, zone), spam_held(session, span), requests_received(session, span),
+            undelivered_letters(session, span, zone),
         )  # fmt: skip
 
 
