@@ -15,9 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import threading
+from mailbot.cases import records, threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
+from mailbot.intake import limits
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
 from mailbot.staff import staffmail
@@ -82,7 +83,8 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
     with app.sessions.begin() as session:
         inbound = session.get(InboundMessage, inbound_id)
         if inbound is not None:
-            inbound.state, inbound.error, inbound.processed_at = InboundState.SHUNTED, error, app.clock()
+            inbound.state, inbound.processed_at = InboundState.SHUNTED, app.clock()
+            inbound.error = limits.error_text(error)  # it may quote the message: NUL and all
             inbound.case_id = None
 
 
@@ -101,6 +103,18 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
     routing = Routing(session, app, inbound, mail, verdict, lookup, _thread_case(session, lookup), staff)
     inbound.outcome = route(routing)
+    _note_cuts(session, app, inbound, mail)
+
+
+def _note_cuts(session: Session, app: App, inbound: InboundMessage, mail: ParsedMail) -> None:
+    """What had to be cut from the mail to store it is said where a person looks: its outcome and its case."""
+    if not mail.notes:
+        return
+    said = "; ".join(mail.notes)
+    inbound.outcome = f"{inbound.outcome}; stored with changes: {said}"
+    case = session.get(Case, inbound.case_id) if inbound.case_id else None
+    if case is not None:
+        records.log_event(session, case, "mailbot", "cut at intake", app.clock(), said, inbound)
 
 
 def _thread_case(session: Session, lookup: threading.ThreadLookup) -> Case | None:

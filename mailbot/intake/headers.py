@@ -121,7 +121,10 @@ def sent_date(message: Message, parser: mailparser.MailParser | None) -> datetim
         found = _stdlib_date(next(iter(raw_values(message, "date")), None))
     if found is None:
         return None
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    try:
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    except OverflowError:  # "31 Dec 9999 23:59 -2359" has no time in UTC
+        return None
 
 
 def _stdlib_date(value: str | None) -> datetime | None:

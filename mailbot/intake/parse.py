@@ -15,6 +15,7 @@ import mailparser
 from mailparser.exceptions import MailParserError
 
 from mailbot.errors import MailbotError
+from mailbot.intake import limits
 from mailbot.intake.bodies import Attachment, body_text, collect_bodies, enclosed_message
 from mailbot.intake.headers import (
     Address,
@@ -59,6 +60,8 @@ class ParsedMail:
     # Enclosed messages (forwarded as attachment, or the original inside a bounce); bodies of these are not
     # part of `text`.
     forwarded: tuple[ParsedMail, ...] = ()
+    # What had to be cut or dropped to store the mail (see limits.py); the raw message keeps it all.
+    notes: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -108,23 +111,31 @@ def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -
     headers = tuple((name.lower(), header_text(value)) for name, value in message.raw_items())
     bodies = collect_bodies(message)
     html = "\n".join(bodies.htmls) or None
+    notes: list[str] = []  # what limits had to cut or drop, filled as the fields below are made
     return ParsedMail(
-        message_id=first_message_id(raw_values(message, "message-id")),
-        in_reply_to=message_ids(raw_values(message, "in-reply-to")),
-        references=message_ids(raw_values(message, "references")),
-        sender=next(iter(addresses(message, parser, "from")), None),
-        reply_to=addresses(message, parser, "reply-to"),
-        to=addresses(message, parser, "to"),
-        cc=addresses(message, parser, "cc"),
-        subject=" ".join(next((value for name, value in headers if name == "subject"), "").split()),
-        date=sent_date(message, parser),
-        text=body_text(bodies.texts, html),
+        message_id=limits.message_id(first_message_id(raw_values(message, "message-id")), notes),
+        in_reply_to=limits.message_ids(message_ids(raw_values(message, "in-reply-to")), notes, "In-Reply-To"),
+        references=limits.message_ids(message_ids(raw_values(message, "references")), notes, "References"),
+        sender=limits.address(next(iter(addresses(message, parser, "from")), None), notes, "From"),
+        reply_to=limits.addresses(addresses(message, parser, "reply-to"), notes, "Reply-To"),
+        to=limits.addresses(addresses(message, parser, "to"), notes, "To"),
+        cc=limits.addresses(addresses(message, parser, "cc"), notes, "Cc"),
+        subject=_subject(headers),
+        date=limits.sent_date(sent_date(message, parser), notes),
+        text=limits.storable(body_text(bodies.texts, html)),
         html=html,
-        attachments=bodies.attachments,
+        attachments=tuple(limits.attachment(item, notes) for item in bodies.attachments),
         headers=headers,
         return_path=return_path(next(iter(raw_values(message, "return-path")), None)),
         content_type=message.get_content_type().lower(),
         forwarded=_enclosed_mails(bodies.enclosed, depth),
+        notes=tuple(notes),
+    )
+
+
+def _subject(headers: tuple[tuple[str, str], ...]) -> str:
+    return limits.storable(
+        " ".join(next((value for name, value in headers if name == "subject"), "").split())
     )
 
 

@@ -1,0 +1,319 @@
+"""Hostile and broken mail, end to end on real servers (Dovecot in, an SMTP capture server out, SQLite and
+PostgreSQL in between): no message can stop intake, floods are bundled for staff, a coordinator's reply never
+carries our internal notification to the complainant, and big mail costs bounded work.
+
+Every scenario ends by checking that each message in the mailbox is stored and processed or shunted — never
+lost, never left blocking the next — and, where mail is sent, exactly who received it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.app import App
+from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage
+from mailbot.scheduled import jobs
+from mailbot.testing import Dovecot, SmtpCapture
+from tests.mails import COMPLAINT
+from tests.test_routing_e2e import STAFF
+
+SHARED = "complaints@riverside.example"
+COORDINATOR = "priya.shah@riverside.example"
+SAFEGUARDING_LEAD = "sam.okafor@riverside.example"
+PROCESSED, SHUNTED = b"$MailbotProcessed", b"$MailbotShunted"
+DISCLOSURE = (
+    "I am writing because I am worried about my dad. When I visited on Sunday he had bruises on both arms "
+    "and he told me one of the night carers hit him when he would not go to bed. He is frightened.\n"
+)
+_ids = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    app = make_app(extra=STAFF)
+    jobs.poll_cycle(app)  # first contact
+    return app
+
+
+# --- building hostile mail byte for byte ----------------------------------------------------------------
+
+
+def raw_mail(
+    *headers: tuple[str, str], body: str = COMPLAINT, sender: str = "Jane Doe <jane.doe@example.net>"
+) -> bytes:
+    """A mail exactly as written: header values not folded, encoded or checked, as an attacker's are not."""
+    fields = dict(headers)
+    fields.setdefault("From", sender)
+    fields.setdefault("To", SHARED)
+    fields.setdefault("Subject", "Missed care visits")
+    fields.setdefault("Date", formatdate())
+    fields.setdefault("Message-ID", f"<hostile-{next(_ids)}@example.net>")
+    fields.setdefault("Content-Type", "text/plain; charset=utf-8")
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value is not None)
+    return (head + "\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
+
+
+def with_attachment(text: str, filename: str, payload: bytes, content_type: str = "application/pdf") -> bytes:
+    message = EmailMessage()
+    message["From"] = "Jane Doe <jane.doe@example.net>"
+    message["To"] = SHARED
+    message["Subject"] = "Missed care visits: the care plan attached"
+    message["Message-ID"] = f"<hostile-{next(_ids)}@example.net>"
+    message.set_content(text)
+    maintype, _, subtype = content_type.partition("/")
+    message.add_attachment(payload, maintype, subtype, filename=filename)
+    return message.as_bytes()
+
+
+# --- what a person would check ------------------------------------------------------------------------------
+
+
+def inbound(app: App) -> list[InboundMessage]:
+    with app.sessions() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def cases(app: App) -> list[Case]:
+    with app.sessions() as session:
+        return list(session.scalars(select(Case).order_by(Case.id)))
+
+
+def events(app: App, action: str) -> list[CaseEvent]:
+    with app.sessions() as session:
+        return list(session.scalars(select(CaseEvent).where(CaseEvent.action == action)))
+
+
+def sent_to(smtp: SmtpCapture, address: str) -> list[EmailMessage]:
+    return [m.message for m in smtp.messages if address in m.rcpt_tos]
+
+
+def envelopes(smtp: SmtpCapture) -> list[tuple[str, ...]]:
+    return [m.rcpt_tos for m in smtp.messages]
+
+
+def plain(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def every_message_accounted_for(app: App, dovecot: Dovecot, shunted: int = 0) -> None:
+    """Each message in the mailbox is stored and processed or shunted, flagged so, and none is waiting."""
+    rows = inbound(app)
+    in_mailbox = dovecot.messages()
+    assert len(rows) == len(in_mailbox), "a message in the mailbox was never stored"
+    assert [r.state for r in rows].count("shunted") == shunted
+    assert {r.state for r in rows} <= {"processed", "shunted"}, "a message is still waiting"
+    assert all(r.outcome for r in rows if r.state == "processed")
+    assert all(r.error for r in rows if r.state == "shunted")
+    states = {r.uid: r.state for r in rows}
+    for uid, flags, _raw in in_mailbox:
+        assert (PROCESSED if states[uid] == "processed" else SHUNTED) in flags
+
+
+def deliver_all(dovecot: Dovecot, mails: Iterable[bytes]) -> None:
+    for raw in mails:
+        dovecot.deliver(raw)
+
+
+def is_postgresql(app: App) -> bool:
+    return app.engine.dialect.name == "postgresql"
+
+
+# === 5. One message cannot stop intake ======================================================================
+
+
+def test_a_message_id_longer_than_its_column_neither_stops_intake_nor_hides_a_later_disclosure(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    long_id = f"<{'x' * 1200}@example.net>"
+    deliver_all(dovecot, [
+        raw_mail(("Message-ID", long_id)),
+        raw_mail(("Message-ID", "<dad-1@example.org>"), ("Subject", "My dad"), body=DISCLOSURE,
+                 sender="Tom Price <tom.price@example.org>"),
+    ])  # fmt: skip
+
+    report = jobs.poll_cycle(app)
+
+    assert report.errors == [] and report.processing.shunted == 0
+    first, second = inbound(app)
+    assert first.message_id is None and "Message-ID dropped" in (first.outcome or "")
+    assert second.message_id == "dad-1@example.org"
+    assert "safeguarding" in cases(app)[1].flags
+    [alert] = sent_to(smtp_server, SAFEGUARDING_LEAD)
+    assert alert["Subject"].startswith(f"[{cases(app)[1].ref}] SAFEGUARDING")
+    assert len(sent_to(smtp_server, "jane.doe@example.net")) == 1
+    every_message_accounted_for(app, dovecot)
+    assert jobs.poll_cycle(app).intake[0].fetched == 0  # the next poll does not stumble on it again
+
+
+def test_a_411_character_display_name_opens_the_case_with_the_name_cut(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    name = "Jane " + "Doe-" * 100 + "Smithy"
+    dovecot.deliver(raw_mail(sender=f'"{name}" <jane.doe@example.net>'))
+
+    jobs.poll_cycle(app)
+
+    [case] = cases(app)
+    assert case.kind == "complaint" and case.complainant_address == "jane.doe@example.net"
+    assert case.complainant_name.startswith("Jane Doe-Doe-") and len(case.complainant_name) <= 200
+    assert [e.detail for e in events(app, "cut at intake")] == ["From name cut from 411 to 200 characters"]
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_nul_characters_in_the_name_subject_and_body_are_removed_not_refused(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    body = base64.b64encode(("Her carers missed\x00 three visits.\n" + COMPLAINT).encode()).decode()
+    dovecot.deliver(raw_mail(
+        ("Subject", "=?utf-8?q?Missed=00_visits?="), ("Content-Transfer-Encoding", "base64"),
+        sender="=?utf-8?q?Jane=00_Doe?= <jane.doe@example.net>", body=body,
+    ))  # fmt: skip
+
+    jobs.poll_cycle(app)
+
+    [case] = cases(app)
+    assert "\x00" not in case.complainant_name + case.subject
+    with app.sessions() as session:
+        [letter] = session.scalars(select(Correspondence).where(Correspondence.direction == "in")).all()
+    assert "Her carers missed three visits" in letter.new_text
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_an_address_longer_than_any_mailbox_is_dropped_and_the_complaint_still_recorded(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    dovecot.deliver(raw_mail(sender=f"Jane Doe <{'j' * 300}@example.net>"))
+
+    jobs.poll_cycle(app)
+
+    [case] = cases(app)
+    assert case.complainant_address == "" and case.complainant_name == "Jane Doe"
+    assert envelopes(smtp_server) == [(COORDINATOR,)]  # nobody to acknowledge; the coordinator still told
+    assert "From address dropped" in inbound(app)[0].outcome
+    every_message_accounted_for(app, dovecot)
+
+
+def test_five_thousand_references_are_cut_to_the_newest_hundred(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    references = " ".join(f"<guess-{n}@riverside.example>" for n in range(5000))
+    dovecot.deliver(raw_mail(("References", references), ("In-Reply-To", "<guess-4999@riverside.example>")))
+
+    jobs.poll_cycle(app)
+
+    with app.sessions() as session:
+        [letter] = session.scalars(select(Correspondence).where(Correspondence.direction == "in")).all()
+    assert len(letter.references) == 100 and letter.references[-1] == "guess-4999@riverside.example"
+    assert len(cases(app)) == 1
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_an_attachment_with_a_content_type_too_long_for_its_column_is_kept(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    raw = with_attachment(COMPLAINT, "plan.pdf", b"%PDF-1.4 care plan", "application/" + "x" * 300)
+    dovecot.deliver(raw)
+
+    jobs.poll_cycle(app)
+
+    with app.sessions() as session:
+        [attachment] = session.scalars(select(Attachment)).all()
+    assert (attachment.filename, attachment.content_type) == ("plan.pdf", "application/octet-stream")
+    assert attachment.size == len(b"%PDF-1.4 care plan")
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_date_with_no_time_in_utc_is_ignored_rather_than_shunting_the_complaint(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    dovecot.deliver(raw_mail(("Date", "Fri, 31 Dec 9999 23:59:59 -2359")))
+
+    jobs.poll_cycle(app)
+
+    assert len(cases(app)) == 1
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def refuse_at_intake(app: App, marker: str) -> None:
+    """A database that refuses to store one message, as PostgreSQL refused a Message-ID over its column."""
+    if is_postgresql(app):
+        ddl = [
+            f"""CREATE FUNCTION refuse_marked() RETURNS trigger AS $$ BEGIN
+                IF NEW.state = 'fetched' AND position('{marker}'::bytea in NEW.raw) > 0 THEN
+                    RAISE EXCEPTION 'value too long for type character varying(998)' USING ERRCODE = '22001';
+                END IF; RETURN NEW; END $$ LANGUAGE plpgsql""",
+            """CREATE TRIGGER refuse_marked BEFORE INSERT ON inbound_message
+               FOR EACH ROW EXECUTE FUNCTION refuse_marked()""",
+        ]
+    else:
+        ddl = [
+            f"""CREATE TRIGGER refuse_marked BEFORE INSERT ON inbound_message
+                WHEN NEW.state = 'fetched' AND instr(NEW.raw, CAST('{marker}' AS BLOB)) > 0
+                BEGIN SELECT RAISE(ABORT, 'value refused by the database'); END"""
+        ]
+    with app.engine.begin() as connection:
+        for statement in ddl:
+            connection.exec_driver_sql(statement)
+
+
+def test_a_message_the_database_refuses_at_intake_is_stored_shunted_and_the_next_is_fetched(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    refuse_at_intake(app, "X-Refuse-Me: yes")
+    deliver_all(dovecot, [
+        raw_mail(("X-Refuse-Me", "yes")),
+        raw_mail(("Subject", "My dad"), body=DISCLOSURE, sender="Tom Price <tom.price@example.org>"),
+    ])  # fmt: skip
+
+    report = jobs.poll_cycle(app)
+
+    assert report.errors == []
+    refused, disclosure = inbound(app)
+    assert refused.state == "shunted" and b"X-Refuse-Me: yes" in refused.raw
+    assert "refused by the database" in (refused.error or "") or "value too long" in (refused.error or "")
+    assert disclosure.state == "processed" and "safeguarding" in cases(app)[0].flags
+    assert envelopes(smtp_server) == [(SAFEGUARDING_LEAD,), ("tom.price@example.org",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot, shunted=1)
+    assert jobs.poll_cycle(app).intake[0].fetched == 0
+
+
+def test_a_database_error_while_processing_one_message_shunts_it_alone(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    test = "position('POISON' in NEW.new_text) > 0" if is_postgresql(app) else "instr(NEW.new_text, 'POISON')"
+    ddl = (
+        [f"""CREATE FUNCTION refuse_text() RETURNS trigger AS $$ BEGIN IF {test} THEN
+             RAISE EXCEPTION 'refused by the database' USING ERRCODE = '22001'; END IF; RETURN NEW;
+             END $$ LANGUAGE plpgsql""",
+         "CREATE TRIGGER refuse_text BEFORE INSERT ON correspondence FOR EACH ROW "
+         "EXECUTE FUNCTION refuse_text()"]
+        if is_postgresql(app)
+        else [f"""CREATE TRIGGER refuse_text BEFORE INSERT ON correspondence WHEN {test}
+                  BEGIN SELECT RAISE(ABORT, 'refused'); END"""]
+    )  # fmt: skip
+    with app.engine.begin() as connection:
+        for statement in ddl:
+            connection.exec_driver_sql(statement)
+    deliver_all(dovecot, [
+        raw_mail(body="POISON " + COMPLAINT),
+        raw_mail(sender="Tom Price <tom.price@example.org>"),
+    ])  # fmt: skip
+
+    report = jobs.poll_cycle(app)
+
+    assert report.processing.shunted == 1 and report.processing.processed == 1
+    shunted, _ = inbound(app)
+    assert shunted.state == "shunted" and "refused" in (shunted.error or "")
+    assert [c.complainant_address for c in cases(app)] == ["tom.price@example.org"]
+    assert envelopes(smtp_server) == [("tom.price@example.org",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot, shunted=1)
