@@ -19,6 +19,7 @@ from mailbot.cases import records, threading
 from mailbot.classify import Classification, classify
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake import limits
+from mailbot.intake.arrivals import read_raw
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
 from mailbot.staff import staffmail
@@ -89,7 +90,7 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
 
 
 def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
-    mail = parse_mail(inbound.raw)
+    mail = parse_mail(read_raw(session, inbound.id))
     inbound.message_id = mail.message_id
     inbound.processed_at = app.clock()
     earlier = threading.known_message(session, mail.message_id, inbound.sha256, inbound.id)

@@ -9,6 +9,7 @@ lost, never left blocking the next — and, where mail is sent, exactly who rece
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.app import App
-from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage
+from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, InboundRaw
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import COMPLAINT
@@ -244,21 +245,20 @@ def test_a_date_with_no_time_in_utc_is_ignored_rather_than_shunting_the_complain
     every_message_accounted_for(app, dovecot)
 
 
-def refuse_at_intake(app: App, marker: str) -> None:
+def refuse_at_intake(app: App, message_id: str) -> None:
     """A database that refuses to store one message, as PostgreSQL refused a Message-ID over its column."""
+    refused = f"NEW.state = 'fetched' AND NEW.message_id = '{message_id}'"
     if is_postgresql(app):
         ddl = [
-            f"""CREATE FUNCTION refuse_marked() RETURNS trigger AS $$ BEGIN
-                IF NEW.state = 'fetched' AND position('{marker}'::bytea in NEW.raw) > 0 THEN
-                    RAISE EXCEPTION 'value too long for type character varying(998)' USING ERRCODE = '22001';
+            f"""CREATE FUNCTION refuse_marked() RETURNS trigger AS $$ BEGIN IF {refused} THEN
+                RAISE EXCEPTION 'value too long for type character varying(998)' USING ERRCODE = '22001';
                 END IF; RETURN NEW; END $$ LANGUAGE plpgsql""",
             """CREATE TRIGGER refuse_marked BEFORE INSERT ON inbound_message
                FOR EACH ROW EXECUTE FUNCTION refuse_marked()""",
         ]
     else:
         ddl = [
-            f"""CREATE TRIGGER refuse_marked BEFORE INSERT ON inbound_message
-                WHEN NEW.state = 'fetched' AND instr(NEW.raw, CAST('{marker}' AS BLOB)) > 0
+            f"""CREATE TRIGGER refuse_marked BEFORE INSERT ON inbound_message WHEN {refused}
                 BEGIN SELECT RAISE(ABORT, 'value refused by the database'); END"""
         ]
     with app.engine.begin() as connection:
@@ -269,9 +269,9 @@ def refuse_at_intake(app: App, marker: str) -> None:
 def test_a_message_the_database_refuses_at_intake_is_stored_shunted_and_the_next_is_fetched(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture
 ) -> None:
-    refuse_at_intake(app, "X-Refuse-Me: yes")
+    refuse_at_intake(app, "refuse-me@example.net")
     deliver_all(dovecot, [
-        raw_mail(("X-Refuse-Me", "yes")),
+        raw_mail(("Message-ID", "<refuse-me@example.net>")),
         raw_mail(("Subject", "My dad"), body=DISCLOSURE, sender="Tom Price <tom.price@example.org>"),
     ])  # fmt: skip
 
@@ -279,8 +279,11 @@ def test_a_message_the_database_refuses_at_intake_is_stored_shunted_and_the_next
 
     assert report.errors == []
     refused, disclosure = inbound(app)
-    assert refused.state == "shunted" and b"X-Refuse-Me: yes" in refused.raw
+    assert refused.state == "shunted" and refused.message_id is None
     assert "refused by the database" in (refused.error or "") or "value too long" in (refused.error or "")
+    with app.sessions() as session:
+        stored = session.get(InboundRaw, refused.id)
+    assert stored is not None and b"Message-ID: <refuse-me@example.net>" in stored.raw
     assert disclosure.state == "processed" and "safeguarding" in cases(app)[0].flags
     assert envelopes(smtp_server) == [(SAFEGUARDING_LEAD,), ("tom.price@example.org",), (COORDINATOR,)]
     every_message_accounted_for(app, dovecot, shunted=1)
@@ -317,3 +320,98 @@ def test_a_database_error_while_processing_one_message_shunts_it_alone(
     assert [c.complainant_address for c in cases(app)] == ["tom.price@example.org"]
     assert envelopes(smtp_server) == [("tom.price@example.org",), (COORDINATOR,)]
     every_message_accounted_for(app, dovecot, shunted=1)
+
+
+# === 10. Big mail costs bounded work =======================================================================
+
+
+def big_body(megabytes: int) -> str:
+    words = "the carers missed the visit again and nobody rang to tell us "
+    return "Dear Sir or Madam, I want to complain. " + words * (megabytes * 1024 * 1024 // len(words))
+
+
+def test_a_10_mb_single_line_body_is_classified_recorded_and_notified_as_an_excerpt(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = (
+        "Jane Doe <jane.doe@example.net>",
+        SHARED,
+        "Complaint",
+    )
+    message.set_content(big_body(10) + "\n", cte="quoted-printable")
+    dovecot.deliver(message.as_bytes())
+
+    jobs.poll_cycle(app)
+
+    [case] = cases(app)
+    assert case.kind == "complaint"
+    with app.sessions() as session:
+        [letter] = session.scalars(select(Correspondence).where(Correspondence.direction == "in")).all()
+    assert 50_000 < len(letter.new_text) <= 100_000  # quote stripping read a bounded prefix
+    [notification] = [m for m in smtp_server.messages if m.rcpt_tos == (COORDINATOR,)]
+    assert len(notification.raw) < 64 * 1024  # not the whole text twice (it was 21.8 MB)
+    assert "The rest of the message is not shown here" in plain(notification.message)
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_5_mb_html_only_complaint_is_read_from_a_bounded_prefix(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    html = "<html><body>" + "".join(f"<p>{big_body(1)[:2000]}</p>\n" for _ in range(2500)) + "</body></html>"
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = (
+        "Jane Doe <jane.doe@example.net>",
+        SHARED,
+        "Complaint",
+    )
+    message.set_content(html, subtype="html")
+    dovecot.deliver(message.as_bytes())
+
+    jobs.poll_cycle(app)
+
+    assert [c.kind for c in cases(app)] == ["complaint"]
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_5_mb_attachment_is_fetched_in_pieces_stored_whole_and_listed_not_sent_to_staff(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    payload = bytes(range(256)) * (5 * 4096)  # 5 MB: bigger than one FETCH piece
+    uid = dovecot.deliver(with_attachment(COMPLAINT, "care plan.pdf", payload))
+
+    jobs.poll_cycle(app)
+
+    [(_, _, in_mailbox)] = [m for m in dovecot.messages() if m[0] == uid]
+    with app.sessions() as session:
+        [row] = session.scalars(select(InboundMessage)).all()
+        stored = session.get(InboundRaw, row.id)
+        [attachment] = session.scalars(select(Attachment)).all()
+    assert stored is not None and stored.raw == in_mailbox  # byte for byte, though read in pieces
+    assert (attachment.filename, attachment.size) == ("care plan.pdf", len(payload))
+    [notification] = sent_to(smtp_server, COORDINATOR)
+    assert "care plan.pdf (application/pdf, 5.0 MB)" in plain(notification)
+    assert len(notification.as_bytes()) < 64 * 1024
+    every_message_accounted_for(app, dovecot)
+
+
+def test_big_and_small_mail_in_one_poll_are_all_processed_in_order(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    senders = [f"relative{n}@example.net" for n in range(4)]
+    deliver_all(dovecot, [
+        raw_mail(sender=f"Relative 0 <{senders[0]}>"),
+        with_attachment(COMPLAINT, "photos.zip", os.urandom(3 * 1024 * 1024)).replace(
+            b"jane.doe@example.net", senders[1].encode(), 1),
+        raw_mail(sender=f"Relative 2 <{senders[2]}>"),
+        with_attachment(COMPLAINT, "scan.pdf", os.urandom(3 * 1024 * 1024)).replace(
+            b"jane.doe@example.net", senders[3].encode(), 1),
+    ])  # fmt: skip
+
+    jobs.poll_cycle(app)
+
+    assert [c.complainant_address for c in cases(app)] == senders
+    assert [e for e in envelopes(smtp_server) if e != (COORDINATOR,)] == [(s,) for s in senders]
+    every_message_accounted_for(app, dovecot)

@@ -70,7 +70,8 @@ class MailboxState(Base):
 
 
 class InboundMessage(Base):
-    """One message fetched from a mailbox, kept raw, with its progress: fetched -> processed | shunted."""
+    """One message fetched from a mailbox, with its progress: fetched -> processed | shunted. Its bytes are
+    in InboundRaw."""
 
     __tablename__ = "inbound_message"
     __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
@@ -82,7 +83,6 @@ class InboundMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the server's INTERNALDATE
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[str] = mapped_column(String(20), default="fetched", index=True)
@@ -94,6 +94,19 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+
+class InboundRaw(Base):
+    """An inbound message's bytes as the server held them: written once, never changed. Apart from its
+    InboundMessage row, which changes as the message is processed, because SQLite rewrites the whole row on
+    every update: a 40 MB message kept in the row cost 80 MB of memory at each change of its state."""
+
+    __tablename__ = "inbound_raw"
+
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_message.id"), primary_key=True, autoincrement=False
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ReferenceCounter(Base):

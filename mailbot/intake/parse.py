@@ -27,6 +27,7 @@ from mailbot.intake.headers import (
     return_path,
     sent_date,
 )
+from mailbot.intake.large_bodies import NOTHING_ELIDED, LargeBodies, elide
 
 log = logging.getLogger(__name__)
 
@@ -74,29 +75,30 @@ class ParsedMail:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse one raw RFC 5322 message; raises UnparseableMail when there is no mail to read."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(): that copies the whole message
         raise UnparseableMail("empty message")
+    raw = _repair_field_names(raw)
+    large = elide(raw)  # long bodies are decoded from the raw bytes: the parser never copies them
     try:
-        message, parser = _read(raw)
+        message = email.message_from_bytes(large.parsed)
         if not message.keys():
             raise UnparseableMail("no header fields: not an RFC 5322 message")
-        return _build(message, parser, depth=0)
+        return _build(message, _header_reader(raw), depth=0, large=large)
     except RecursionError as exc:
         raise UnparseableMail("MIME nesting too deep to parse") from exc
 
 
-def _read(raw: bytes) -> tuple[Message, mailparser.MailParser | None]:
-    """mail-parser gives the best addresses and dates; when it trips over a mail we keep the stdlib tree."""
-    raw = _repair_field_names(raw)
+def _header_reader(raw: bytes) -> mailparser.MailParser | None:
+    """mail-parser gives the best addresses and dates. It is given the header block alone (it copies every
+    attachment several times); when it trips over a mail, the stdlib's reading of the headers is used."""
+    end = _HEADER_END.search(raw)
     try:
-        parser = mailparser.parse_from_bytes(raw)
+        return mailparser.parse_from_bytes(raw[: end.end()] if end else raw)
     except MailParserError as exc:
         raise UnparseableMail(str(exc)) from exc
     except (AttributeError, TypeError, ValueError, LookupError, IndexError, KeyError) as exc:
-        # Bugs inside mail-parser on odd MIME (e.g. a missing start boundary); the stdlib tree still reads.
-        log.info("mail-parser failed (%r); falling back to the stdlib parser", exc)
-        return email.message_from_bytes(raw), None
-    return parser.message, parser
+        log.info("mail-parser failed (%r); the stdlib reads the headers instead", exc)
+        return None
 
 
 def _repair_field_names(raw: bytes) -> bytes:
@@ -107,9 +109,11 @@ def _repair_field_names(raw: bytes) -> bytes:
     return raw if fixed == head else fixed + raw[split:]
 
 
-def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -> ParsedMail:
+def _build(
+    message: Message, parser: mailparser.MailParser | None, depth: int, large: LargeBodies = NOTHING_ELIDED
+) -> ParsedMail:
     headers = tuple((name.lower(), header_text(value)) for name, value in message.raw_items())
-    bodies = collect_bodies(message)
+    bodies = collect_bodies(message, large)
     html = "\n".join(bodies.htmls) or None
     notes: list[str] = []  # what limits had to cut or drop, filled as the fields below are made
     return ParsedMail(
@@ -128,7 +132,7 @@ def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -
         headers=headers,
         return_path=return_path(next(iter(raw_values(message, "return-path")), None)),
         content_type=message.get_content_type().lower(),
-        forwarded=_enclosed_mails(bodies.enclosed, depth),
+        forwarded=_enclosed_mails(bodies.enclosed, depth, large),
         notes=tuple(notes),
     )
 
@@ -139,7 +143,8 @@ def _subject(headers: tuple[tuple[str, str], ...]) -> str:
     )
 
 
-def _enclosed_mails(parts: tuple[Message, ...], depth: int) -> tuple[ParsedMail, ...]:
+def _enclosed_mails(parts: tuple[Message, ...], depth: int, large: LargeBodies) -> tuple[ParsedMail, ...]:
     if depth >= _MAX_ENCLOSED_DEPTH:
         return ()
-    return tuple(_build(inner, None, depth + 1) for part in parts if (inner := enclosed_message(part)))
+    enclosed = (enclosed_message(part, large) for part in parts)
+    return tuple(_build(inner, None, depth + 1, large) for inner in enclosed if inner is not None)

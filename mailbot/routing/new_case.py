@@ -50,7 +50,7 @@ def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
         if flag in r.verdict.flags:
             note = next((n for n in policy.routing if n.matter == flag), None)
             people = alerts.people_for(r.app, (note.to if note and note.to else None) or role)
-            details = {"original_text": r.text, "sender": r.actor}
+            details = {"original_text": r.text, "sender": r.actor, "attachments": r.attachments}
             sent = alerts.alert(r.session, r.app, case, letter, people, r.now, r.key, details)
             told.append(f"{flag} alert to {', '.join(sent) or 'nobody'}")
     return "; ".join(told)
@@ -62,6 +62,7 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
         return ""
     details = {
         "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
+        "attachments": r.attachments,
         "note": r.lookup.refused if new_case else None,  # a reference it quoted that is not theirs
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
