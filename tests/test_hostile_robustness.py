@@ -415,3 +415,213 @@ def test_big_and_small_mail_in_one_poll_are_all_processed_in_order(
     assert [c.complainant_address for c in cases(app)] == senders
     assert [e for e in envelopes(smtp_server) if e != (COORDINATOR,)] == [(s,) for s in senders]
     every_message_accounted_for(app, dovecot)
+
+
+# === 7. The relay never carries our internal notice ========================================================
+
+COMPLAINANT = "jane.doe@example.net"
+WORDS = "Dear Mrs Doe, I am so sorry. I have spoken to the rota team and the visits are restored from today."
+INTERNAL = ("Respond by", "#extend", "mailbot-notice", "Internal notice", "Oddi wrth", "Anfonwyd",
+            "From: Jane Doe", "have missed three visits", "Reply to this email")  # fmt: skip
+TRUSTED = {
+    "Received": "from mail.riverside.example by mx.riverside.example; Mon, 23 Nov 2026 10:00:00 +0000",
+    "Authentication-Results": "mx.riverside.example; dkim=pass header.d=riverside.example; "
+    "spf=pass smtp.mailfrom=riverside.example; dmarc=pass",
+}
+
+
+def notified(app: App, dovecot: Dovecot, smtp: SmtpCapture) -> EmailMessage:
+    dovecot.deliver(raw_mail(("Message-ID", "<jane-1@example.net>")))
+    jobs.poll_cycle(app)
+    [notification] = sent_to(smtp, COORDINATOR)
+    return notification
+
+
+def coordinator_reply(
+    notification: EmailMessage, text: str | None = None, html: str | None = None, subject: str | None = None
+) -> bytes:
+    """A reply from the coordinator, vouched for by our receiving server, as their mail client sends it."""
+    message = EmailMessage()
+    for name, value in TRUSTED.items():
+        message[name] = value
+    message["From"], message["To"] = f"Priya Shah <{COORDINATOR}>", SHARED
+    message["Subject"] = subject or f"Ateb: {notification['Subject']}"
+    message["In-Reply-To"] = message["References"] = notification["Message-ID"]
+    message["Message-ID"] = f"<reply-{next(_ids)}@riverside.example>"
+    if text is not None:
+        message.set_content(text)
+    if html is not None:
+        (message.add_alternative if text is not None else message.set_content)(html, subtype="html")
+    return message.as_bytes()
+
+
+def html_of(notification: EmailMessage) -> str:
+    html = notification.get_body(("html",)).get_content()
+    return html.split("<body", 1)[1].split(">", 1)[1].rsplit("</body>", 1)[0]
+
+
+def outlook_header(notification: EmailMessage, labels: tuple[str, str, str, str]) -> str:
+    sender, sent, to, subject = labels
+    return (f"________________________________\n{sender}: Riverside Care Trust Complaints <{SHARED}>\n"
+            f"{sent}: 23 Tachwedd 2026 10:00\n{to}: Priya Shah <{COORDINATOR}>\n"
+            f"{subject}: {notification['Subject']}\n\n")  # fmt: skip
+
+
+WELSH_OUTLOOK = ("Oddi wrth", "Anfonwyd", "At", "Pwnc")
+RUSSIAN_OUTLOOK = ("От", "Отправлено", "Кому", "Тема")
+
+
+def relayed_only_the_words(smtp: SmtpCapture, before: int, words: str = WORDS) -> None:
+    letters = sent_to(smtp, COMPLAINANT)[before:]
+    assert len(letters) == 1, f"expected one relay, got {len(letters)}"
+    [relay] = letters
+    assert [m.rcpt_tos for m in smtp.messages if m.message is relay] == [(COMPLAINANT,)]
+    body = " ".join(plain(relay).split())
+    html = relay.get_body(("html",)).get_content()
+    assert " ".join(words.split()) in body
+    for text in INTERNAL:
+        assert text not in body and text not in html, f"{text!r} reached the complainant"
+
+
+def held(app: App, smtp: SmtpCapture, before: int) -> str:
+    assert len(sent_to(smtp, COMPLAINANT)) == before, "something reached the complainant"
+    told = sent_to(smtp, COORDINATOR)[-1]
+    assert "Not sent: your reply was held" in told["Subject"]
+    assert len(events(app, "relay held")) == 1
+    return plain(told)
+
+
+@pytest.mark.parametrize("labels", [WELSH_OUTLOOK, RUSSIAN_OUTLOOK], ids=["welsh", "russian"])
+def test_a_plain_outlook_reply_in_any_language_relays_only_the_coordinators_words(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, labels: tuple[str, str, str, str]
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    text = f"{WORDS}\n\nPriya\n\n{outlook_header(notification, labels)}{plain(notification)}"
+    dovecot.deliver(coordinator_reply(notification, text))
+
+    jobs.poll_cycle(app)
+
+    relayed_only_the_words(smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+def test_an_html_only_welsh_outlook_reply_relays_only_the_coordinators_words(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    header = outlook_header(notification, WELSH_OUTLOOK).replace("<", "&lt;").replace(">", "&gt;")
+    html = (f'<html><body><div>{WORDS}</div><div>Priya</div><hr><div id="divRplyFwdMsg">'
+            f'{header.replace(chr(10), "<br>")}</div>{html_of(notification)}</body></html>')  # fmt: skip
+    dovecot.deliver(coordinator_reply(notification, html=html))
+
+    jobs.poll_cycle(app)
+
+    relayed_only_the_words(smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+@pytest.mark.parametrize("client", ["gmail", "apple", "thunderbird"])
+def test_html_replies_quoting_in_a_blockquote_relay_only_the_coordinators_words(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, client: str
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    said = f"Ar 23 Tach 2026, am 10:00, Riverside Care Trust Complaints &lt;{SHARED}&gt; ysgrifennodd:"
+    quote = {
+        "gmail": f'<div class="gmail_quote"><div class="gmail_attr">{said}</div>'
+        '<blockquote class="gmail_quote">',
+        "apple": f'<div><br><blockquote type="cite"><div>{said}</div>',
+        "thunderbird": f'<div class="moz-cite-prefix">{said}</div><blockquote type="cite">',
+    }[client]
+    html = f"<html><body><div>{WORDS}</div>{quote}{html_of(notification)}</blockquote></div></body></html>"
+    dovecot.deliver(coordinator_reply(notification, html=html))
+
+    jobs.poll_cycle(app)
+
+    relayed_only_the_words(smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_plain_reply_with_quote_prefixes_relays_only_the_coordinators_words(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    quoted = "\n".join(f"> {line}" for line in plain(notification).splitlines())
+    said = f"Ar 23 Tach 2026, am 10:00, Riverside Care Trust Complaints <{SHARED}> ysgrifennodd:"
+    text = f"{WORDS}\n\n{said}\n{quoted}\n"
+    dovecot.deliver(coordinator_reply(notification, text))
+
+    jobs.poll_cycle(app)
+
+    relayed_only_the_words(smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_reply_written_below_the_quoted_notice_relays_the_words_below_it(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    text = (
+        f"{outlook_header(notification, WELSH_OUTLOOK)}{plain(notification)}\n\n{WORDS}\n\n-- \nPriya Shah\n"
+    )
+    dovecot.deliver(coordinator_reply(notification, text))
+
+    jobs.poll_cycle(app)
+
+    relayed_only_the_words(smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+def test_words_on_both_sides_of_the_quoted_notice_hold_the_relay_and_tell_the_coordinator(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    quote = f"{outlook_header(notification, WELSH_OUTLOOK)}{plain(notification)}"
+    text = f"{WORDS}\n\n{quote}\n\nP.S. call her today\n"
+    dovecot.deliver(coordinator_reply(notification, text))
+
+    jobs.poll_cycle(app)
+
+    assert "words both above and below" in held(app, smtp_server, before)
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_reply_that_kept_the_notice_but_lost_its_markers_is_held(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    unmarked = "\n".join(line for line in plain(notification).splitlines() if "mailbot-notice" not in line)
+    dovecot.deliver(coordinator_reply(notification, f"{WORDS}\n\n{unmarked}"))
+
+    jobs.poll_cycle(app)
+
+    assert "seems to quote our internal notice" in held(app, smtp_server, before)
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.status == "open"
+    every_message_accounted_for(app, dovecot)
+
+
+def test_commands_in_a_welsh_outlook_reply_run_and_their_letter_carries_no_internal_text(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    notification = notified(app, dovecot, smtp_server)
+    before = len(sent_to(smtp_server, COMPLAINANT))
+    reason = "We are waiting for the rota records from the agency."
+    text = f"#extend 5 {reason}\n\n{outlook_header(notification, WELSH_OUTLOOK)}{plain(notification)}"
+    dovecot.deliver(coordinator_reply(notification, text))
+
+    jobs.poll_cycle(app)
+
+    [extension] = sent_to(smtp_server, COMPLAINANT)[before:]
+    assert reason in " ".join(plain(extension).split())
+    for internal in INTERNAL:
+        assert internal not in plain(extension)
+    assert "Done" in sent_to(smtp_server, COORDINATOR)[-1]["Subject"]
+    every_message_accounted_for(app, dovecot)

@@ -12,6 +12,7 @@ from mailbot.routing.context import Routing
 from mailbot.routing.kinds import opening_stage
 from mailbot.routing.opening import complainant, open_case
 from mailbot.staff import commands
+from mailbot.staff.reply_text import MARKERS
 from mailbot.vocabulary import FEEDBACK_KINDS, RECORDED_STAGE, Kind
 
 USAGE_LINES = tuple(commands.USAGE.values())
@@ -62,7 +63,7 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
         return ""
     details = {
         "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
-        "attachments": r.attachments,
+        "attachments": r.attachments, "markers": MARKERS,
         "note": r.lookup.refused if new_case else None,  # a reference it quoted that is not theirs
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
