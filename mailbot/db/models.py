@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -94,6 +95,11 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+    stored: Mapped[InboundRaw | None] = relationship(cascade="all, delete-orphan")
+    # ``InboundMessage(raw=...)`` and ``message.raw`` work as before the bytes moved; intake and processing
+    # write and read them a piece at a time instead (intake/arrivals.py), as a big message needs.
+    raw: AssociationProxy[bytes] = association_proxy("stored", "raw", creator=lambda raw: InboundRaw(raw=raw))
 
 
 class InboundRaw(Base):
