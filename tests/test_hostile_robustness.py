@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -21,6 +23,7 @@ from mailbot.app import App
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, InboundRaw
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
+from tests.conftest import Clock
 from tests.mails import COMPLAINT
 from tests.test_routing_e2e import STAFF
 
@@ -624,4 +627,121 @@ def test_commands_in_a_welsh_outlook_reply_run_and_their_letter_carries_no_inter
     for internal in INTERNAL:
         assert internal not in plain(extension)
     assert "Done" in sent_to(smtp_server, COORDINATOR)[-1]["Subject"]
+    every_message_accounted_for(app, dovecot)
+
+
+# === 6. Floods are bundled for staff, never dropped ========================================================
+
+TEN_PAST = datetime(2026, 11, 23, 10, 10, tzinfo=UTC)
+
+
+def flood(dovecot: Dovecot, count: int, sender: Callable[[int], str], body: str = DISCLOSURE) -> None:
+    deliver_all(dovecot, (raw_mail(("Subject", f"Worried about dad ({n})"), body=body, sender=sender(n))
+                          for n in range(count)))  # fmt: skip
+
+
+def refs_in(message: EmailMessage) -> set[str]:
+    return set(re.findall(r"CMP-\d{4}-\d{4}", plain(message)))
+
+
+def test_a_hundred_disclosures_from_one_address_make_three_alerts_each_and_one_hourly_list(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = TEN_PAST
+    flood(dovecot, 100, lambda n: "Tom Price <tom.price@example.org>")
+
+    report = jobs.poll_cycle(app)
+
+    assert report.processing.processed == 100 and len(cases(app)) == 100
+    every_message_accounted_for(app, dovecot)
+    alerts, notices = sent_to(smtp_server, SAFEGUARDING_LEAD), sent_to(smtp_server, COORDINATOR)
+    assert (len(alerts), len(notices)) == (3, 3)  # the first ones at once
+    assert len(sent_to(smtp_server, "tom.price@example.org")) == 3  # the daily cap on acknowledgements
+
+    clock.now = datetime(2026, 11, 23, 11, 0, 30, tzinfo=UTC)  # the hour is out
+    jobs.flush(app)
+
+    [alert_list] = sent_to(smtp_server, SAFEGUARDING_LEAD)[3:]
+    [notice_list] = sent_to(smtp_server, COORDINATOR)[3:]
+    assert alert_list["Subject"] == "SAFEGUARDING: 97 more possible safeguarding disclosures about " \
+        "tom.price@example.org, 10:00 to 11:00"  # fmt: skip
+    everyone = {c.ref for c in cases(app)}
+    assert set().union(*(refs_in(m) for m in alerts)) | refs_in(alert_list) == everyone  # none dropped
+    assert set().union(*(refs_in(m) for m in notices)) | refs_in(notice_list) == everyone
+    assert [m.rcpt_tos for m in smtp_server.messages if m.message is alert_list] == [(SAFEGUARDING_LEAD,)]
+    assert len(events(app, "alert_safeguarding bundled")) == 97
+
+
+def test_a_held_safeguarding_alert_is_due_within_the_hour_and_not_before_its_end(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 23, 10, 59, tzinfo=UTC)
+    flood(dovecot, 4, lambda n: "Tom Price <tom.price@example.org>")
+    jobs.poll_cycle(app)
+    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 3
+
+    clock.now = datetime(2026, 11, 23, 10, 59, 50, tzinfo=UTC)
+    jobs.flush(app)
+    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 3  # its hour is not out yet
+
+    clock.now = datetime(2026, 11, 23, 11, 0, 1, tzinfo=UTC)  # a minute after it was held: sent
+    jobs.flush(app)
+    [listed] = sent_to(smtp_server, SAFEGUARDING_LEAD)[3:]
+    assert refs_in(listed) == {cases(app)[3].ref}
+    every_message_accounted_for(app, dovecot)
+
+
+def test_plus_addresses_of_one_mailbox_are_one_sender_and_other_senders_are_not_held(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = TEN_PAST
+    flood(dovecot, 5, lambda n: f"Tom <Tom.Price+{n}@example.org>", body=COMPLAINT)
+    flood(dovecot, 4, lambda n: f"Relative {n} <relative{n}@example.net>", body=COMPLAINT)
+
+    jobs.poll_cycle(app)
+
+    assert len(sent_to(smtp_server, COORDINATOR)) == 3 + 4  # Tom's first three, and each relative's
+    clock.now = datetime(2026, 11, 23, 11, 1, tzinfo=UTC)
+    jobs.flush(app)
+    [listed] = sent_to(smtp_server, COORDINATOR)[7:]
+    assert "2 more new cases about tom.price@example.org" in listed["Subject"]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_the_next_hour_starts_afresh_after_a_list(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = TEN_PAST
+    flood(dovecot, 4, lambda n: "Tom Price <tom.price@example.org>", body=COMPLAINT)
+    jobs.poll_cycle(app)
+    clock.now = datetime(2026, 11, 23, 11, 5, tzinfo=UTC)
+    flood(dovecot, 2, lambda n: "Tom Price <tom.price@example.org>", body=COMPLAINT)
+
+    jobs.poll_cycle(app)
+
+    subjects = [m["Subject"] for m in sent_to(smtp_server, COORDINATOR)]
+    assert len(subjects) == 3 + 1 + 2  # three, the 10:00 list, then two on their own at 11:05
+    assert "1 more new cases about tom.price@example.org, 10:00 to 11:00" in subjects[3]
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_reply_to_an_hourly_list_relays_nothing_and_tells_the_coordinator(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = TEN_PAST
+    flood(dovecot, 4, lambda n: "Tom Price <tom.price@example.org>", body=COMPLAINT)
+    jobs.poll_cycle(app)
+    clock.now = datetime(2026, 11, 23, 11, 1, tzinfo=UTC)
+    jobs.flush(app)
+    listed = sent_to(smtp_server, COORDINATOR)[-1]
+    before = len(sent_to(smtp_server, "tom.price@example.org"))
+    quoted = plain(listed)
+    dovecot.deliver(
+        coordinator_reply(listed, f"{WORDS}\n\nOn Mon, Riverside Care Trust Complaints wrote:\n\n{quoted}")
+    )
+
+    jobs.poll_cycle(app)
+
+    assert len(sent_to(smtp_server, "tom.price@example.org")) == before
+    assert "Not sent: your reply was held" in sent_to(smtp_server, COORDINATOR)[-1]["Subject"]
     every_message_accounted_for(app, dovecot)

@@ -16,7 +16,8 @@ from mailbot.cases import records
 from mailbot.db.models import Case
 from mailbot.intake.bodies import Attachment
 from mailbot.intake.store import sanitise_filename
-from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.outgoing import bundles
+from mailbot.outgoing.notices import LetterRequest
 from mailbot.outgoing.outbox import Recipient
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def alert(
             letter, at, key=f"{key}\0{to.address}", to=to, automatic=False, auto_submitted="auto-generated",
             details=details,
         )  # fmt: skip
-        if send_letter(session, app, case, request).queued:
+        if bundles.send_or_bundle(session, app, case, request).queued:
             sent.append(to.address)
     if not sent:
         log.warning("%s: %s went to nobody: no one in the staff directory to send it to", case.ref, letter)
