@@ -248,6 +248,22 @@ def test_a_date_with_no_time_in_utc_is_ignored_rather_than_shunting_the_complain
     every_message_accounted_for(app, dovecot)
 
 
+def test_a_thousand_cc_addresses_are_cut_to_a_hundred_and_none_of_them_is_written_to(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    cc = ", ".join(f"neighbour{n}@example.org" for n in range(1000))
+    dovecot.deliver(raw_mail(("Cc", cc)))
+
+    jobs.poll_cycle(app)
+
+    with app.sessions() as session:
+        [letter] = session.scalars(select(Correspondence).where(Correspondence.direction == "in")).all()
+    assert len(letter.to_addresses) == 1 + 100
+    assert "Cc: only the first 100 of 1000 addresses kept" in inbound(app)[0].outcome
+    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    every_message_accounted_for(app, dovecot)
+
+
 def refuse_at_intake(app: App, message_id: str) -> None:
     """A database that refuses to store one message, as PostgreSQL refused a Message-ID over its column."""
     refused = f"NEW.state = 'fetched' AND NEW.message_id = '{message_id}'"
