@@ -112,7 +112,11 @@ def test_an_error_goes_to_stderr_and_nothing_to_stdout(
 ) -> None:
     assert cli.main(["--config", str(config), "outbox", "release", "7"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and err == "mailbot: outbox 7 is not held or failed (see `mailbot outbox list`)\n"
+    # `outbox release` takes several IDs at once (issue 11), all or none: the message says nothing was done
+    assert (
+        out == ""
+        and err == "mailbot: outbox 7: not held or failed (see `mailbot outbox list`); nothing done\n"
+    )
 
 
 def test_policy_explain_without_a_configuration_uses_the_shipped_presets_from_anywhere(

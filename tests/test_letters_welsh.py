@@ -56,7 +56,8 @@ APP: Any = SimpleNamespace(config=SimpleNamespace(organisation=ORGANISATION))
 # The letters that go to staff, who are written to in English. A new letter must be added here or to
 # COMPLAINANT_LETTERS, so that nobody forgets to decide whether it needs a Welsh template.
 STAFF_LETTERS = {
-    "alert_bounce", "alert_elected_member", "alert_safeguarding", "alert_unverified_staff", "breach",
+    "alert_bounce", "alert_elected_member", "alert_safeguarding", "alert_undelivered",
+    "alert_unverified_staff", "breach",
     "command_done", "command_no_case", "command_refused", "digest", "follow_up", "forward_matter",
     "forward_request",
     "notify_coordinator", "reminder",

@@ -118,8 +118,9 @@ def test_a_letter_sent_but_not_yet_copied_to_the_sent_folder_is_not_copied_once_
 ) -> None:
     jobs.poll_cycle(app)  # first contact
     dovecot.deliver(mail(sender=JANE))
-    jobs.poll_mailbox(app, app.config.mailboxes[0], jobs.CycleReport())
-    jobs.flush(app)  # the acknowledgement went; its copy for the Sent folder waits for the next cycle
+    report = jobs.CycleReport()
+    jobs.fetch_mailbox(app, app.config.mailboxes[0], report)
+    jobs.process_and_deliver(app, report)  # the acknowledgement went; its Sent copy waits for the tidy step
     assert smtp_server.messages  # her acknowledgement, and the notices to staff about her case
 
     status, _, _ = invoke(app, capsys, "privacy", "erase", "--address", JANE, "--force", "--reason", "asked")

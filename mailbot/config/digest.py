@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
 
-from mailbot.config.reader import TomlReader
+from mailbot.config.reader import TomlReader, time_of_day
 from mailbot.config.staff import ROLES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -58,13 +57,8 @@ def _weekday(reader: TomlReader, name: str) -> int:
 
 def _time_of_day(reader: TomlReader, name: str, default: time) -> time:
     value = reader.get(name, object, default)
-    if isinstance(value, time) and value.tzinfo is None:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d", value):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
+    if (parsed := time_of_day(value)) is not None:
+        return parsed
     raise reader.error(name, f'expected a local time of day such as "08:00", got {value!r}')
 
 

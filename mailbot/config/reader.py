@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,16 @@ def _is_a(value: object, kind: type) -> bool:
     if kind is float:
         return isinstance(value, int | float)
     return isinstance(value, kind)
+
+
+def time_of_day(value: object) -> time | None:
+    """A TOML local time (08:00:00) or, since TOML 1.0 insists on seconds, the friendlier "08:00"; None for
+    anything else, so each caller can say what it accepts in its own words."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d", value):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            return None
+    return None

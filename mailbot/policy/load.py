@@ -9,7 +9,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from mailbot.config.reader import TomlReader, Wording, as_written
+from mailbot.config.reader import TomlReader, Wording, as_written, time_of_day
 from mailbot.errors import UserError
 from mailbot.policy.model import Policy, Source
 from mailbot.policy.sections import (
@@ -154,11 +154,8 @@ def _calendar(t: TomlReader) -> WorkingCalendar:
 def _cutoff(t: TomlReader) -> time | None:
     """A TOML time (17:00:00) or, since TOML 1.0 insists on seconds, the friendlier "17:00"."""
     value = t.value("cutoff", "a time of day", None)
-    if value is None or isinstance(value, time):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d", value):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
+    if value is None:
+        return None
+    if (parsed := time_of_day(value)) is not None:
+        return parsed
     raise t.error("cutoff", f'expected a time of day such as "17:00", got {as_written(value)}')
