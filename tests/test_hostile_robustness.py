@@ -24,7 +24,6 @@ from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, Inbou
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import Clock
-from tests.mails import COMPLAINT
 from tests.test_routing_e2e import STAFF
 
 SHARED = "complaints@riverside.example"
@@ -35,6 +34,19 @@ DISCLOSURE = (
     "I am writing because I am worried about my dad. When I visited on Sunday he had bruises on both arms "
     "and he told me one of the night carers hit him when he would not go to bed. He is frightened.\n"
 )
+# A complaint that discloses nothing: tests/mails.COMPLAINT ("left without her tea or her medication") is a
+# neglect disclosure since the screening by category, and its alert would be one more letter in every
+# scenario here, which are about intake, not safeguarding.
+COMPLAINT = """Dear Sir or Madam,
+
+I want to make a formal complaint about your office. I have rung four times this month about changing my
+mother's visit times and each time I was promised a call back that never came. Your invoice also charges
+for a week we had cancelled in writing. This is not acceptable and I am very unhappy with the service.
+
+Please tell me what you will do about it.
+
+Jane Doe
+"""
 _ids = iter(range(1, 1_000_000))
 
 

@@ -8,8 +8,6 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.private_files import private_file
@@ -63,11 +61,3 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to date; safe to call on every start."""
     command.upgrade(alembic_config(engine), revision)
-
-
-def is_transient(error: BaseException) -> bool:
-    """A database failure that says nothing about the data being written: a lost connection, a lock, a
-    deadlock or a timeout. Retried later, never held against the message being stored."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import checked
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, InboundRaw, MailboxState
-from mailbot.db.session import is_transient
+from mailbot.db.transient import is_transient
 from mailbot.intake import limits
 from mailbot.intake.headers import normalise_message_id
 from mailbot.vocabulary import InboundState

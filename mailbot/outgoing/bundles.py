@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mailbot import checked
 from mailbot.app import App
 from mailbot.cases import records
+from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, Correspondence, Outbox
 from mailbot.outgoing.letters import Letter, long_date
 from mailbot.outgoing.notices import LetterRequest, LetterResult, send_letter
@@ -93,7 +94,9 @@ def _sent_this_hour(session: Session, hour: _Hour) -> int:
 def _add_to_bundle(session: Session, app: App, case: Case, hour: _Hour) -> Outbox | None:
     """The hour's notice, written afresh with every notice held so far; None if it is no longer pending."""
     key = f"{hour.letter}\0{hour.to.address}\0{hour.sender}\0{hour.start.isoformat()}"
-    message_id = outgoing_message_id("bundle", "staff", key, app.config.organisation.domain)
+    message_id = outgoing_message_id(
+        message_id_key(session), "bundle", "staff", key, app.config.organisation.domain
+    )
     message = compose(app.config, hour.to, _render(session, app, hour), message_id, Threading(),
                       app.clock(), auto_submitted="auto-generated")  # fmt: skip
     if _find(session, message_id) is None and (created := _create(session, app, case, hour, message)):
