@@ -21,6 +21,8 @@ from mailbot.cases import records, threading
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.db.transient import DatabaseUnavailable, retrying
+from mailbot.intake import limits
+from mailbot.intake.arrivals import read_raw
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
 from mailbot.staff import staffmail
@@ -101,12 +103,13 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
     with app.sessions.begin() as session:
         inbound = session.get(InboundMessage, inbound_id)
         if inbound is not None:
-            inbound.state, inbound.error, inbound.processed_at = InboundState.SHUNTED, error, app.clock()
+            inbound.state, inbound.processed_at = InboundState.SHUNTED, app.clock()
+            inbound.error = limits.error_text(error)  # it may quote the message: NUL and all
             inbound.case_id = None
 
 
 def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
-    mail = parse_mail(inbound.raw)
+    mail = parse_mail(read_raw(session, inbound.id))
     _identify(inbound, mail)
     inbound.processed_at = app.clock()
     earlier = threading.known_message(session, inbound)
@@ -124,6 +127,7 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     inbound.outcome = route(routing)
     if note:
         _record_note(session, app, inbound, note)
+    _note_cuts(session, app, inbound, mail)
 
 
 def _identify(inbound: InboundMessage, mail: ParsedMail) -> None:
@@ -151,6 +155,17 @@ def _record_note(session: Session, app: App, inbound: InboundMessage, note: str)
     case = session.get(Case, inbound.case_id) if inbound.case_id else None
     if case is not None:
         records.log_event(session, case, "mailbot", "Message-ID reused", app.clock(), note, inbound)
+
+
+def _note_cuts(session: Session, app: App, inbound: InboundMessage, mail: ParsedMail) -> None:
+    """What had to be cut from the mail to store it is said where a person looks: its outcome and its case."""
+    if not mail.notes:
+        return
+    said = "; ".join(mail.notes)
+    inbound.outcome = f"{inbound.outcome}; stored with changes: {said}"
+    case = session.get(Case, inbound.case_id) if inbound.case_id else None
+    if case is not None:
+        records.log_event(session, case, "mailbot", "cut at intake", app.clock(), said, inbound)
 
 
 def _thread_case(session: Session, lookup: threading.ThreadLookup) -> Case | None:

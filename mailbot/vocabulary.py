@@ -64,6 +64,7 @@ class OutboxState(StrEnum):
     FAILED = "failed"  # refused for good, or given up on
     HELD = "held"  # fate unknown (interrupted mid-send): a person decides
     SUPPRESSED = "suppressed"  # never sent: the address may not receive automatic mail
+    BUNDLED = "bundled"  # a notice to staff in a flood: never sent on its own, listed in the hour's notice
 
 
 class CaseStatus(StrEnum):

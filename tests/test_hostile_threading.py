@@ -207,8 +207,13 @@ def assert_safe(world: World, *outsiders: str) -> None:
     assert_nothing_of_margaret_reached(world, {ATTACKER, TARGET, *outsiders, *world.outsiders})
     with world.app.sessions() as session:
         states = list(session.scalars(select(InboundMessage.state)))
-        pending = session.scalars(select(Outbox.state).where(Outbox.state.in_(("pending", "sending"))))
-        assert list(pending) == []
+        # Nothing is left to send except the hour's bundle of staff notices about one flooding sender, which
+        # goes when the hour is out (issue 10, class 6), and only ever to staff.
+        waiting = session.execute(
+            select(Outbox.purpose, Outbox.recipient).where(Outbox.state.in_(("pending", "sending")))
+        )
+        staff = {COORDINATOR, SAFEGUARDING_LEAD}
+        assert all(purpose.startswith("bundle:") and recipient in staff for purpose, recipient in waiting)
     assert len(states) == world.delivered and set(states) <= {"processed", "shunted"}
     flags = [f for _, f, _ in world.dovecot.messages()]
     assert len(flags) == world.delivered

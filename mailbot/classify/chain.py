@@ -24,7 +24,7 @@ from mailbot.classify.spam import SpamVerdict, verdicts
 from mailbot.config.reader import TomlReader, Wording
 from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
-from mailbot.intake.quotes import new_text
+from mailbot.intake.quotes import TEXT_LIMIT, new_text
 
 _STEP_KEYS: Mapping[str, Param] = {
     "name": Param(str, required=True, help="unique name, recorded in rules_hit / rules_missed"),
@@ -272,5 +272,6 @@ def mail_context(
 
 
 def _whole_text(mail: ParsedMail) -> str:
-    enclosed = [f"{inner.subject}\n{inner.text}" for inner in mail.forwarded]
-    return "\n\n".join([mail.text, *enclosed])
+    """The mail's text and any mail forwarded with it, each up to TEXT_LIMIT characters (bounded work)."""
+    enclosed = [f"{inner.subject}\n{inner.text[:TEXT_LIMIT]}" for inner in mail.forwarded]
+    return "\n\n".join([mail.text[:TEXT_LIMIT], *enclosed])

@@ -60,6 +60,9 @@ class DeliveryConfig:
     max_automatic_per_address_per_day: int
     retry_minutes: tuple[int, ...]
     give_up_after_hours: int
+    # Notices to one member of staff about one sender sent one by one in a clock hour; the rest of the hour's
+    # are listed in one notice at its end (outgoing/bundles.py).
+    staff_notices_per_sender_per_hour: int = 3
 
 
 @dataclass(frozen=True)
@@ -300,5 +303,6 @@ def _delivery(reader: TomlReader) -> DeliveryConfig:
     if not retry or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in retry):
         raise reader.error("retry_minutes", f"expected a list of positive whole minutes, got {retry!r}")
     give_up = reader.positive("give_up_after_hours", 48)
+    per_hour = reader.positive("staff_notices_per_sender_per_hour", 3)
     reader.finish()
-    return DeliveryConfig(cap, tuple(retry), give_up)
+    return DeliveryConfig(cap, tuple(retry), give_up, per_hour)

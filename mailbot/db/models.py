@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from mailbot.vocabulary import CaseStatus, InboundState, OutboxState
@@ -72,7 +73,8 @@ class MailboxState(Base):
 
 
 class InboundMessage(Base):
-    """One message fetched from a mailbox, kept raw, with its progress: fetched -> processed | shunted."""
+    """One message fetched from a mailbox, with its progress: fetched -> processed | shunted. Its bytes are
+    in InboundRaw."""
 
     __tablename__ = "inbound_message"
     __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
@@ -88,7 +90,6 @@ class InboundMessage(Base):
     # Message-ID from another sender, or with other words, is a message in its own right.
     sender: Mapped[str | None] = mapped_column(String(320))
     content_sha256: Mapped[str | None] = mapped_column(String(64))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the server's INTERNALDATE
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[str] = mapped_column(String(20), default=InboundState.FETCHED.value, index=True)
@@ -103,6 +104,24 @@ class InboundMessage(Base):
     # A person released it from the spam quarantine: processed again as ordinary mail, spam verdicts ignored.
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     released_by: Mapped[str | None] = mapped_column(String(320))
+
+    stored: Mapped[InboundRaw | None] = relationship(cascade="all, delete-orphan")
+    # ``InboundMessage(raw=...)`` and ``message.raw`` work as before the bytes moved; intake and processing
+    # write and read them a piece at a time instead (intake/arrivals.py), as a big message needs.
+    raw: AssociationProxy[bytes] = association_proxy("stored", "raw", creator=lambda raw: InboundRaw(raw=raw))
+
+
+class InboundRaw(Base):
+    """An inbound message's bytes as the server held them: written once, never changed. Apart from its
+    InboundMessage row, which changes as the message is processed, because SQLite rewrites the whole row on
+    every update: a 40 MB message kept in the row cost 80 MB of memory at each change of its state."""
+
+    __tablename__ = "inbound_raw"
+
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_message.id"), primary_key=True, autoincrement=False
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ReferenceCounter(Base):

@@ -13,8 +13,10 @@ from mailbot.intake import tnef
 from mailbot.intake.charsets import decode_text
 from mailbot.intake.headers import header_text
 from mailbot.intake.html_text import html_to_text
+from mailbot.intake.large_bodies import LargeBodies
 
 _DELIMITER_LINE = re.compile(rb"^--([^\s\"]{1,70}?)[ \t]*\r?$", re.MULTILINE)
+HTML_READ_LIMIT = 2_000_000
 _ENCLOSED_TYPES = {"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers"}
 
 
@@ -33,7 +35,7 @@ class Bodies:
     enclosed: tuple[Message, ...]
 
 
-def collect_bodies(message: Message) -> Bodies:
+def collect_bodies(message: Message, large: LargeBodies) -> Bodies:
     texts: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
@@ -43,15 +45,15 @@ def collect_bodies(message: Message) -> Bodies:
         if kind == "enclosed":
             enclosed.append(part)
         elif kind == "text":
-            texts.append(_part_text(part))
+            texts.append(_part_text(part, large))
         elif kind == "html":
-            htmls.append(_part_text(part))
-        elif (inside := _winmail(part)) is not None:  # Outlook's winmail.dat: its body and files
+            htmls.append(_part_text(part, large))
+        elif (inside := _winmail(part, large)) is not None:  # Outlook's winmail.dat: its body and files
             texts += inside.texts
             htmls += inside.htmls
             attachments += [Attachment(*file) for file in inside.files]
         else:
-            attachments.append(_attachment(part))
+            attachments.append(_attachment(part, large))
     return Bodies(
         tuple(t for t in texts if t.strip()),
         tuple(h for h in htmls if h.strip()),
@@ -61,18 +63,20 @@ def collect_bodies(message: Message) -> Bodies:
 
 
 def body_text(texts: tuple[str, ...], html: str | None) -> str:
+    """The text parts, or the text of the HTML when there is none; of HTML only the first HTML_READ_LIMIT
+    characters are converted (some 0.3 s a megabyte), which hold more words than anything reads."""
     if texts:
         return "\n".join(texts)
-    return html_to_text(html) if html else ""
+    return html_to_text(html[:HTML_READ_LIMIT]) if html else ""
 
 
-def enclosed_message(part: Message) -> Message | None:
+def enclosed_message(part: Message, large: LargeBodies) -> Message | None:
     """The mail inside a message/* part (forwarded as attachment, or the original inside a bounce)."""
     payload = part.get_payload()
     if isinstance(payload, list):
         inner = payload[0] if payload and isinstance(payload[0], Message) else None
     else:  # text/rfc822-headers, or an enclosed message the parser left as a string
-        inner = email.message_from_bytes(_part_bytes(part))
+        inner = email.message_from_bytes(_part_bytes(part, large))
     return inner if inner is not None and inner.keys() else None
 
 
@@ -116,35 +120,38 @@ def _part_role(part: Message) -> str:
     return "text" if content_type == "text/plain" else "html"
 
 
-def _winmail(part: Message) -> tnef.TnefContents | None:
+def _winmail(part: Message, large: LargeBodies) -> tnef.TnefContents | None:
     if not tnef.is_tnef(part.get_content_type(), part.get_filename() or ""):
         return None
-    return tnef.unpack(_part_bytes(part))
+    return tnef.unpack(_part_bytes(part, large))
 
 
-def _part_bytes(part: Message) -> bytes:
+def _part_bytes(part: Message, large: LargeBodies) -> bytes:
     if part.is_multipart():
-        return b"".join(_part_bytes(sub) for sub in part.get_payload() if isinstance(sub, Message))
-    payload = part.get_payload(decode=True)
+        return b"".join(_part_bytes(sub, large) for sub in part.get_payload() if isinstance(sub, Message))
+    payload = large.payload(part)
+    if payload is None:
+        payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 
 
-def _part_text(part: Message) -> str:
-    text = decode_text(_part_bytes(part), part.get_content_charset())
+def _part_text(part: Message, large: LargeBodies) -> str:
+    text = decode_text(_part_bytes(part, large), part.get_content_charset())
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _attachment(part: Message) -> Attachment:
+def _attachment(part: Message, large: LargeBodies) -> Attachment:
+    is_message = part.get_content_maintype() == "message"
     return Attachment(
         filename=header_text(part.get_filename() or ""),
         content_type=part.get_content_type().lower(),
-        payload=_part_bytes(part) if part.get_content_maintype() != "message" else _flatten(part),
+        payload=_flatten(part, large) if is_message else _part_bytes(part, large),
     )
 
 
-def _flatten(part: Message) -> bytes:
+def _flatten(part: Message, large: LargeBodies) -> bytes:
     """The wire form of a message/* part (e.g. message/delivery-status), for whoever reads it later."""
     try:
-        return part.as_bytes().split(b"\n\n", 1)[-1]
+        return large.restore(part.as_bytes().split(b"\n\n", 1)[-1])
     except (LookupError, UnicodeError, TypeError, ValueError):
         return b""

@@ -93,6 +93,15 @@ def message_ids(values: list[str]) -> tuple[str, ...]:
     return ids if len(ids) <= THREAD_IDS_KEPT else (ids[0], *ids[-(THREAD_IDS_KEPT - 1) :])
 
 
+def written_message_id(values: list[str]) -> str | None:
+    """The mail's own Message-ID as written, not yet checked: intake/limits.message_id checks it and notes
+    when it is dropped."""
+    for value in values:
+        if ident := normalise_message_id(_FOLD.sub(" ", str(value))):
+            return ident
+    return None
+
+
 def own_message_id(values: list[str]) -> str | None:
     """The mail's own Message-ID when it is a valid msg-id; None otherwise (the mail is then known by its
     bytes, and nothing of the invalid value is ever written back into a header of ours)."""
@@ -132,7 +141,10 @@ def sent_date(message: Message, parser: mailparser.MailParser | None) -> datetim
         found = _stdlib_date(next(iter(raw_values(message, "date")), None))
     if found is None:
         return None
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    try:
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    except OverflowError:  # "31 Dec 9999 23:59 -2359" has no time in UTC
+        return None
 
 
 def _stdlib_date(value: str | None) -> datetime | None:

@@ -6,34 +6,26 @@ folder), so the mailbox's flags are a courtesy to the people who read it, not th
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import hashlib
 import logging
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import auth
 from mailbot.config.servers import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState
 from mailbot.errors import MailbotError
-from mailbot.intake.headers import normalise_message_id
+from mailbot.intake.arrivals import PROCESSED_KEYWORD, SHUNTED_KEYWORD, Clock, Ledger, store_batch
 from mailbot.vocabulary import InboundState
 
 log = logging.getLogger(__name__)
-
-PROCESSED_KEYWORD = "$MailbotProcessed"
-SHUNTED_KEYWORD = "$MailbotShunted"
-Clock = Callable[[], datetime]
 
 
 class MailboxError(MailbotError):
@@ -42,14 +34,6 @@ class MailboxError(MailbotError):
 
 class MailboxLoginError(MailboxError):
     pass
-
-
-@dataclass(frozen=True)
-class _Ledger:
-    """Where intake keeps its record: the database, and the clock that stamps what it writes."""
-
-    sessions: sessionmaker[Session]
-    clock: Clock
 
 
 @dataclass
@@ -122,7 +106,7 @@ def fetch_new(
     client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock
 ) -> IntakeReport:
     """Store every message that arrived since the last poll. On first contact, only note where we start."""
-    ledger = _Ledger(sessions, clock)
+    ledger = Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
     state = _state(ledger, box)
@@ -130,7 +114,7 @@ def fetch_new(
         return _set_baseline(ledger, client, box, uidvalidity, info, replaced=state)
     report = IntakeReport(box.name)
     for batch in _batches(_new_uids(client, state.last_uid), box.batch_size):
-        report.fetched += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=True)
+        report.fetched += store_batch(ledger, client, box, uidvalidity, batch, send_allowed=True)
     return report
 
 
@@ -138,7 +122,7 @@ def import_since(
     client: IMAPClient, box: MailboxConfig, since: date, sessions: sessionmaker[Session], clock: Clock
 ) -> int:
     """Record mail received since a date as cases without sending anything (the backlog on first use)."""
-    ledger = _Ledger(sessions, clock)
+    ledger = Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
     if _state(ledger, box) is None:
@@ -146,11 +130,11 @@ def import_since(
     uids = sorted(int(u) for u in client.search(["SINCE", since]))
     stored = 0
     for batch in _batches(uids, box.batch_size):
-        stored += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=False)
+        stored += store_batch(ledger, client, box, uidvalidity, batch, send_allowed=False)
     return stored
 
 
-def _state(ledger: _Ledger, box: MailboxConfig) -> MailboxState | None:
+def _state(ledger: Ledger, box: MailboxConfig) -> MailboxState | None:
     with ledger.sessions() as session:
         return session.scalars(
             select(MailboxState).where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
@@ -158,7 +142,7 @@ def _state(ledger: _Ledger, box: MailboxConfig) -> MailboxState | None:
 
 
 def _set_baseline(
-    ledger: _Ledger,
+    ledger: Ledger,
     client: IMAPClient,
     box: MailboxConfig,
     uidvalidity: int,
@@ -210,99 +194,12 @@ def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
         yield uids[start : start + size]
 
 
-def _store_batch(
-    ledger: _Ledger,
-    client: IMAPClient,
-    box: MailboxConfig,
-    uidvalidity: int,
-    uids: list[int],
-    send_allowed: bool,
-) -> int:
-    fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
-    stored = 0
-    for uid in uids:
-        data = fetched.get(uid)
-        if data is None:  # expunged by someone else between SEARCH and FETCH
-            continue
-        stored += _store_one(ledger, box, uidvalidity, uid, data, send_allowed)
-    return stored
-
-
-def _store_one(
-    ledger: _Ledger, box: MailboxConfig, uidvalidity: int, uid: int, data: dict, send_allowed: bool
-) -> int:
-    """One transaction: the raw message (state ``fetched``) and the folder's new high-water mark."""
-    raw = bytes(data[b"BODY[]"])
-    try:
-        with ledger.sessions.begin() as session:
-            _advance(session, box, uid)
-            if _already_stored(session, box, uidvalidity, uid):
-                return 0
-            session.add(
-                InboundMessage(
-                    mailbox=box.name,
-                    folder=box.folder,
-                    uidvalidity=uidvalidity,
-                    uid=uid,
-                    message_id=header_message_id(raw),
-                    sha256=hashlib.sha256(raw).hexdigest(),
-                    raw=raw,
-                    received_at=_aware(data.get(b"INTERNALDATE"), ledger.clock()),
-                    fetched_at=ledger.clock(),
-                    state=InboundState.FETCHED,
-                    send_allowed=send_allowed,
-                )
-            )
-        return 1
-    except IntegrityError:  # another worker stored it first
-        return 0
-
-
-def _advance(session: Session, box: MailboxConfig, uid: int) -> None:
-    state = session.scalars(
-        select(MailboxState)
-        .where(MailboxState.mailbox == box.name, MailboxState.folder == box.folder)
-        .with_for_update()
-    ).first()
-    if state is not None and uid > state.last_uid:
-        state.last_uid = uid
-
-
-def _already_stored(session: Session, box: MailboxConfig, uidvalidity: int, uid: int) -> bool:
-    return (
-        session.scalars(
-            select(InboundMessage.id).where(
-                InboundMessage.mailbox == box.name,
-                InboundMessage.folder == box.folder,
-                InboundMessage.uidvalidity == uidvalidity,
-                InboundMessage.uid == uid,
-            )
-        ).first()
-        is not None
-    )
-
-
-def _aware(value: datetime | None, fallback: datetime) -> datetime:
-    if value is None:
-        return fallback
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
-
-
-def header_message_id(raw: bytes) -> str | None:
-    """The Message-ID, read cheaply at intake so the same mail in two mailboxes is recognised."""
-    value = _HEADERS.parsebytes(raw).get("Message-ID")
-    return normalise_message_id(str(value)) or None if value else None
-
-
 # --- after processing -------------------------------------------------------------------------------------
 
 
 def mark_done(client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock) -> int:
     """Flag (or move) what has been processed or shunted, now that it is committed."""
-    ledger = _Ledger(sessions, clock)
+    ledger = Ledger(sessions, clock)
     info = client.select_folder(box.folder)
     rows = _unmarked(ledger, box, int(info[b"UIDVALIDITY"]))
     for keyword, state in (
@@ -319,7 +216,7 @@ def mark_done(client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Ses
     return len(rows)
 
 
-def _unmarked(ledger: _Ledger, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
+def _unmarked(ledger: Ledger, box: MailboxConfig, uidvalidity: int) -> list[tuple[int, str]]:
     with ledger.sessions() as session:
         return [
             (r.uid, r.state)
@@ -345,7 +242,7 @@ def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
         log.warning("server has no MOVE; messages stay in place with the %s keyword", PROCESSED_KEYWORD)
 
 
-def _set_marked(ledger: _Ledger, box: MailboxConfig, uids: list[int]) -> None:
+def _set_marked(ledger: Ledger, box: MailboxConfig, uids: list[int]) -> None:
     if not uids:
         return
     with ledger.sessions.begin() as session:

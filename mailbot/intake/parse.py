@@ -15,17 +15,19 @@ import mailparser
 from mailparser.exceptions import MailParserError
 
 from mailbot.errors import MailbotError
+from mailbot.intake import limits
 from mailbot.intake.bodies import Attachment, body_text, collect_bodies, enclosed_message
 from mailbot.intake.headers import (
     Address,
     addresses,
     header_text,
     message_ids,
-    own_message_id,
     raw_values,
     return_path,
     sent_date,
+    written_message_id,
 )
+from mailbot.intake.large_bodies import NOTHING_ELIDED, LargeBodies, elide
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class ParsedMail:
     # Enclosed messages (forwarded as attachment, or the original inside a bounce); bodies of these are not
     # part of `text`.
     forwarded: tuple[ParsedMail, ...] = ()
+    # What had to be cut or dropped to store the mail (see limits.py); the raw message keeps it all.
+    notes: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -71,29 +75,30 @@ class ParsedMail:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse one raw RFC 5322 message; raises UnparseableMail when there is no mail to read."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(): that copies the whole message
         raise UnparseableMail("empty message")
+    raw = _repair_field_names(raw)
+    large = elide(raw)  # long bodies are decoded from the raw bytes: the parser never copies them
     try:
-        message, parser = _read(raw)
+        message = email.message_from_bytes(large.parsed)
         if not message.keys():
             raise UnparseableMail("no header fields: not an RFC 5322 message")
-        return _build(message, parser, depth=0)
+        return _build(message, _header_reader(raw), depth=0, large=large)
     except RecursionError as exc:
         raise UnparseableMail("MIME nesting too deep to parse") from exc
 
 
-def _read(raw: bytes) -> tuple[Message, mailparser.MailParser | None]:
-    """mail-parser gives the best addresses and dates; when it trips over a mail we keep the stdlib tree."""
-    raw = _repair_field_names(raw)
+def _header_reader(raw: bytes) -> mailparser.MailParser | None:
+    """mail-parser gives the best addresses and dates. It is given the header block alone (it copies every
+    attachment several times); when it trips over a mail, the stdlib's reading of the headers is used."""
+    end = _HEADER_END.search(raw)
     try:
-        parser = mailparser.parse_from_bytes(raw)
+        return mailparser.parse_from_bytes(raw[: end.end()] if end else raw)
     except MailParserError as exc:
         raise UnparseableMail(str(exc)) from exc
     except (AttributeError, TypeError, ValueError, LookupError, IndexError, KeyError) as exc:
-        # Bugs inside mail-parser on odd MIME (e.g. a missing start boundary); the stdlib tree still reads.
-        log.info("mail-parser failed (%r); falling back to the stdlib parser", exc)
-        return email.message_from_bytes(raw), None
-    return parser.message, parser
+        log.info("mail-parser failed (%r); the stdlib reads the headers instead", exc)
+        return None
 
 
 def _repair_field_names(raw: bytes) -> bytes:
@@ -104,31 +109,42 @@ def _repair_field_names(raw: bytes) -> bytes:
     return raw if fixed == head else fixed + raw[split:]
 
 
-def _build(message: Message, parser: mailparser.MailParser | None, depth: int) -> ParsedMail:
+def _build(
+    message: Message, parser: mailparser.MailParser | None, depth: int, large: LargeBodies = NOTHING_ELIDED
+) -> ParsedMail:
     headers = tuple((name.lower(), header_text(value)) for name, value in message.raw_items())
-    bodies = collect_bodies(message)
+    bodies = collect_bodies(message, large)
     html = "\n".join(bodies.htmls) or None
+    notes: list[str] = []  # what limits had to cut or drop, filled as the fields below are made
     return ParsedMail(
-        message_id=own_message_id(raw_values(message, "message-id")),
-        in_reply_to=message_ids(raw_values(message, "in-reply-to")),
-        references=message_ids(raw_values(message, "references")),
-        sender=next(iter(addresses(message, parser, "from")), None),
-        reply_to=addresses(message, parser, "reply-to"),
-        to=addresses(message, parser, "to"),
-        cc=addresses(message, parser, "cc"),
-        subject=" ".join(next((value for name, value in headers if name == "subject"), "").split()),
-        date=sent_date(message, parser),
-        text=body_text(bodies.texts, html),
+        message_id=limits.message_id(written_message_id(raw_values(message, "message-id")), notes),
+        in_reply_to=limits.message_ids(message_ids(raw_values(message, "in-reply-to")), notes, "In-Reply-To"),
+        references=limits.message_ids(message_ids(raw_values(message, "references")), notes, "References"),
+        sender=limits.address(next(iter(addresses(message, parser, "from")), None), notes, "From"),
+        reply_to=limits.addresses(addresses(message, parser, "reply-to"), notes, "Reply-To"),
+        to=limits.addresses(addresses(message, parser, "to"), notes, "To"),
+        cc=limits.addresses(addresses(message, parser, "cc"), notes, "Cc"),
+        subject=_subject(headers),
+        date=limits.sent_date(sent_date(message, parser), notes),
+        text=limits.storable(body_text(bodies.texts, html)),
         html=html,
-        attachments=bodies.attachments,
+        attachments=tuple(limits.attachment(item, notes) for item in bodies.attachments),
         headers=headers,
         return_path=return_path(next(iter(raw_values(message, "return-path")), None)),
         content_type=message.get_content_type().lower(),
-        forwarded=_enclosed_mails(bodies.enclosed, depth),
+        forwarded=_enclosed_mails(bodies.enclosed, depth, large),
+        notes=tuple(notes),
     )
 
 
-def _enclosed_mails(parts: tuple[Message, ...], depth: int) -> tuple[ParsedMail, ...]:
+def _subject(headers: tuple[tuple[str, str], ...]) -> str:
+    return limits.storable(
+        " ".join(next((value for name, value in headers if name == "subject"), "").split())
+    )
+
+
+def _enclosed_mails(parts: tuple[Message, ...], depth: int, large: LargeBodies) -> tuple[ParsedMail, ...]:
     if depth >= _MAX_ENCLOSED_DEPTH:
         return ()
-    return tuple(_build(inner, None, depth + 1) for part in parts if (inner := enclosed_message(part)))
+    enclosed = (enclosed_message(part, large) for part in parts)
+    return tuple(_build(inner, None, depth + 1, large) for inner in enclosed if inner is not None)

@@ -11,6 +11,10 @@ from mailparser_reply import EmailReplyParser
 
 from mailbot.intake.parse import ParsedMail
 
+# Characters of a mail's text that quote stripping and classification read: bounded work whatever the mail's
+# size (a 10 MB single-line body took a minute); the whole message is kept as received.
+TEXT_LIMIT = 100_000
+
 # English first; Polish, German, French, Dutch, Italian and Spanish are common among UK care staff
 # and families.
 REPLY_LANGUAGES = ("en", "pl", "de", "fr", "nl", "it", "es")
@@ -25,7 +29,7 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|$)", re.MULTILINE)
 
 def new_text(mail: ParsedMail, languages: tuple[str, ...] = REPLY_LANGUAGES) -> str:
     """What the sender wrote this time, without the earlier messages quoted below or above it."""
-    text = mail.text.replace("\r\n", "\n")
+    text = mail.text[:TEXT_LIMIT].replace("\r\n", "\n")
     reply = _latest_reply(_cut_at_foreign_header(text), languages)
     return _without_quoted_lines(reply)
 

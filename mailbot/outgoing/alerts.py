@@ -14,11 +14,17 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases import records
 from mailbot.db.models import Case
-from mailbot.outgoing.notices import LetterRequest, send_letter
+from mailbot.intake.bodies import Attachment
+from mailbot.intake.store import sanitise_filename
+from mailbot.outgoing import bundles
+from mailbot.outgoing.notices import LetterRequest
 from mailbot.outgoing.outbox import Recipient
 
 log = logging.getLogger(__name__)
 FALLBACK_ROLES = ("lead", "coordinator")  # when nobody holds the role the alert is meant for
+# Characters of what the sender wrote that a notice to staff quotes; the case and the mailbox hold all of it.
+# A 10 MB body once made a 21.8 MB notification (the text part and the HTML part each carried it whole).
+EXCERPT_LIMIT = 10_000
 
 
 def people_for(app: App, role: str | None) -> list[Recipient]:
@@ -45,15 +51,50 @@ def alert(
     key: str, details: dict[str, Any] | None = None,
 ) -> list[str]:  # fmt: skip
     """Queue the alert to each recipient; returns the addresses it went to (none is logged on the case)."""
+    details = with_excerpt(details or {})
     sent = []
     for to in recipients:
         request = LetterRequest(
             letter, at, key=f"{key}\0{to.address}", to=to, automatic=False, auto_submitted="auto-generated",
-            details=details or {},
+            details=details,
         )  # fmt: skip
-        if send_letter(session, app, case, request).queued:
+        if bundles.send_or_bundle(session, app, case, request).queued:
             sent.append(to.address)
     if not sent:
         log.warning("%s: %s went to nobody: no one in the staff directory to send it to", case.ref, letter)
         records.log_event(session, case, "mailbot", f"{letter} not sent", at, "nobody in the staff directory")
     return sent
+
+
+def with_excerpt(details: dict[str, Any]) -> dict[str, Any]:
+    """The sender's words cut to an excerpt (``text_cut`` says so), for every alert that quotes them."""
+    text = details.get("original_text")
+    if not isinstance(text, str):
+        return details
+    shown = excerpt(text)
+    return {**details, "original_text": shown, "text_cut": len(shown) < len(text.rstrip())}
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """The start of a text, at most ``limit`` characters, cut at a space where there is one near the end."""
+    text = text.rstrip()
+    if len(text) <= limit:
+        return text
+    space = text.rfind(" ", limit - 200, limit)
+    return text[: space if space > 0 else limit].rstrip()
+
+
+def attachment_list(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
+    """What came attached, as a notice lists it: the name as stored, the type and the size."""
+    return [
+        {"name": sanitise_filename(a.filename), "type": a.content_type, "size": _size(len(a.payload))}
+        for a in attachments
+    ]
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import worker
 from mailbot.cases import records
 from mailbot.config.settings import SmtpConfig
-from mailbot.db.models import Case, InboundMessage, Outbox
+from mailbot.db.models import Case, InboundMessage, InboundRaw, Outbox
 from mailbot.db.transient import retrying
 from mailbot.vocabulary import OutboxState
 
@@ -182,8 +182,10 @@ def _referring_message(
 ) -> str | None:
     """A message on the case, fetched after the letter was claimed, whose raw text names its Message-ID."""
     wanted = f"<{message_id}>".encode()
-    query = select(InboundMessage.id, InboundMessage.kind, InboundMessage.raw).where(
-        InboundMessage.case_id == case_id
+    query = (
+        select(InboundMessage.id, InboundMessage.kind, InboundRaw.raw)
+        .join(InboundRaw, InboundRaw.inbound_id == InboundMessage.id)
+        .where(InboundMessage.case_id == case_id)
     )
     if since is not None:
         query = query.where(InboundMessage.fetched_at >= since)

@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import checked
-from mailbot.db.models import Case, CaseEvent, Correspondence, InboundMessage
+from mailbot.db.models import Case, CaseEvent, Correspondence, InboundMessage, InboundRaw
 from mailbot.errors import UserError
 from mailbot.vocabulary import InboundState
 
@@ -56,9 +56,10 @@ def mail_on_no_case(session: Session, address: str) -> list[InboundMessage]:
     """Their mail that opened no case and joined none: shunted, machine mail, spam, known by the From header
     of the stored bytes. Only the start of each message is read, a batch at a time; the retention schedule
     keeps such mail for days, not years, so there is never much of it."""
-    head = func.substr(InboundMessage.raw, 1, HEADER_BYTES)
+    head = func.substr(InboundRaw.raw, 1, HEADER_BYTES)
     query = (
         select(InboundMessage.id, head)
+        .join(InboundRaw, InboundRaw.inbound_id == InboundMessage.id)
         .where(InboundMessage.case_id.is_(None), InboundMessage.state != InboundState.PURGED)
         .order_by(InboundMessage.id)
         .execution_options(yield_per=200)

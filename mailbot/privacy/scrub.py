@@ -26,6 +26,7 @@ from mailbot.db.models import (
     CaseParty,
     Correspondence,
     InboundMessage,
+    InboundRaw,
     InformationRequest,
     KindExample,
     Outbox,
@@ -115,10 +116,12 @@ def _remove_correspondence(session: Session, ids: list[int], removed: Removed) -
 def empty_messages(session: Session, which: ColumnElement[bool]) -> int:
     """Empty stored messages; each row stays (mailbox, folder, UID) so the mail is never fetched again."""
     emptied = {
-        "raw": b"", "message_id": None, "sender": None, "content_sha256": None, "released_by": None,
+        "message_id": None, "sender": None, "content_sha256": None, "released_by": None,
         "error": None, "outcome": None, "state": InboundState.PURGED,
     }  # fmt: skip
     statement = update(InboundMessage).where(which, InboundMessage.state != InboundState.PURGED)
+    ids = select(InboundMessage.id).where(which, InboundMessage.state != InboundState.PURGED)
+    _bulk(session, delete(InboundRaw).where(InboundRaw.inbound_id.in_(ids)))  # the raw bytes live apart
     return _bulk(session, statement.values(**emptied))
 
 

@@ -16,6 +16,7 @@ from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import new_text
+from mailbot.outgoing import alerts
 from mailbot.outgoing.outbox import Threading
 from mailbot.staff import staffmail
 
@@ -55,6 +56,11 @@ class Routing:
     def text(self) -> str:
         """The mail's new text without quoted history: worked out once, used by every step."""
         return new_text(self.mail)
+
+    @cached_property
+    def attachments(self) -> list[dict[str, str]]:
+        """The mail's attachments as a notice to staff lists them."""
+        return alerts.attachment_list(self.mail.attachments)
 
     @property
     def sender_address(self) -> str:

@@ -13,6 +13,7 @@ from mailbot.routing.context import Routing
 from mailbot.routing.kinds import opening_stage
 from mailbot.routing.opening import complainant, open_case
 from mailbot.staff import commands
+from mailbot.staff.reply_text import MARKERS
 from mailbot.vocabulary import FEEDBACK_KINDS, RECORDED_STAGE, Kind
 
 USAGE_LINES = tuple(commands.USAGE.values())
@@ -56,7 +57,7 @@ def raise_alerts(r: Routing, case: Case, policy: Policy) -> str:
         if flag in r.verdict.flags:
             note = next((n for n in policy.routing if n.matter == flag), None)
             people = alerts.people_for(r.app, (note.to if note and note.to else None) or role)
-            details = {"original_text": r.text, "sender": r.actor}
+            details = {"original_text": r.text, "sender": r.actor, "attachments": r.attachments}
             sent = alerts.alert(r.session, r.app, case, letter, people, r.now, r.key, details)
             told.append(f"{flag} alert to {', '.join(sent) or 'nobody'}")
     return "; ".join(told)
@@ -71,6 +72,7 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
         "notes": coordinator_notes(r, new_case),
         "unsure": new_case and r.verdict.unsure, "confidence": r.verdict.confidence,
         "guessed": r.verdict.kind, "no_reply": new_case and not r.verdict.may_auto_reply,
+        "attachments": r.attachments, "markers": MARKERS,
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)
     sent = alerts.alert(r.session, r.app, case, "notify_coordinator", people, r.now, r.key, details)

@@ -28,7 +28,8 @@ def record_outside_procedure(r: Routing) -> str:
     case.status = CaseStatus.OUT_OF_SCOPE
     forward_to = r.app.config.forwarding.get(matter)
     people = [Recipient("", forward_to)] if forward_to else alerts.people_for(r.app, "lead")
-    details = {"matter": matter.replace("_", " "), "original_text": r.text, "sender": r.actor}
+    details = {"matter": matter.replace("_", " "), "original_text": r.text, "sender": r.actor,
+               "attachments": r.attachments}  # fmt: skip
     sent = alerts.alert(r.session, r.app, case, "forward_matter", people, r.now, r.key, details)
     to = ", ".join(sent) or "nobody"
     return f"recorded {case.ref} as {matter} outside the complaints procedure; forwarded to {to}"

@@ -15,11 +15,11 @@ from mailbot.config.staff import Person
 from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
-from mailbot.intake.quotes import new_text
+from mailbot.intake.quotes import TEXT_LIMIT, new_text
 from mailbot.outgoing import alerts
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, reply_thread, send_letter
 from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
-from mailbot.staff import commands
+from mailbot.staff import commands, reply_text
 from mailbot.staff.trust import Verdict, is_trusted_staff
 from mailbot.vocabulary import Kind
 
@@ -62,11 +62,28 @@ def handle(x: Received) -> str:
     if x.case.complainant_address in {a.email for a in (*x.mail.to, *x.mail.cc)}:
         return _record_copy(x)
     text = new_text(x.mail)
-    found, unknown, body = commands.split_commands(text)
-    _record(x, text)
+    names_a_case = x.case.ref.lower() in x.mail.subject.lower()
+    words = reply_text.own_words(x.mail.text[:TEXT_LIMIT], text, _ours(x), names_a_case)
+    _record(x, text if words.held else words.text)
+    if words.held:
+        return _hold(x, words.held)
+    found, unknown, body = commands.split_commands(words.text)
     if found or unknown:
         return _run_commands(x, found, unknown, body)
     return relay(x, body)
+
+
+def _ours(x: Received) -> reply_text.Ours:
+    org = x.app.config.organisation
+    return reply_text.ours_on(x.session, x.case, org.from_address, org.from_name)
+
+
+def _hold(x: Received, reason: str) -> str:
+    """Not sure the complainant would receive only the coordinator's words: nothing is sent or run, and the
+    coordinator is told why and what to do."""
+    records.log_event(x.session, x.case, x.person.primary, "relay held", x.now, reason, x.inbound)
+    _answer(x, "relay_held", {"reason": reason})
+    return f"reply from {x.person.name} on {x.case.ref} held, nothing sent or run ({reason}); they were told"
 
 
 def _record(x: Received, text: str) -> None:
