@@ -108,6 +108,28 @@ def test_coordinator_reply_is_relayed_without_the_quoted_notification_and_record
     assert "visits are restored" in out.new_text and out.to_addresses == [COMPLAINANT]
 
 
+def test_the_complainants_later_mail_reaches_the_coordinator_whose_reply_is_relayed(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    open_complaint(app, dovecot, smtp_server)
+    case = the_case(app)
+    [ack] = to(smtp_server, COMPLAINANT)
+    later = "I forgot to say: the carer also left the back door unlocked on Tuesday night."
+    dovecot.deliver(mail(sender=COMPLAINANT, name="Jane Doe", message_id="<jane-2@example.net>", body=later,
+                         subject=f"Re: {ack['Subject']}", in_reply_to=ack["Message-ID"]))  # fmt: skip
+
+    jobs.poll_cycle(app)
+
+    notice = to(smtp_server, COORDINATOR)[-1]
+    assert notice["Subject"] == f"[{case.ref}] New message from Jane Doe"
+    assert "back door unlocked" in " ".join(text(notice).split())
+    dovecot.deliver(reply_to(notice, "Dear Mrs Doe,\n\nThank you, I have asked the team to check the door."))
+    jobs.poll_cycle(app)
+    relayed = to(smtp_server, COMPLAINANT)[-1]
+    assert "asked the team to check the door" in text(relayed) and "back door unlocked" not in text(relayed)
+    assert relayed["In-Reply-To"] == "<jane-2@example.net>"
+
+
 def test_a_direct_reply_with_the_mailbox_in_cc_is_recorded_once_and_not_sent_again(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture
 ) -> None:

@@ -6,6 +6,7 @@ from mailbot.cases import records, stages
 from mailbot.routing import safeguarding
 from mailbot.routing.answer import acknowledge, answer
 from mailbot.routing.context import Routing
+from mailbot.routing.new_case import notify_coordinator
 
 
 def add_to_case(r: Routing) -> str:
@@ -17,7 +18,8 @@ def add_to_case(r: Routing) -> str:
     outcome = f"added to {case.ref} as {r.kind} (threaded by {by})"
     if safeguarding.is_disclosure(r):  # a new disclosure on a case alerts again: the lead judges each one
         outcome += "; " + safeguarding.alert_lead(r, case, r.app.policies[case.policy], on_existing_case=True)
-    return outcome
+    # The coordinator sees every later message too, and answers it by replying to this notice.
+    return outcome + notify_coordinator(r, case, r.text, new_case=False)
 
 
 def escalate(r: Routing) -> str:
