@@ -64,6 +64,9 @@ def test_erasure_is_refused_for_an_open_case_then_forced_with_a_reason_leaves_no
     with app.sessions() as session:
         bob = session.scalars(select(Case).where(Case.ref == world.bob)).one()
         assert bob.purged_at is None and len(bob.correspondence) >= 2
+        second = session.scalars(select(Case).where(Case.ref == world.jane[1])).one()
+        assert second.status == "closed"  # nothing left to handle: no reminders about an empty case
+        assert "its personal data was erased" in [e.detail for e in second.events]
         entries = {e.action: e for e in session.scalars(select(PrivacyLog))}
         assert entries["subject access export"].subject == "(erased)"
         assert "SAR-2026-14: she asked (forced)" in entries["erasure"].detail

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, func
 from sqlalchemy.orm import Session
 
+from mailbot.cases import records, stages
 from mailbot.db.models import Case, CaseParty, InboundMessage, Outbox
 from mailbot.errors import UserError
 from mailbot.privacy import log, people, scrub
@@ -68,6 +69,7 @@ def erase_person(app: App, given: str, actor: str, force: bool = False, reason: 
         own, at = {case.id for case in cases}, app.clock()
         why = f"erasure of the complainant's data: {reason or 'requested'}" + (" (forced)" if force else "")
         expired = [(case, why) for case in cases if case.purged_at is None]
+        _close_what_is_still_handled(session, cases, at)
         erasure.removed += scrub.purge_cases(session, expired, at)
         erasure.removed += _mail_on_no_case(session, address, at)
         erasure.elsewhere = _unname_elsewhere(session, address, own)
@@ -90,6 +92,15 @@ def _refuse_unless_decided(cases: list[Case], force: bool) -> None:
             f"not erased: {'; '.join(blocking)}. Close the case or lift the hold first, or erase anyway "
             "with --force --reason 'why'"
         )
+
+
+def _close_what_is_still_handled(session: Session, cases: list[Case], at: datetime) -> None:
+    """A forced erasure ends the handling of an open case: with the complaint's words gone there is nothing
+    to investigate or answer, and reminders and the digest would otherwise chase an empty case for ever."""
+    for case in cases:
+        if case.purged_at is None and case.status in STILL_HANDLED:
+            stages.close(case, at)
+            records.log_event(session, case, "mailbot", "closed", at, "its personal data was erased")
 
 
 def _mail_on_no_case(session: Session, address: str, at: datetime) -> Removed:
