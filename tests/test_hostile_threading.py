@@ -34,6 +34,7 @@ ATTACKER = "mallory@evil.example"
 TARGET = "target@third.example"
 COORDINATOR, SAFEGUARDING_LEAD = "priya.shah@riverside.example", "sam.okafor@riverside.example"
 SHARED = "complaints@riverside.example"
+TOLD = f"; coordinator {COORDINATOR} told"  # of every message on a case
 FORMS = "forms@riverside.example"
 INTAKE = f'\n[intake]\nreply_to_trusted_senders = ["{FORMS}"]\n'
 VOUCHED = (
@@ -359,7 +360,7 @@ def test_a_complainant_reply_with_one_hostile_and_one_good_id_still_threads(worl
                    [("References", references)]))  # fmt: skip
 
     inbound = world.last_inbound()
-    assert inbound.outcome == f"added to {victim.ref} as reply (threaded by references)"
+    assert inbound.outcome == f"added to {victim.ref} as reply (threaded by references){TOLD}"
     assert_safe(world)
 
 
@@ -486,6 +487,28 @@ def test_a_forged_from_of_the_complainant_with_reply_to_the_attacker_sends_the_a
     assert_safe(world)
 
 
+def test_a_forged_from_our_server_caught_asks_for_the_next_stage_and_the_case_stays_where_it_is(
+    world: World,
+) -> None:
+    victim = open_margarets_case(world)
+    before = world.case(victim.ref).stage
+    caught = "mx.riverside.example; spf=fail smtp.mailfrom=evil.example; "
+    caught += "dmarc=fail (p=none) header.from=example.net"
+
+    world.send(raw(MARGARET, MARGARET_NAME, f"RE: {victim.ack['Subject']}",
+                   "I am not satisfied with your response and want to escalate this to stage 2.\n",
+                   "<forged-3@evil.example>", [("Reply-To", ATTACKER)],
+                   ).replace(b"From:", f"Authentication-Results: {caught}\r\nFrom:".encode(), 1))  # fmt: skip
+
+    case = world.case(victim.ref)
+    assert case.stage == before and world.to(ATTACKER) == [] and len(world.to(MARGARET)) == 1
+    assert "escalation not acted on" in [e.action for e in case.events]
+    notice = " ".join(world.to(COORDINATOR)[-1].message.get_body(("plain",)).get_content().split())
+    assert "our receiving server says this mail's From is forged" in notice
+    assert "not escalated; confirm with the complainant, then #stage" in notice
+    assert_safe(world)
+
+
 def test_a_forged_from_replying_by_message_id_with_reply_to_the_attacker_sends_the_attacker_nothing(
     world: World,
 ) -> None:
@@ -519,9 +542,10 @@ def test_the_complainant_still_threads_by_message_id(world: World) -> None:
                    "<margaret-2@example.net>", [("In-Reply-To", victim.ack["Message-ID"])]))  # fmt: skip
 
     before = len(world.case(victim.ref).correspondence)
-    assert world.last_inbound().outcome == f"added to {victim.ref} as reply (threaded by references)"
-    assert [c.message_id for c in world.case(victim.ref).correspondence][-1] == "margaret-2@example.net"
-    assert before >= 4  # her two mails, our acknowledgement, the coordinator's notice
+    assert world.last_inbound().outcome == f"added to {victim.ref} as reply (threaded by references){TOLD}"
+    inbound = [c.message_id for c in world.case(victim.ref).correspondence if c.direction == "in"]
+    assert inbound[-1] == "margaret-2@example.net"
+    assert before >= 5  # her two mails, our acknowledgement, the coordinator's two notices
     assert_safe(world)
 
 
@@ -725,7 +749,7 @@ def test_a_stranger_reusing_our_acknowledgements_message_id_does_not_take_its_re
     world.send(raw(MARGARET, MARGARET_NAME, "Re: your letter", "Still no visit today.\n",
                    "<margaret-4@example.net>", [("In-Reply-To", victim.ack["Message-ID"])]))  # fmt: skip
 
-    assert world.last_inbound().outcome == f"added to {victim.ref} as reply (threaded by references)"
+    assert world.last_inbound().outcome == f"added to {victim.ref} as reply (threaded by references){TOLD}"
     assert stranger_case(world).ref != victim.ref
     assert_safe(world)
 

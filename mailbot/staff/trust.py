@@ -96,6 +96,18 @@ def sender_is_vouched(mail: ParsedMail, trusted_authserv_ids: frozenset[str]) ->
     return judge(stamp, from_domain)
 
 
+def forgery_reported(mail: ParsedMail, trusted_servers: frozenset[str]) -> str | None:
+    """Why, when a trusted receiving server found DMARC failing for the From domain: the From is forged, or
+    at best unproven. None when no trusted server said so (no stamp, a pass, or no DMARC result at all)."""
+    from_domain, _problem = _from_domain(mail)
+    stamp = topmost_trusted(mail.header_all(_HEADER), frozenset(s.lower() for s in trusted_servers))
+    if from_domain is None or stamp is None:
+        return None
+    failed = (r for r in stamp.results if r.method == "dmarc" and r.result == "fail")
+    found = next((r for r in failed if _dmarc_domain(r) == from_domain), None)
+    return _said(found, stamp) if found else None
+
+
 def is_trusted_staff(mail: ParsedMail, directory: StaffDirectory) -> tuple[Person | None, Verdict]:
     """The staff member who sent this mail, only when the From is theirs and our server vouches for it."""
     verdict = sender_is_vouched(mail, directory.trusted_authserv_ids)
