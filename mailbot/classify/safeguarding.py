@@ -24,6 +24,8 @@ from mailbot.intake.parse import ParsedMail
 SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whatever a message's size
 _READABLE = ("text/plain", "text/html", "text/csv", "message/rfc822")
 _SENTENCE_END = re.compile(r"[.!?\n]")
+_TERM_NAME = re.compile(r"[a-z_]+")
+_TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {carer}; never {0,3}, which is a pattern's own repeat
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,11 @@ def load_screening(path: Path) -> Screening:
         raise ConfigError(path, "(syntax)", str(exc)) from None
     top = TomlReader(path, data, "")
     screening = _screening_settings(top.sub("screening"))
+    terms = _terms(top.sub("terms"))
     tables = top.get("category", list, ..., "one or more [[category]] tables")
-    categories = tuple(_category(TomlReader(path, table, f"category[{i}]")) for i, table in enumerate(tables))
+    categories = tuple(
+        _category(TomlReader(path, table, f"category[{i}]"), terms) for i, table in enumerate(tables)
+    )
     top.finish()
     _check_unique(top, categories)
     return Screening(categories, *screening)
@@ -77,10 +82,18 @@ def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int
     return phrase_pattern(negations, False), window, phrase_pattern(reported, False)
 
 
-def _category(reader: TomlReader) -> Category:
+def _terms(reader: TomlReader) -> dict[str, str]:
+    """Named lists a pattern can use as {name}: "{carer}" for any of the words people use for a carer."""
+    names = [name for name in reader.table if _TERM_NAME.fullmatch(name)]
+    terms = {name: "(?:" + "|".join(_strings(reader, name)) + ")" for name in names}
+    reader.finish()
+    return terms
+
+
+def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
     key = reader.text("key")
     words = [*_strings(reader, "words"), *_strings(reader, "welsh")]
-    patterns = _patterns(reader, "patterns")
+    patterns = _patterns(reader, "patterns", terms)
     category = Category(
         key=key,
         name=reader.text("name"),
@@ -103,11 +116,16 @@ def _strings(reader: TomlReader, name: str) -> list[str]:
     return values
 
 
-def _patterns(reader: TomlReader, name: str) -> tuple[re.Pattern[str], ...]:
+def _patterns(reader: TomlReader, name: str, terms: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for index, value in enumerate(_strings(reader, name)):
+        unknown = [t for t in _TERM_USE.findall(value) if t not in terms]
+        if unknown:
+            accepted = ", ".join(sorted(terms)) or "none are defined"
+            raise reader.error(f"{name}[{index}]", f"{{{unknown[0]}}} is not one of the [terms] ({accepted})")
+        expanded = _TERM_USE.sub(lambda m: terms[m.group(1)], value)
         try:
-            compiled.append(re.compile(value, re.IGNORECASE))
+            compiled.append(re.compile(expanded, re.IGNORECASE))
         except re.error as exc:
             raise reader.error(f"{name}[{index}]", f"not a valid pattern ({exc})") from None
     return tuple(compiled)
