@@ -46,6 +46,9 @@ def test_tuning_examples(screening, example) -> None:
     found = categories_found(screen(screening, [TextPart("text", example["text"])]))
     if example["category"]:
         assert example["category"] in found
+    elif "known_false_alarm" in example:
+        # A false alarm kept and counted, not hidden: when the indicators stop raising it, drop the note.
+        assert found != (), f"no longer a false alarm; remove known_false_alarm: {example['text']}"
     else:
         assert found == ()
 

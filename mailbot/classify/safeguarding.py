@@ -19,10 +19,10 @@ from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.wording import phrase_pattern
 from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.intake.attachment_text import read_attachment
 from mailbot.intake.parse import ParsedMail
 
 SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whatever a message's size
-_READABLE = ("text/plain", "text/html", "text/csv", "message/rfc822")
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _TERM_NAME = re.compile(r"[a-z_]+")
 _TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {carer}; never {0,3}, which is a pattern's own repeat
@@ -182,17 +182,12 @@ def _negated(screening: Screening, text: str, start: int) -> bool:
 
 def parts_of(mail: ParsedMail) -> list[TextPart]:
     """What a person wrote in this mail: the subject, the text with what it quotes, forwarded mail, and the
-    attachments whose text can be read."""
+    attachments whose text can be read (intake/attachment_text.py; one that cannot is noted in the log)."""
     parts = [TextPart("subject", mail.subject), TextPart("text", mail.text)]
     parts += [TextPart("forwarded mail", f"{m.subject}\n{m.text}") for m in mail.forwarded]
-    readable = (a for a in mail.attachments if a.content_type.lower() in _READABLE)
-    parts += [TextPart(f"attachment {a.filename or '(unnamed)'}", _readable(a.payload)) for a in readable]
+    read = (read_attachment(a) for a in mail.attachments)
+    parts += [TextPart(f"attachment {r.name}", r.text) for r in read if r is not None and r.text.strip()]
     return parts
-
-
-def _readable(payload: bytes) -> str:
-    text = payload[: SCREEN_LIMIT * 2].decode("utf-8", errors="replace")
-    return re.sub(r"<[^>]{0,500}>", " ", text) if "<" in text else text
 
 
 _TITLED = re.compile(r"\b(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
