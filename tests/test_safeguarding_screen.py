@@ -115,6 +115,10 @@ def test_work_is_bounded_for_a_huge_part(screening) -> None:
         ('[[category]]\nkey = "x"\nname = "X"\nwords=["a"]\n'
          '[[category]]\nkey = "x"\nname = "Y"\nwords=["b"]\n', "category[1].key"),
         ("[[category]\n", "(syntax)"),
+        ('[terms]\ncarer = ["carer"]\n[[category]]\nkey = "x"\nname = "X"\npatterns = ["{carers} hit"]\n',
+         "category[0].patterns[0]"),
+        ('[terms]\ncarer = [1]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.carer[0]"),
+        ('[terms]\nCarer = ["carer"]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.Carer"),
     ],
 )  # fmt: skip
 def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, content: str, key: str) -> None:
@@ -129,3 +133,15 @@ def test_who_the_mail_is_about_is_pointed_out_as_written() -> None:
     text = "I am writing about my mum, Joan Price, at Willow House. Mrs Edna Davies next door saw it too."
     assert people_named(text) == ("my mum, Joan Price", "Mrs Edna Davies")
     assert people_named("The carer was rough.") == ()
+
+
+def test_a_named_term_stands_for_any_of_its_words_in_a_pattern(tmp_path: Path) -> None:
+    path = tmp_path / "safeguarding.toml"
+    path.write_text(
+        '[terms]\nkin = ["son", "daughter-in-law"]\n'
+        '[[category]]\nkey = "domestic"\nname = "Domestic abuse"\n'
+        "patterns = ['\\b{kin}\\b[^.]{0,40}\\bshouts?\\b']\n"
+    )
+    screening = load_screening(path)
+    assert categories_found(screen(screening, [TextPart("text", "Her daughter-in-law shouts at her.")]))
+    assert not screen(screening, [TextPart("text", "Her neighbour shouts at the dog.")])

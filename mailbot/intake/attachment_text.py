@@ -114,7 +114,7 @@ def _docx_text(payload: bytes, clock: Clock) -> tuple[str, str]:
     note = "only the start of the document read (too large unpacked)" if len(xml) > MAX_UNPACKED else ""
     lines = _PARAGRAPH_END.sub("\n", xml[:MAX_UNPACKED].decode("utf-8", "replace"))
     text = _TAG.sub("", _TAB.sub(" ", lines))
-    return html.unescape(text), note
+    return html.unescape(text).strip(), note
 
 
 _READERS: dict[str, Callable[[bytes, Clock], tuple[str, str]]] = {
