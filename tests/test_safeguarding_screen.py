@@ -19,6 +19,7 @@ from mailbot.classify.safeguarding import (
     parts_of,
     people_named,
     screen,
+    welsh_forms,
 )
 from mailbot.config.reader import ConfigError
 from mailbot.intake.parse import parse_mail
@@ -145,3 +146,18 @@ def test_a_named_term_stands_for_any_of_its_words_in_a_pattern(tmp_path: Path) -
     screening = load_screening(path)
     assert categories_found(screen(screening, [TextPart("text", "Her daughter-in-law shouts at her.")]))
     assert not screen(screening, [TextPart("text", "Her neighbour shouts at the dog.")])
+
+
+def test_welsh_indicators_are_found_in_their_mutated_forms(screening) -> None:
+    # "taro" (hit) after "ei" (her) is "ei tharo"; "cam-drin" after "fy" (my) is "fy ngham-drin".
+    assert "physical" in categories_found(
+        screen(screening, [TextPart("text", "Mae'r gofalwr wedi ei tharo hi.")])
+    )
+    assert "named" in categories_found(screen(screening, [TextPart("text", "Dw i'n poeni am ei gam-drin.")]))
+
+
+def test_welsh_mutations_of_a_word() -> None:
+    assert welsh_forms("taro") == ["taro", "daro", "nharo", "tharo"]
+    assert welsh_forms("llygod") == ["llygod", "lygod"]
+    assert welsh_forms("ofn") == ["ofn", "hofn"]
+    assert welsh_forms("chwerthin am ei ben") == ["chwerthin am ei ben"]

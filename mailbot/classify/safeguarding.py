@@ -92,7 +92,10 @@ def _terms(reader: TomlReader) -> dict[str, str]:
 
 def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
     key = reader.text("key")
-    words = [*_strings(reader, "words"), *_strings(reader, "welsh")]
+    words = [
+        *_strings(reader, "words"),
+        *(form for w in _strings(reader, "welsh") for form in welsh_forms(w)),
+    ]
     patterns = _patterns(reader, "patterns", terms)
     category = Category(
         key=key,
@@ -106,6 +109,28 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
     if category.pattern is None and not patterns:
         raise reader.error("words", "a category needs at least one word or pattern")
     return category
+
+
+# Welsh changes a word's first letter after certain words ("cam-drin" is "ei gam-drin", "fy ngham-drin",
+# "ei cham-drin"): the soft, nasal and aspirate mutations. Longest first, so "ll" is not read as "l".
+_MUTATIONS = (
+    ("ll", ("l",)), ("rh", ("r",)), ("c", ("g", "ngh", "ch")), ("p", ("b", "mh", "ph")),
+    ("t", ("d", "nh", "th")), ("g", ("", "ng")), ("b", ("f", "m")), ("d", ("dd", "n")), ("m", ("f",)),
+)  # fmt: skip
+_UNMUTATED = ("ch", "ph", "th", "dd", "ff", "ng")  # these letters never start a mutation
+
+
+def welsh_forms(phrase: str) -> list[str]:
+    """A Welsh indicator as written and with its first word mutated, so a list need name only one form."""
+    lowered = phrase.strip().lower()
+    if lowered and lowered[0] in "aeiouwy":
+        return [phrase, "h" + lowered]  # "ei hofn": h before a vowel after "her"
+    if lowered.startswith(_UNMUTATED):
+        return [phrase]
+    for start, replacements in _MUTATIONS:
+        if lowered.startswith(start):
+            return [phrase, *(r + lowered[len(start) :] for r in replacements if len(lowered) > len(start))]
+    return [phrase]
 
 
 def _strings(reader: TomlReader, name: str) -> list[str]:
