@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.classify import safeguarding
 from mailbot.classify.safeguarding import (
     TextPart,
     categories_found,
@@ -161,3 +162,10 @@ def test_welsh_mutations_of_a_word() -> None:
     assert welsh_forms("llygod") == ["llygod", "lygod"]
     assert welsh_forms("ofn") == ["ofn", "hofn"]
     assert welsh_forms("chwerthin am ei ben") == ["chwerthin am ei ben"]
+
+
+def test_work_is_bounded_for_a_mail_of_many_huge_parts(screening, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safeguarding, "MAIL_LIMIT", 300)
+    parts = [TextPart(f"attachment {i}.txt", "word " * 50) for i in range(3)] + [TextPart("last", "bruises")]
+    assert screen(screening, parts) == ()  # past what one mail may cost
+    assert screen(screening, parts[-1:]) != ()

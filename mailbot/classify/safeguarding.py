@@ -23,6 +23,7 @@ from mailbot.intake.attachment_text import read_attachment
 from mailbot.intake.parse import ParsedMail
 
 SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whatever a message's size
+MAIL_LIMIT = 600_000  # characters of all parts together (about ten seconds): many attachments add no more
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _TERM_NAME = re.compile(r"[a-z_]+")
 _TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {carer}; never {0,3}, which is a pattern's own repeat
@@ -101,7 +102,7 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
         key=key,
         name=reader.text("name"),
         definition=reader.get("definition", str, "", "a sentence or two on the category"),
-        pattern=phrase_pattern(words, case_sensitive=False),
+        pattern=words_pattern(words),
         patterns=patterns,
         not_when=phrase_pattern(_strings(reader, "not_when"), case_sensitive=False),
     )
@@ -109,6 +110,29 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
     if category.pattern is None and not patterns:
         raise reader.error("words", "a category needs at least one word or pattern")
     return category
+
+
+def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """The same matches as wording.phrase_pattern (whole words, a trailing * for any ending, longest first),
+    with the alternatives grouped by their first letter: a mail is screened against a thousand or more
+    indicators, and grouping lets each position in the text try only those that could start there."""
+    groups: dict[str, list[str]] = {}
+    for phrase in phrases:
+        words = normalise_wording(phrase).split()
+        if words:
+            rest = "".join([_word_regex(words[0][1:]), *(r"\s+" + _word_regex(w) for w in words[1:])])
+            groups.setdefault(words[0][0].lower(), []).append(rest)
+    if not groups:
+        return None
+    branches = (
+        re.escape(first) + "(?:" + "|".join(sorted(set(rests), key=len, reverse=True)) + ")"
+        for first, rests in groups.items()
+    )
+    return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.IGNORECASE)
+
+
+def _word_regex(word: str) -> str:
+    return re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
 
 
 # Welsh changes a word's first letter after certain words ("cam-drin" is "ei gam-drin", "fy ngham-drin",
@@ -167,8 +191,10 @@ def _check_unique(top: TomlReader, categories: Sequence[Category]) -> None:
 def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ...]:
     """Every indicator in every part, at most one finding per category and part (the first words found)."""
     findings: list[Finding] = []
+    budget = MAIL_LIMIT
     for part in parts:
-        text = normalise_wording(part.text[:SCREEN_LIMIT])
+        text = normalise_wording(part.text[: min(SCREEN_LIMIT, budget)])
+        budget -= len(text)
         for category in screening.categories:
             found = _first_match(category, text)
             if found is not None:
