@@ -132,7 +132,10 @@ def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
 
 
 def _word_regex(word: str) -> str:
-    return re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
+    """One word of an indicator. People drop apostrophes and hyphens ("wont", "shes", "daughter in law"),
+    so an indicator written with them matches without them too."""
+    regex = re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
+    return regex.replace("'", "'?").replace(r"\-", r"[-\s]?")
 
 
 # Welsh changes a word's first letter after certain words ("cam-drin" is "ei gam-drin", "fy ngham-drin",
