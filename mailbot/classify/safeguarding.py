@@ -26,7 +26,7 @@ SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whateve
 MAIL_LIMIT = 600_000  # characters of all parts together (about ten seconds): many attachments add no more
 _SENTENCE_END = re.compile(r"[.!?\n]")
 _TERM_NAME = re.compile(r"[a-z_]+")
-_TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {carer}; never {0,3}, which is a pattern's own repeat
+_TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {kin}; never {0,3}, which is a pattern's own repeat
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int
 
 
 def _terms(reader: TomlReader) -> dict[str, str]:
-    """Named lists a pattern can use as {name}: "{carer}" for any of the words people use for a carer."""
+    """Named lists a pattern can use as {name}: "{kin}" for any of the words for a family member."""
     names = [name for name in reader.table if _TERM_NAME.fullmatch(name)]
     terms = {name: "(?:" + "|".join(_strings(reader, name)) + ")" for name in names}
     reader.finish()
@@ -113,9 +113,9 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
 
 
 def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
-    """The same matches as wording.phrase_pattern (whole words, a trailing * for any ending, longest first),
-    with the alternatives grouped by their first letter: a mail is screened against a thousand or more
-    indicators, and grouping lets each position in the text try only those that could start there."""
+    """Like wording.phrase_pattern (whole words, a trailing * for any ending, longest first, apostrophes and
+    hyphens optional), with the alternatives grouped by their first letter: a mail is screened against a
+    thousand or more indicators, and grouping lets each position try only those that could start there."""
     groups: dict[str, list[str]] = {}
     for phrase in phrases:
         words = normalise_wording(phrase).split()
