@@ -1,6 +1,10 @@
 """Recall and false alarms of the safeguarding screening on the frozen labelled set, per category.
 
 Usage: python scripts/safeguarding_report.py [tests/data/safeguarding/frozen.toml]
+       python scripts/safeguarding_report.py tests/data/safeguarding_tuning/examples.toml
+
+The tuning set's examples (`[[example]]`: category, text) are measured the same way, each built as a mail
+whose body is the example's text (quoted and forwarded blocks included as written).
 
 Each labelled mail is built as a real message and classified as deployed (rule chain and screening). A
 disclosure counts as caught when the mail is flagged for safeguarding, and as "right category" when its
@@ -49,6 +53,20 @@ def as_message(entry: dict[str, object]) -> bytes:
     return message.as_bytes()
 
 
+def as_entries(path: Path) -> list[dict[str, object]]:
+    """The labelled mails of a frozen set, or the tuning set's examples in the same shape."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    if "mail" in data:
+        return data["mail"]
+    return [
+        {"id": f"example-{i}", "from_name": "A Writer", "from_address": "writer@example.net",
+         "subject": "About my relative", "body": e["text"],
+         "label": "disclosure" if e["category"] else "ordinary",
+         "categories": [e["category"]] if e["category"] else []}
+        for i, e in enumerate(data["example"])
+    ]  # fmt: skip
+
+
 def tally(path: Path = FROZEN) -> Tally:
     chain, screening = (
         load_chain(ROOT / "rules" / "classify.toml"),
@@ -56,7 +74,7 @@ def tally(path: Path = FROZEN) -> Tally:
     )
     labelled, caught, right = Counter[str](), Counter[str](), Counter[str]()
     disclosures = found = ordinary = alarms = 0
-    for entry in tomllib.loads(path.read_text(encoding="utf-8"))["mail"]:
+    for entry in as_entries(path):
         verdict = classify(parse_mail(as_message(entry)), chain, screening=screening)
         flagged = "safeguarding" in verdict.flags
         named = set(categories_found(verdict.safeguarding))

@@ -1,11 +1,13 @@
 """Safeguarding end to end on real servers: a disclosure buried in a billing complaint reaches the lead with
-its category and words; a new disclosure on an open case alerts again, a reply quoting the old one does not;
-the digest counts alerts by category."""
+its category and words; so does one written only in an attached PDF; a new disclosure on an open case alerts
+again, a reply quoting the old one does not; the digest counts alerts by category."""
 
 from __future__ import annotations
 
+import email
 from collections.abc import Callable
 from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ from mailbot.scheduled.digest.week import digest_week
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 from tests.test_routing_e2e import STAFF
+from tests.test_safeguarding_attachments import pdf_with_pages
 
 LEAD = "sam.okafor@riverside.example"
 BILLING = """Dear Accounts,
@@ -122,3 +125,24 @@ def test_the_digest_counts_alerts_by_category(app: App, dovecot: Dovecot, smtp_s
     assert figures.safeguarding_alerts.get("Self-neglect") == 1
     with app.sessions() as session:
         assert session.scalars(select(Outbox).where(Outbox.purpose == "alert_safeguarding")).all()
+
+
+def test_a_disclosure_only_in_an_attached_pdf_alerts_the_lead(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    covering = "Dear Accounts,\n\nPlease see my attached letter about the October invoice.\n\nRuth Evans\n"
+    raw = mail(sender="ruth.evans@example.net", name="Ruth Evans", subject="October invoice", body=covering)
+    message = email.message_from_bytes(raw, policy=policy.default)
+    letter = pdf_with_pages(
+        "Re: invoice 4471. The October invoice charges for 31 visits.",
+        "Also, since the new carer started, Mum's bank card has gone missing and £400 was withdrawn.",
+    )
+    message.add_attachment(letter, maintype="application", subtype="pdf", filename="letter to accounts.pdf")
+    dovecot.deliver(message.as_bytes())
+    jobs.poll_cycle(app)
+    [alert] = sent_to(smtp_server, LEAD)
+    body = text_of(alert)
+    assert "Financial or material abuse" in alert["Subject"]
+    assert "in the attachment letter to accounts.pdf" in body
+    assert "bank card" in body  # the words that raised it, as the writer put them
+    assert len(sent_to(smtp_server, "ruth.evans@example.net")) == 1  # still acknowledged, once

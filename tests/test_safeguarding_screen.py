@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.classify import safeguarding
 from mailbot.classify.safeguarding import (
     TextPart,
     categories_found,
@@ -19,6 +20,7 @@ from mailbot.classify.safeguarding import (
     parts_of,
     people_named,
     screen,
+    welsh_forms,
 )
 from mailbot.config.reader import ConfigError
 from mailbot.intake.parse import parse_mail
@@ -46,6 +48,9 @@ def test_tuning_examples(screening, example) -> None:
     found = categories_found(screen(screening, [TextPart("text", example["text"])]))
     if example["category"]:
         assert example["category"] in found
+    elif "known_false_alarm" in example:
+        # A false alarm kept and counted, not hidden: when the indicators stop raising it, drop the note.
+        assert found != (), f"no longer a false alarm; remove known_false_alarm: {example['text']}"
     else:
         assert found == ()
 
@@ -112,6 +117,10 @@ def test_work_is_bounded_for_a_huge_part(screening) -> None:
         ('[[category]]\nkey = "x"\nname = "X"\nwords=["a"]\n'
          '[[category]]\nkey = "x"\nname = "Y"\nwords=["b"]\n', "category[1].key"),
         ("[[category]\n", "(syntax)"),
+        ('[terms]\ncarer = ["carer"]\n[[category]]\nkey = "x"\nname = "X"\npatterns = ["{carers} hit"]\n',
+         "category[0].patterns[0]"),
+        ('[terms]\ncarer = [1]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.carer[0]"),
+        ('[terms]\nCarer = ["carer"]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.Carer"),
     ],
 )  # fmt: skip
 def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, content: str, key: str) -> None:
@@ -126,3 +135,37 @@ def test_who_the_mail_is_about_is_pointed_out_as_written() -> None:
     text = "I am writing about my mum, Joan Price, at Willow House. Mrs Edna Davies next door saw it too."
     assert people_named(text) == ("my mum, Joan Price", "Mrs Edna Davies")
     assert people_named("The carer was rough.") == ()
+
+
+def test_a_named_term_stands_for_any_of_its_words_in_a_pattern(tmp_path: Path) -> None:
+    path = tmp_path / "safeguarding.toml"
+    path.write_text(
+        '[terms]\nkin = ["son", "daughter-in-law"]\n'
+        '[[category]]\nkey = "domestic"\nname = "Domestic abuse"\n'
+        "patterns = ['\\b{kin}\\b[^.]{0,40}\\bshouts?\\b']\n"
+    )
+    screening = load_screening(path)
+    assert categories_found(screen(screening, [TextPart("text", "Her daughter-in-law shouts at her.")]))
+    assert not screen(screening, [TextPart("text", "Her neighbour shouts at the dog.")])
+
+
+def test_welsh_indicators_are_found_in_their_mutated_forms(screening) -> None:
+    # "taro" (hit) after "ei" (her) is "ei tharo"; "cam-drin" after "fy" (my) is "fy ngham-drin".
+    assert "physical" in categories_found(
+        screen(screening, [TextPart("text", "Mae'r gofalwr wedi ei tharo hi.")])
+    )
+    assert "named" in categories_found(screen(screening, [TextPart("text", "Dw i'n poeni am ei gam-drin.")]))
+
+
+def test_welsh_mutations_of_a_word() -> None:
+    assert welsh_forms("taro") == ["taro", "daro", "nharo", "tharo"]
+    assert welsh_forms("llygod") == ["llygod", "lygod"]
+    assert welsh_forms("ofn") == ["ofn", "hofn"]
+    assert welsh_forms("chwerthin am ei ben") == ["chwerthin am ei ben"]
+
+
+def test_work_is_bounded_for_a_mail_of_many_huge_parts(screening, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safeguarding, "MAIL_LIMIT", 300)
+    parts = [TextPart(f"attachment {i}.txt", "word " * 50) for i in range(3)] + [TextPart("last", "bruises")]
+    assert screen(screening, parts) == ()  # past what one mail may cost
+    assert screen(screening, parts[-1:]) != ()

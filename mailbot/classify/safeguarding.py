@@ -19,11 +19,14 @@ from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.wording import phrase_pattern
 from mailbot.config.reader import ConfigError, TomlReader
+from mailbot.intake.attachment_text import read_attachment
 from mailbot.intake.parse import ParsedMail
 
 SCREEN_LIMIT = 200_000  # characters of each part screened: bounded work whatever a message's size
-_READABLE = ("text/plain", "text/html", "text/csv", "message/rfc822")
+MAIL_LIMIT = 600_000  # characters of all parts together (about ten seconds): many attachments add no more
 _SENTENCE_END = re.compile(r"[.!?\n]")
+_TERM_NAME = re.compile(r"[a-z_]+")
+_TERM_USE = re.compile(r"\{([a-z_]+)\}")  # {kin}; never {0,3}, which is a pattern's own repeat
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,11 @@ def load_screening(path: Path) -> Screening:
         raise ConfigError(path, "(syntax)", str(exc)) from None
     top = TomlReader(path, data, "")
     screening = _screening_settings(top.sub("screening"))
+    terms = _terms(top.sub("terms"))
     tables = top.get("category", list, ..., "one or more [[category]] tables")
-    categories = tuple(_category(TomlReader(path, table, f"category[{i}]")) for i, table in enumerate(tables))
+    categories = tuple(
+        _category(TomlReader(path, table, f"category[{i}]"), terms) for i, table in enumerate(tables)
+    )
     top.finish()
     _check_unique(top, categories)
     return Screening(categories, *screening)
@@ -77,15 +83,26 @@ def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int
     return phrase_pattern(negations, False), window, phrase_pattern(reported, False)
 
 
-def _category(reader: TomlReader) -> Category:
+def _terms(reader: TomlReader) -> dict[str, str]:
+    """Named lists a pattern can use as {name}: "{kin}" for any of the words for a family member."""
+    names = [name for name in reader.table if _TERM_NAME.fullmatch(name)]
+    terms = {name: "(?:" + "|".join(_strings(reader, name)) + ")" for name in names}
+    reader.finish()
+    return terms
+
+
+def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
     key = reader.text("key")
-    words = [*_strings(reader, "words"), *_strings(reader, "welsh")]
-    patterns = _patterns(reader, "patterns")
+    words = [
+        *_strings(reader, "words"),
+        *(form for w in _strings(reader, "welsh") for form in welsh_forms(w)),
+    ]
+    patterns = _patterns(reader, "patterns", terms)
     category = Category(
         key=key,
         name=reader.text("name"),
         definition=reader.get("definition", str, "", "a sentence or two on the category"),
-        pattern=phrase_pattern(words, case_sensitive=False),
+        pattern=words_pattern(words),
         patterns=patterns,
         not_when=phrase_pattern(_strings(reader, "not_when"), case_sensitive=False),
     )
@@ -93,6 +110,54 @@ def _category(reader: TomlReader) -> Category:
     if category.pattern is None and not patterns:
         raise reader.error("words", "a category needs at least one word or pattern")
     return category
+
+
+def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """Like wording.phrase_pattern (whole words, a trailing * for any ending, longest first, apostrophes and
+    hyphens optional), with the alternatives grouped by their first letter: a mail is screened against a
+    thousand or more indicators, and grouping lets each position try only those that could start there."""
+    groups: dict[str, list[str]] = {}
+    for phrase in phrases:
+        words = normalise_wording(phrase).split()
+        if words:
+            rest = "".join([_word_regex(words[0][1:]), *(r"\s+" + _word_regex(w) for w in words[1:])])
+            groups.setdefault(words[0][0].lower(), []).append(rest)
+    if not groups:
+        return None
+    branches = (
+        re.escape(first) + "(?:" + "|".join(sorted(set(rests), key=len, reverse=True)) + ")"
+        for first, rests in groups.items()
+    )
+    return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.IGNORECASE)
+
+
+def _word_regex(word: str) -> str:
+    """One word of an indicator. People drop apostrophes and hyphens ("wont", "shes", "daughter in law"),
+    so an indicator written with them matches without them too."""
+    regex = re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
+    return regex.replace("'", "'?").replace(r"\-", r"[-\s]?")
+
+
+# Welsh changes a word's first letter after certain words ("cam-drin" is "ei gam-drin", "fy ngham-drin",
+# "ei cham-drin"): the soft, nasal and aspirate mutations. Longest first, so "ll" is not read as "l".
+_MUTATIONS = (
+    ("ll", ("l",)), ("rh", ("r",)), ("c", ("g", "ngh", "ch")), ("p", ("b", "mh", "ph")),
+    ("t", ("d", "nh", "th")), ("g", ("", "ng")), ("b", ("f", "m")), ("d", ("dd", "n")), ("m", ("f",)),
+)  # fmt: skip
+_UNMUTATED = ("ch", "ph", "th", "dd", "ff", "ng")  # these letters never start a mutation
+
+
+def welsh_forms(phrase: str) -> list[str]:
+    """A Welsh indicator as written and with its first word mutated, so a list need name only one form."""
+    lowered = phrase.strip().lower()
+    if lowered and lowered[0] in "aeiouwy":
+        return [phrase, "h" + lowered]  # "ei hofn": h before a vowel after "her"
+    if lowered.startswith(_UNMUTATED):
+        return [phrase]
+    for start, replacements in _MUTATIONS:
+        if lowered.startswith(start):
+            return [phrase, *(r + lowered[len(start) :] for r in replacements if len(lowered) > len(start))]
+    return [phrase]
 
 
 def _strings(reader: TomlReader, name: str) -> list[str]:
@@ -103,11 +168,16 @@ def _strings(reader: TomlReader, name: str) -> list[str]:
     return values
 
 
-def _patterns(reader: TomlReader, name: str) -> tuple[re.Pattern[str], ...]:
+def _patterns(reader: TomlReader, name: str, terms: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for index, value in enumerate(_strings(reader, name)):
+        unknown = [t for t in _TERM_USE.findall(value) if t not in terms]
+        if unknown:
+            accepted = ", ".join(sorted(terms)) or "none are defined"
+            raise reader.error(f"{name}[{index}]", f"{{{unknown[0]}}} is not one of the [terms] ({accepted})")
+        expanded = _TERM_USE.sub(lambda m: terms[m.group(1)], value)
         try:
-            compiled.append(re.compile(value, re.IGNORECASE))
+            compiled.append(re.compile(expanded, re.IGNORECASE))
         except re.error as exc:
             raise reader.error(f"{name}[{index}]", f"not a valid pattern ({exc})") from None
     return tuple(compiled)
@@ -124,8 +194,10 @@ def _check_unique(top: TomlReader, categories: Sequence[Category]) -> None:
 def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ...]:
     """Every indicator in every part, at most one finding per category and part (the first words found)."""
     findings: list[Finding] = []
+    budget = MAIL_LIMIT
     for part in parts:
-        text = normalise_wording(part.text[:SCREEN_LIMIT])
+        text = normalise_wording(part.text[: min(SCREEN_LIMIT, budget)])
+        budget -= len(text)
         for category in screening.categories:
             found = _first_match(category, text)
             if found is not None:
@@ -164,17 +236,12 @@ def _negated(screening: Screening, text: str, start: int) -> bool:
 
 def parts_of(mail: ParsedMail) -> list[TextPart]:
     """What a person wrote in this mail: the subject, the text with what it quotes, forwarded mail, and the
-    attachments whose text can be read."""
+    attachments whose text can be read (intake/attachment_text.py; one that cannot is noted in the log)."""
     parts = [TextPart("subject", mail.subject), TextPart("text", mail.text)]
     parts += [TextPart("forwarded mail", f"{m.subject}\n{m.text}") for m in mail.forwarded]
-    readable = (a for a in mail.attachments if a.content_type.lower() in _READABLE)
-    parts += [TextPart(f"attachment {a.filename or '(unnamed)'}", _readable(a.payload)) for a in readable]
+    read = (read_attachment(a) for a in mail.attachments)
+    parts += [TextPart(f"attachment {r.name}", r.text) for r in read if r is not None and r.text.strip()]
     return parts
-
-
-def _readable(payload: bytes) -> str:
-    text = payload[: SCREEN_LIMIT * 2].decode("utf-8", errors="replace")
-    return re.sub(r"<[^>]{0,500}>", " ", text) if "<" in text else text
 
 
 _TITLED = re.compile(r"\b(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
