@@ -71,6 +71,17 @@ class MailboxState(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class MailboxLease(Base):
+    """Which worker reads a mailbox, until when: renewed while it works, taken over once it expires."""
+
+    __tablename__ = "mailbox_lease"
+
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class InboundMessage(Base):
     """One message fetched from a mailbox, kept raw, with its progress: fetched -> processed | shunted."""
 

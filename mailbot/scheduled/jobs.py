@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from imapclient import IMAPClient
 
 from mailbot.app import App
 from mailbot.config.servers import MailboxConfig
@@ -72,20 +73,25 @@ def process_and_deliver(app: App, report: CycleReport) -> None:
 
 def tidy_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
     """Mark what was processed, settle held letters found in Sent, and file copies of what was sent."""
-    log.info("mailbox %s: marking and filing", box.name)
 
     def tidy() -> None:
         with mailbox.connect(box) as client:
-            mailbox.mark_done(client, box, app.sessions, app.clock)
-            with_sent = sent.with_sent_folder(client, box)  # the folder marked \\Sent, where none is named
-            settled = sent_folder.settle_from_sent_folder(
-                client, with_sent, app.sessions, app.clock, fates.delivery_hooks(app).on_sent
-            )
-            report.delivery.settled += settled
-            if sent.wants_copy(box, app.config.smtp):  # not where the SMTP server files its own copy
-                report.filed += sent_folder.file_sent_copies(client, with_sent, app.sessions, app.clock)
+            tidy_connected(app, box, client, report)
 
     _in_mailbox(box, tidy, report)
+
+
+def tidy_connected(app: App, box: MailboxConfig, client: IMAPClient, report: CycleReport) -> None:
+    """The tidying on a connection already open (the one a mailbox reader waits on with IDLE)."""
+    log.info("mailbox %s: marking and filing", box.name)
+    mailbox.mark_done(client, box, app.sessions, app.clock)
+    with_sent = sent.with_sent_folder(client, box)  # the folder marked \\Sent, where none is named
+    settled = sent_folder.settle_from_sent_folder(
+        client, with_sent, app.sessions, app.clock, fates.delivery_hooks(app).on_sent
+    )
+    report.delivery.settled += settled
+    if sent.wants_copy(box, app.config.smtp):  # not where the SMTP server files its own copy
+        report.filed += sent_folder.file_sent_copies(client, with_sent, app.sessions, app.clock)
 
 
 def _in_mailbox(box: MailboxConfig, work: Callable[[], None], report: CycleReport) -> None:
@@ -116,12 +122,12 @@ def file_sent(app: App, report: CycleReport) -> int:
     return report.filed - before
 
 
-def schedule(app: App) -> BlockingScheduler:
-    """A poll per mailbox on its interval and, on the flush interval, processing and delivery on their own;
-    never two runs of one job at once."""
+def schedule(app: App, deliver: Callable[[], None] | None = None, polls: bool = True) -> BlockingScheduler:
+    """A poll per mailbox on its interval (unless ``polls`` is false: mailbox readers do it) and, on the
+    flush interval, processing and delivery on their own (``deliver``); never two runs of one job at once."""
     scheduler = BlockingScheduler(timezone=app.config.timezone)
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-    for box in app.config.mailboxes:
+    for box in app.config.mailboxes if polls else ():
         scheduler.add_job(
             _poll_job,
             "interval",
@@ -134,8 +140,8 @@ def schedule(app: App) -> BlockingScheduler:
     add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
     add_retention_job(scheduler, app)  # the monthly purge under [retention]
     scheduler.add_job(
-        _deliver_job, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush",
-        **defaults,
+        deliver or (lambda: _deliver_job(app)), "interval", seconds=app.config.flush_interval_seconds,
+        id="flush", **defaults,
     )  # fmt: skip
     return scheduler
 
