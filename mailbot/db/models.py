@@ -71,12 +71,13 @@ class MailboxState(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class MailboxLease(Base):
-    """Which worker reads a mailbox, until when: renewed while it works, taken over once it expires."""
+class WorkerLease(Base):
+    """Which worker reads a mailbox ("mailbox:NAME") or runs a scheduled job ("job:ID"), until when:
+    renewed while it works, taken over once it expires."""
 
-    __tablename__ = "mailbox_lease"
+    __tablename__ = "worker_lease"
 
-    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -23,7 +23,7 @@ from imapclient import IMAPClient
 from mailbot.app import App
 from mailbot.config.servers import MailboxConfig
 from mailbot.intake import mailbox
-from mailbot.leases import RENEW_SECONDS, Lease
+from mailbot.leases import RENEW_SECONDS, Roll, mailbox_lease
 from mailbot.scheduled.jobs import CycleReport, process_and_deliver, tidy_connected
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,12 @@ class Turns:
 class MailboxReader(threading.Thread):
     """Reads one mailbox for as long as the service runs."""
 
-    def __init__(self, app: App, box: MailboxConfig, turns: Turns, stopping: threading.Event) -> None:
+    def __init__(
+        self, app: App, box: MailboxConfig, turns: Turns, roll: Roll, stopping: threading.Event
+    ) -> None:
         super().__init__(name=f"mailbox-{box.name}", daemon=True)
-        self.app, self.box, self.turns, self.stopping = app, box, turns, stopping
-        self.lease = Lease(app.sessions, box.name)
+        self.app, self.box, self.turns, self.roll, self.stopping = app, box, turns, roll, stopping
+        self.lease = mailbox_lease(app.sessions, box.name)
         self.backoff = Backoff()
         self._uidnext = 0  # as last seen before storing what was new
 
@@ -95,7 +97,7 @@ class MailboxReader(threading.Thread):
         self._let_go()
 
     def _read_while_held(self) -> None:
-        if not self.lease.take():
+        if not ((self.lease.held or self.roll.room_for_more()) and self.lease.take()):
             self.stopping.wait(RENEW_SECONDS)  # another worker reads it; try again in case that one stops
             return
         with mailbox.connect(self.box) as client:
@@ -140,7 +142,7 @@ class MailboxReader(threading.Thread):
             while not self.stopping.is_set() and time.monotonic() < renew_at:
                 if time.monotonic() >= lease_at:
                     lease_at = time.monotonic() + RENEW_SECONDS
-                    if not self.lease.take():
+                    if not self._keep_lease():
                         break
                 if self._new_mail(client, selector):
                     break
@@ -161,8 +163,18 @@ class MailboxReader(threading.Thread):
         until = time.monotonic() + seconds
         while not self.stopping.is_set() and time.monotonic() < until:
             self.stopping.wait(min(RENEW_SECONDS, max(0.0, until - time.monotonic())))
-            if not self.stopping.is_set() and not self.lease.take():
+            if not self.stopping.is_set() and not self._keep_lease():
                 return
+
+    def _keep_lease(self) -> bool:
+        """Renew the lease; or give the mailbox back where this worker holds more than its share."""
+        if not self.lease.take():
+            return False
+        if self.roll.should_give_back(self.lease):
+            log.info("mailbox %s: left to another worker (this one holds more than its share)", self.box.name)
+            self.lease.release()
+            return False
+        return True
 
     def _let_go(self) -> None:
         try:
@@ -185,11 +197,27 @@ class Readers:
 
     def __init__(self, app: App, turns: Turns) -> None:
         self.stopping = threading.Event()
-        self.threads = [MailboxReader(app, box, turns, self.stopping) for box in app.config.mailboxes]
+        self.roll = Roll(app.sessions, len(app.config.mailboxes))
+        self.threads: list[threading.Thread] = [
+            MailboxReader(app, box, turns, self.roll, self.stopping) for box in app.config.mailboxes
+        ]
+        self.threads.append(threading.Thread(target=self._on_the_roll, name="worker-roll", daemon=True))
 
     def start(self) -> None:
+        self.roll.answer()
         for thread in self.threads:
             thread.start()
+
+    def _on_the_roll(self) -> None:
+        while not self.stopping.wait(RENEW_SECONDS):
+            try:
+                self.roll.answer()
+            except Exception as exc:  # the database is away: mailbox readers meet the same and back off
+                log.warning("worker roll not renewed: %s", exc)
+        try:
+            self.roll.leave()
+        except Exception as exc:  # shutting down: the entry expires on its own
+            log.warning("worker roll not left (%s); the entry expires by itself", exc)
 
     def stop(self) -> None:
         """Ask every reader to stop, and wait for each to finish what it is doing."""

@@ -20,11 +20,12 @@ from mailbot.config.servers import MailboxConfig
 from mailbot.db.transient import is_transient
 from mailbot.errors import MailbotError
 from mailbot.intake import mailbox, sent
+from mailbot.leases import one_worker_at_a_time
 from mailbot.outgoing import fates, held, sent_folder
 from mailbot.outgoing.smtp import FlushReport, flush_outbox
 from mailbot.pipeline import ProcessReport, process_pending
-from mailbot.privacy.purge import add_retention_job
-from mailbot.scheduled.schedule import add_scheduled_jobs
+from mailbot.privacy.purge import PURGE_JOB, add_retention_job
+from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
 
 log = logging.getLogger(__name__)
 # What a mailbox can throw at a cycle without being a fault in mailbot: it cannot be reached, it drops the
@@ -139,6 +140,13 @@ def schedule(app: App, deliver: Callable[[], None] | None = None, polls: bool = 
         )
     add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
     add_retention_job(scheduler, app)  # the monthly purge under [retention]
+    for job in (scheduler.get_job(i) for i in (WATCH_JOB, DIGEST_JOB, PURGE_JOB)):
+        if job is None:
+            continue  # the purge, under monthly_purge = false
+        # Several workers may share the database: one runs each of these jobs at a time.
+        scheduler.modify_job(
+            job.id, func=one_worker_at_a_time, args=(app.sessions, job.id, job.func, *job.args)
+        )
     scheduler.add_job(
         deliver or (lambda: _deliver_job(app)), "interval", seconds=app.config.flush_interval_seconds,
         id="flush", **defaults,

@@ -1,4 +1,4 @@
-"""mailbox leases: which worker reads which mailbox, until when
+"""worker leases: which worker reads which mailbox (or runs which scheduled job), until when
 
 Revision ID: 0006
 Revises: 0005
@@ -18,14 +18,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "mailbox_lease",
-        sa.Column("mailbox", sa.String(length=100), nullable=False),
+        "worker_lease",
+        sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("mailbox", name=op.f("pk_mailbox_lease")),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_lease")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("mailbox_lease")
+    op.drop_table("worker_lease")
