@@ -121,7 +121,7 @@ def one_worker_at_a_time(
     two purges at once would race over the same cases."""
     lease = Lease(sessions, f"job:{job}", seconds=JOB_LEASE_SECONDS)
     if not lease.take():
-        log.info("%s: running in another worker; not here", job)
+        log.info("job:%s: running in another worker; not here", job)
         return
     try:
         work(*args)

@@ -84,6 +84,7 @@ class MailboxReader(threading.Thread):
         self.lease = mailbox_lease(app.sessions, box.name)
         self.backoff = Backoff()
         self._uidnext = 0  # as last seen before storing what was new
+        self._lease_due = 0.0  # when the lease is next renewed (time.monotonic)
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -130,24 +131,28 @@ class MailboxReader(threading.Thread):
 
     def _idle(self, client: IMAPClient) -> bool:
         """Wait in IDLE until new mail, the renewal time or a shutdown; False when the lease was lost."""
+        if not self._lease_kept():
+            return False
         # Tidying may have selected the Sent folder; and mail that came since we looked would not be
         # announced during IDLE, as it is already there when IDLE begins.
         if _uidnext(client.select_folder(self.box.folder)) != self._uidnext:
             return True
         client.idle()
         renew_at = time.monotonic() + self.box.idle_renew_minutes * 60
-        lease_at = time.monotonic() + RENEW_SECONDS
         with DefaultSelector() as selector:
             selector.register(client.socket(), EVENT_READ)
             while not self.stopping.is_set() and time.monotonic() < renew_at:
-                if time.monotonic() >= lease_at:
-                    lease_at = time.monotonic() + RENEW_SECONDS
-                    if not self._keep_lease():
-                        break
-                if self._new_mail(client, selector):
+                if not self._lease_kept() or self._new_mail(client, selector):
                     break
         client.idle_done()
         return self.lease.held
+
+    def _lease_kept(self) -> bool:
+        """Renewed every RENEW_SECONDS however often mail comes (each mail ends one IDLE, begins another)."""
+        if time.monotonic() < self._lease_due:
+            return True
+        self._lease_due = time.monotonic() + RENEW_SECONDS
+        return self._keep_lease()
 
     def _new_mail(self, client: IMAPClient, selector: DefaultSelector) -> bool:
         sock = client.socket()
