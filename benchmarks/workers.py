@@ -88,9 +88,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mailbot-workers-") as tmp:
         workdir = args.keep or Path(tmp)
         with PostgresCluster() as cluster:
-            for workers in args.workers:
-                url = cluster.create_database(f"workers{workers}")
-                with rig(workdir / f"w{workers}", url, BOXES) as made:
+            for run, workers in enumerate(args.workers):  # e.g. --workers 1 2 4 1 2 4 to interleave
+                url = cluster.create_database(f"run{run}_workers{workers}")
+                with rig(workdir / f"run{run}", url, BOXES) as made:
                     print(measure(made, workers, args.mails), flush=True)
 
 
