@@ -44,7 +44,7 @@ class Lease:
     """This worker's hold on one mailbox or job: ``take`` (or renew), ``release``."""
 
     sessions: sessionmaker[Session]
-    name: str  # "mailbox:NAME" or "job:ID"
+    name: str  # "mailbox:NAME", "job:ID", or "worker:TOKEN" (the roll)
     holder: str = field(default_factory=worker.new_claim)
     seconds: int = LEASE_SECONDS
     clock: Callable[[], datetime] = wall_clock
@@ -139,8 +139,16 @@ class Roll:
         self.process = worker.this_process()
 
     def answer(self) -> None:
-        """Join the roll, or stay on it: renewed as often as a mailbox lease."""
+        """Join the roll, or stay on it: renewed as often as a mailbox lease. Entries left by workers that
+        stopped without leaving (kill -9) are cleared once they are an hour out of date."""
         self.me.take()
+        long_ago = wall_clock() - timedelta(hours=1)
+        with self.sessions.begin() as session:
+            session.execute(
+                delete(WorkerLease).where(
+                    WorkerLease.name.startswith("worker:"), WorkerLease.expires_at < long_ago
+                )
+            )
 
     def leave(self) -> None:
         self.me.release()

@@ -83,3 +83,13 @@ def test_each_worker_takes_its_share_and_gives_back_what_is_over_it(sessions: se
     assert [here.should_give_back(lease) for lease in leases[:3]] == [False, False, True]
     leases[2].release()
     assert not any(here.should_give_back(lease) for lease in leases[:2]) and not here.room_for_more()
+
+
+def test_the_roll_forgets_workers_that_vanished_an_hour_ago(sessions: sessionmaker[Session]) -> None:
+    long_gone = Lease(
+        sessions, "worker:vanished", "otherhost:3:3:z", clock=lambda: datetime.now(UTC) - timedelta(hours=2)
+    )
+    assert long_gone.take()
+    Roll(sessions, mailboxes=1).answer()
+    with sessions() as session:
+        assert session.get(WorkerLease, "worker:vanished") is None
