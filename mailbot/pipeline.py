@@ -87,7 +87,14 @@ def _process(app: App, inbound_id: int) -> InboundState | None:
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
-    """Take the message for this transaction; a second worker's claim waits, then finds it taken."""
+    """Take the message for this transaction. On PostgreSQL a message another worker is processing is
+    passed over at once (SKIP LOCKED) rather than waited for; the conditional UPDATE is what makes the claim
+    (SQLite has no row locks: there a second claim waits for the first transaction, then finds it taken)."""
+    free = select(InboundMessage.id).where(
+        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED
+    )
+    if session.scalar(free.with_for_update(skip_locked=True)) is None:
+        return None
     claimed = session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)

@@ -88,6 +88,12 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
         ),
         (("[smtp]", '[cases]\nreference_format = "CMP-{seq}"\n[smtp]'), "cases.reference_format", "{year}"),
         (
+            ('name = "complaints"', 'name = "complaints"\nidle_renew_minutes = 30'),
+            "mailbox[0].idle_renew_minutes",
+            "drop an IDLE after 29 minutes",
+        ),
+        (('name = "complaints"', 'name = "complaints"\nidle = "yes"'), "mailbox[0].idle", "true or false"),
+        (
             ("[smtp]", "[schedule]\npoll_interval_seconds = 0\n[smtp]"),
             "schedule.poll_interval_seconds",
             "positive",

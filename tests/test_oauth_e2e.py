@@ -248,3 +248,29 @@ def test_copies_are_filed_in_the_folder_marked_sent_unless_the_smtp_server_files
     expected = 1 if file_sent_copy == "yes" else 0
     assert report.filed == expected
     assert len(dovecot.messages(folder="Sent Items")) == expected
+
+
+def test_run_waiting_with_idle_logs_in_with_a_fresh_token_when_it_connects_again(
+    make_app: Callable[..., App],
+    tmp_path: Path,
+    authority: OAuthServer,
+    dovecot: Dovecot,
+    smtp_server: SmtpCapture,
+) -> None:
+    from tests.test_idle_e2e import running, wait_for, with_schedule
+
+    keys = microsoft_app(tmp_path, authority, "riverside-mailbot", "complaints")
+    app = make_app(
+        mailboxes=oauth_mailbox("complaints", dovecot.port, keys),
+        smtp_extra='username = "complaints"\n' + keys,
+    )
+    config = with_schedule(app, poll_seconds=3600)
+    with running(config, tmp_path / "run.log") as service:
+        wait_for(lambda: service.said("waiting for mail with IDLE"), "the reader to begin IDLE")
+        time.sleep(LIFETIME)  # the token the reader logged in with is now dead
+        before = len(authority.tokens_issued("riverside-mailbot"))
+        dovecot.restart()
+        wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
+        assert len(authority.tokens_issued("riverside-mailbot")) > before  # a new token for the new login
+        dovecot.deliver(mail(sender="after.expiry@example.net"))
+        wait_for(lambda: acknowledgements_to(smtp_server, "after.expiry@example.net") == 1, "the ack")

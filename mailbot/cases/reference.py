@@ -6,6 +6,7 @@ import re
 import string
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailbot.db.models import ReferenceCounter
@@ -38,12 +39,17 @@ class ReferenceFormat:
 
 def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
     """The next reference for the year; the counter row is locked so two processes never share one."""
-    counter = session.execute(
-        select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = ReferenceCounter(year=year, last_seq=0)
-        session.add(counter)
+    locked = select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
+    counter = session.execute(locked).scalar_one_or_none()
+    if counter is None:  # the year's first case: two workers may both get here, so neither may fail
+        session.execute(_insert_once(session).values(year=year, last_seq=0).on_conflict_do_nothing())
+        counter = session.execute(locked).scalar_one()
     counter.last_seq += 1
     session.flush()
     return fmt.make(year, counter.last_seq)
+
+
+def _insert_once(session: Session) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that does nothing where the row is there (ON CONFLICT DO NOTHING), on either database."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(ReferenceCounter) if dialect == "postgresql" else sqlite.insert(ReferenceCounter)

@@ -25,11 +25,13 @@ log = logging.getLogger("mailbot.cli")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mailbot.scheduled import jobs
+    from mailbot.scheduled import idle, jobs
 
     with opened_app(args) as app:
-        scheduler = jobs.schedule(app)
-        # systemd and containers stop services with SIGTERM: stop as for Ctrl-C; a running poll ends first.
+        # Each mailbox has a reader (IDLE, or polling where it cannot); the scheduler keeps the clock jobs.
+        readers, turns = idle.start_readers(app)
+        scheduler = jobs.schedule(app, deliver=turns.request, polls=False)
+        # systemd and containers stop services with SIGTERM: stop as for Ctrl-C; a running turn ends first.
         signal.signal(signal.SIGTERM, _stop_on_signal)
         log.info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
         try:
@@ -37,6 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (KeyboardInterrupt, SystemExit):
             log.info("stopping")
         finally:
+            readers.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=True)
     return 0

@@ -12,6 +12,7 @@ from mailbot.config.auth import AUTH_METHODS, OAuthSettings, read_oauth
 from mailbot.config.reader import ConfigError, TomlReader
 
 TLS_MODES = ("tls", "starttls", "none")
+MAX_IDLE_MINUTES = 28
 SENT_COPY = ("auto", "yes", "no")  # file a copy in Sent: "auto" where the server does not file its own
 
 
@@ -32,6 +33,8 @@ class MailboxConfig:
     batch_size: int
     oauth: OAuthSettings | None = None
     file_sent_copy: str = "auto"  # auto: not where the SMTP server files its own copy (Gmail, Microsoft 365)
+    idle: bool = True  # wait for new mail with IMAP IDLE in `run`; polled where false or the server lacks it
+    idle_renew_minutes: int = 25  # servers may drop an IDLE after 29 minutes (RFC 2177), so renew it before
 
     @property
     def is_loopback(self) -> bool:
@@ -108,9 +111,22 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str, base: 
         batch_size=reader.positive("batch_size", 50),
         oauth=read_oauth(reader, environ, base, auth, f"mailbox {name!r}", username),
         file_sent_copy=reader.choice("file_sent_copy", SENT_COPY, "auto"),
+        idle=reader.get("idle", bool, True, "true or false"),
+        idle_renew_minutes=_idle_renew_minutes(reader),
     )
     reader.finish()
     return box
+
+
+def _idle_renew_minutes(reader: TomlReader) -> int:
+    minutes = reader.positive("idle_renew_minutes", 25)
+    if minutes > MAX_IDLE_MINUTES:
+        raise reader.error(
+            "idle_renew_minutes",
+            f"servers may drop an IDLE after 29 minutes (RFC 2177); give 1 to {MAX_IDLE_MINUTES}, "
+            f"not {minutes}",
+        )
+    return minutes
 
 
 def _password_env(reader: TomlReader, auth: str, required: bool) -> str | None:

@@ -72,6 +72,18 @@ class MailboxState(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class WorkerLease(Base):
+    """Which worker reads a mailbox ("mailbox:NAME") or runs a scheduled job ("job:ID"), until when:
+    renewed while it works, taken over once it expires."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class InboundMessage(Base):
     """One message fetched from a mailbox, with its progress: fetched -> processed | shunted. Its bytes are
     in InboundRaw."""

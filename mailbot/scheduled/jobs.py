@@ -13,17 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from imapclient import IMAPClient
 
 from mailbot.app import App
 from mailbot.config.servers import MailboxConfig
 from mailbot.db.transient import is_transient
 from mailbot.errors import MailbotError
 from mailbot.intake import mailbox, sent
+from mailbot.leases import one_worker_at_a_time
 from mailbot.outgoing import fates, held, sent_folder
 from mailbot.outgoing.smtp import FlushReport, flush_outbox
 from mailbot.pipeline import ProcessReport, process_pending
-from mailbot.privacy.purge import add_retention_job
-from mailbot.scheduled.schedule import add_scheduled_jobs
+from mailbot.privacy.purge import PURGE_JOB, add_retention_job
+from mailbot.scheduled.schedule import DIGEST_JOB, WATCH_JOB, add_scheduled_jobs
 
 log = logging.getLogger(__name__)
 # What a mailbox can throw at a cycle without being a fault in mailbot: it cannot be reached, it drops the
@@ -72,20 +74,25 @@ def process_and_deliver(app: App, report: CycleReport) -> None:
 
 def tidy_mailbox(app: App, box: MailboxConfig, report: CycleReport) -> None:
     """Mark what was processed, settle held letters found in Sent, and file copies of what was sent."""
-    log.info("mailbox %s: marking and filing", box.name)
 
     def tidy() -> None:
         with mailbox.connect(box) as client:
-            mailbox.mark_done(client, box, app.sessions, app.clock)
-            with_sent = sent.with_sent_folder(client, box)  # the folder marked \\Sent, where none is named
-            settled = sent_folder.settle_from_sent_folder(
-                client, with_sent, app.sessions, app.clock, fates.delivery_hooks(app).on_sent
-            )
-            report.delivery.settled += settled
-            if sent.wants_copy(box, app.config.smtp):  # not where the SMTP server files its own copy
-                report.filed += sent_folder.file_sent_copies(client, with_sent, app.sessions, app.clock)
+            tidy_connected(app, box, client, report)
 
     _in_mailbox(box, tidy, report)
+
+
+def tidy_connected(app: App, box: MailboxConfig, client: IMAPClient, report: CycleReport) -> None:
+    """The tidying on a connection already open (the one a mailbox reader waits on with IDLE)."""
+    log.info("mailbox %s: marking and filing", box.name)
+    mailbox.mark_done(client, box, app.sessions, app.clock)
+    with_sent = sent.with_sent_folder(client, box)  # the folder marked \\Sent, where none is named
+    settled = sent_folder.settle_from_sent_folder(
+        client, with_sent, app.sessions, app.clock, fates.delivery_hooks(app).on_sent
+    )
+    report.delivery.settled += settled
+    if sent.wants_copy(box, app.config.smtp):  # not where the SMTP server files its own copy
+        report.filed += sent_folder.file_sent_copies(client, with_sent, app.sessions, app.clock)
 
 
 def _in_mailbox(box: MailboxConfig, work: Callable[[], None], report: CycleReport) -> None:
@@ -116,12 +123,12 @@ def file_sent(app: App, report: CycleReport) -> int:
     return report.filed - before
 
 
-def schedule(app: App) -> BlockingScheduler:
-    """A poll per mailbox on its interval and, on the flush interval, processing and delivery on their own;
-    never two runs of one job at once."""
+def schedule(app: App, deliver: Callable[[], None] | None = None, polls: bool = True) -> BlockingScheduler:
+    """A poll per mailbox on its interval (unless ``polls`` is false: mailbox readers do it) and, on the
+    flush interval, processing and delivery on their own (``deliver``); never two runs of one job at once."""
     scheduler = BlockingScheduler(timezone=app.config.timezone)
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-    for box in app.config.mailboxes:
+    for box in app.config.mailboxes if polls else ():
         scheduler.add_job(
             _poll_job,
             "interval",
@@ -133,9 +140,16 @@ def schedule(app: App) -> BlockingScheduler:
         )
     add_scheduled_jobs(scheduler, app)  # the daily deadline watch and the weekly digest
     add_retention_job(scheduler, app)  # the monthly purge under [retention]
+    for job in (scheduler.get_job(i) for i in (WATCH_JOB, DIGEST_JOB, PURGE_JOB)):
+        if job is None:
+            continue  # the purge, under monthly_purge = false
+        # Several workers may share the database: one runs each of these jobs at a time.
+        scheduler.modify_job(
+            job.id, func=one_worker_at_a_time, args=(app.sessions, job.id, job.func, *job.args)
+        )
     scheduler.add_job(
-        _deliver_job, "interval", args=(app,), seconds=app.config.flush_interval_seconds, id="flush",
-        **defaults,
+        deliver or (lambda: _deliver_job(app)), "interval", seconds=app.config.flush_interval_seconds,
+        id="flush", **defaults,
     )  # fmt: skip
     return scheduler
 

@@ -56,6 +56,7 @@ class Dovecot:
         start_timeout: float = 15.0,
         introspection_urls: Mapping[str, str] | None = None,
         sent_folder: str = "Sent",
+        idle: bool = True,
     ) -> None:
         """``introspection_urls`` (user -> URL) lets those users log in with an OAuth2 bearer token
         (XOAUTH2, OAUTHBEARER) that the URL vouches for, beside their password. ``sent_folder`` is the folder
@@ -67,6 +68,7 @@ class Dovecot:
         self.start_timeout = start_timeout
         self.introspection_urls = dict(introspection_urls or {})
         self.sent_folder = sent_folder
+        self.idle = idle
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._base_dir = self.workdir / "run"
@@ -103,6 +105,14 @@ class Dovecot:
         if not self._base_dir.is_relative_to(self.workdir):
             shutil.rmtree(self._base_dir, ignore_errors=True)
 
+    def restart(self) -> None:
+        """Stop the server (dropping every connection) and start it again on the same port, with its mail."""
+        if self._proc is not None:
+            stop_process_group(self._proc)
+        self._proc = self._spawn(find_dovecot())
+        if not self._wait_until_ready(last_attempt=True):
+            raise ServerStartError(f"dovecot did not come back on port {self.port}")
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -136,6 +146,7 @@ class Dovecot:
             mail_root=self.mail_root,
             oauth2_passdbs=oauth2_passdbs(self.workdir, self.introspection_urls),
             sent_folder=self.sent_folder,
+            idle=self.idle,
         )
 
     def _spawn(self, binary: str) -> subprocess.Popen[bytes]:

@@ -49,7 +49,7 @@ service imap-login {{
 }}
 protocol imap {{
   mail_max_userip_connections = 100
-}}
+{capability}}}
 namespace inbox {{
   inbox = yes
   mailbox "{sent_folder}" {{
@@ -93,6 +93,13 @@ service anvil {{
 service imap-login {{
   chroot =
 }}"""
+
+
+# Dovecot 2.3's own capabilities after login, less IDLE (and the extensions mailbot never uses).
+WITHOUT_IDLE = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT UIDPLUS MOVE SPECIAL-USE CHILDREN NAMESPACE UNSELECT "
+    "LIST-EXTENDED LITERAL+ ESEARCH"
+)
 
 
 def mail_owner() -> pwd.struct_passwd:
@@ -140,13 +147,16 @@ def render_config(
     mail_root: Path,
     oauth2_passdbs: str = "",
     sent_folder: str = "Sent",
+    idle: bool = True,
 ) -> str:
-    """dovecot.conf for one throwaway server listening on ``host:port``."""
+    """dovecot.conf for one throwaway server listening on ``host:port``; ``idle=False`` for one that does
+    not offer IDLE (as some servers do not), to see that mail is polled there."""
     privileges, home = _privileges(mail_root)
     return _DOVECOT_CONF.format(
         oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2_passdbs else "",
         oauth2_passdbs=oauth2_passdbs,
         sent_folder=sent_folder,
+        capability="" if idle else f"  imap_capability = {WITHOUT_IDLE}\n",
         workdir=workdir,
         base_dir=base_dir,
         host=host,

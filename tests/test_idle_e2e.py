@@ -1,0 +1,165 @@
+"""`mailbot run` waits for mail with IMAP IDLE on the real Dovecot: new mail is acknowledged within seconds,
+not at the next poll; a restarted server is connected to again; a server without IDLE is polled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.app import App
+from mailbot.db.models import InboundMessage, MailboxState
+from mailbot.testing import Dovecot, SmtpCapture
+from tests.conftest import ENVIRON, PASSWORD
+from tests.mails import mail
+
+HOUR = 3600
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+class Service:
+    """A `mailbot run` process whose log is written to a file the test can read while it runs."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process, self.log = process, log
+
+    def said(self, words: str) -> bool:
+        return words in self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running(config: Path, log: Path) -> Iterator[Service]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
+            env={**os.environ, **ENVIRON}, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        service = Service(process, log)
+        try:
+            yield service
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    assert process.returncode == 0, log.read_text()
+    assert "stopping" in log.read_text()
+
+
+def with_schedule(app: App, poll_seconds: int) -> Path:
+    config = app.config.path
+    schedule = f"[schedule]\npoll_interval_seconds = {poll_seconds}\n\n[smtp]"
+    config.write_text(config.read_text().replace("[smtp]", schedule, 1))
+    return config
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> float:
+    """Seconds it took for ``condition`` to hold."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def first_contact_made(app: App) -> bool:
+    with app.sessions() as session:
+        return session.scalars(select(MailboxState)).first() is not None
+
+
+def acknowledgements_to(smtp: SmtpCapture, sender: str) -> int:
+    return sum(1 for m in smtp.messages if m.rcpt_tos == (sender,))
+
+
+def test_new_mail_is_acknowledged_within_seconds_without_waiting_for_the_poll(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    config = with_schedule(app, poll_seconds=HOUR)  # only IDLE can bring the mail in during this test
+    with running(config, tmp_path / "run.log") as service:
+        wait_for(lambda: service.said("waiting for mail with IDLE"), "the reader to begin IDLE")
+        took = []
+        for n in range(3):
+            dovecot.deliver(mail(sender=f"person{n}@example.net", subject=f"Complaint {n}"))
+            sender = f"person{n}@example.net"
+            took.append(wait_for(lambda s=sender: acknowledgements_to(smtp_server, s) == 1, "an ack"))
+        time.sleep(1)  # long enough for a second letter to be sent, were one going to be
+    assert max(took) < 10, took  # seconds, on a busy shared machine; an hour's poll would never come
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [f"person{n}@example.net" for n in range(3)]
+    with app.sessions() as session:
+        assert {m.state for m in session.scalars(select(InboundMessage))} == {"processed"}
+    assert all(b"$MailbotProcessed" in flags for _, flags, _ in dovecot.messages())  # tidied too
+
+
+@SQLITE_ONLY
+def test_a_restarted_server_is_connected_to_again_and_its_mail_acknowledged(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    config = with_schedule(app, poll_seconds=HOUR)
+    with running(config, tmp_path / "run.log") as service:
+        wait_for(lambda: service.said("waiting for mail with IDLE"), "the reader to begin IDLE")
+        dovecot.restart()  # every connection dropped, the server back on the same port a moment later
+        wait_for(lambda: service.said("connecting again"), "the reader to notice")
+        wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
+        dovecot.deliver(mail(sender="after.restart@example.net"))
+        wait_for(lambda: acknowledgements_to(smtp_server, "after.restart@example.net") == 1, "the ack")
+    assert len(smtp_server.messages) == 1
+
+
+@SQLITE_ONLY
+def test_a_dropped_connection_is_made_again(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    config = with_schedule(app, poll_seconds=HOUR)
+    with running(config, tmp_path / "run.log") as service:
+        wait_for(lambda: service.said("waiting for mail with IDLE"), "the reader to begin IDLE")
+        kick = subprocess.run(
+            ["doveadm", "-c", str(dovecot.config_path), "kick", "complaints"], capture_output=True, text=True
+        )
+        assert kick.returncode == 0, kick.stderr
+        wait_for(lambda: service.said("closed the connection during IDLE"), "the reader to notice")
+        wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
+        dovecot.deliver(mail(sender="after.kick@example.net"))
+        wait_for(lambda: acknowledgements_to(smtp_server, "after.kick@example.net") == 1, "the ack")
+
+
+@SQLITE_ONLY
+def test_a_server_without_idle_is_polled(
+    make_app: Callable[..., App], smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    with Dovecot(tmp_path / "no-idle", users={"complaints": PASSWORD}, idle=False) as plain:
+        with plain.client() as imap:
+            assert not imap.has_capability("IDLE")
+        app = make_app(mailboxes=_table(plain.port))
+        config = with_schedule(app, poll_seconds=1)
+        with running(config, tmp_path / "run.log") as service:
+            wait_for(lambda: first_contact_made(app), "the first poll")
+            plain.deliver(mail(sender="polled@example.net"))
+            wait_for(lambda: acknowledgements_to(smtp_server, "polled@example.net") == 1, "the ack")
+    assert service.said("has no IDLE; polling every 1 s")
+    assert not service.said("waiting for mail with IDLE")
+
+
+@SQLITE_ONLY
+def test_idle_false_polls_even_where_the_server_has_idle(
+    make_app: Callable[..., App], dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    app = make_app(mailboxes=_table(dovecot.port, "idle = false"))
+    config = with_schedule(app, poll_seconds=1)
+    with running(config, tmp_path / "run.log") as service:
+        wait_for(lambda: first_contact_made(app), "the first poll")
+        dovecot.deliver(mail(sender="polled@example.net"))
+        wait_for(lambda: acknowledgements_to(smtp_server, "polled@example.net") == 1, "the ack")
+    assert not service.said("waiting for mail with IDLE")
+
+
+def _table(port: int, extra: str = "") -> str:
+    from tests.conftest import mailbox_table
+
+    return mailbox_table("complaints", port, extra)
