@@ -7,7 +7,6 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,6 @@ from mailbot.cli.opening import config_from, opened_app
 if TYPE_CHECKING:
     from mailbot.app import App
     from mailbot.config.servers import MailboxConfig
-    from mailbot.config.settings import Config
     from mailbot.intake.mailbox import IntakeReport
     from mailbot.scheduled.jobs import CycleReport
 
@@ -79,54 +77,9 @@ def cycle_summary(cycle: CycleReport) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    import asyncio
+    from mailbot.cli import check_config
 
-    from mailbot.intake import mailbox
-    from mailbot.outgoing import smtp
-    from mailbot.policy import load_policies
-
-    config = config_from(args)
-    load_policies(config.cases.policies_dir)
-    print(f"{config.path}: configuration is valid")
-    for line in data_lines(config):
-        print(line)
-    if config.staff is None:
-        print(
-            "warning: no [staff] directory: safeguarding alerts and bounce notices will reach nobody",
-            file=sys.stderr,
-        )
-    failures = 0
-    for box in config.mailboxes:
-        failures += _report_check(lambda box=box: mailbox.check_login(box), f"mailbox {box.name}")
-    failures += _report_check(lambda: asyncio.run(smtp.check_login(config.smtp)), "smtp")
-    return 1 if failures else 0
-
-
-def data_lines(config: Config) -> list[str]:
-    """Where the policies, classification rules and letters come from: shipped with mailbot, or the
-    organisation's own, named in [cases]."""
-    from mailbot.config import settings
-
-    chosen = (
-        ("policies", config.cases.policies_dir, settings.SHIPPED_POLICIES),
-        ("templates", config.cases.templates_dir, settings.SHIPPED_TEMPLATES),
-        ("classification rules", config.cases.classify_rules, settings.SHIPPED_CLASSIFY_RULES),
-    )
-    return [f"{what}: {path}" + (" (shipped)" if path == shipped else "") for what, path, shipped in chosen]
-
-
-def _report_check(check: Callable[[], str], what: str) -> int:
-    """Print one login check's result; 1 if it failed, so the command can count its failures."""
-    import aiosmtplib
-
-    from mailbot.intake.mailbox import MailboxError
-
-    try:
-        print(f"ok   {check()}")
-        return 0
-    except (MailboxError, OSError, aiosmtplib.SMTPException) as exc:
-        print(f"FAIL {what}: {exc}")
-        return 1
+    return check_config.cmd_check_config(args)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ Every error a person can make in the file is reported with the file, the key and
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -134,7 +135,7 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     flush = schedule.positive("flush_interval_seconds", 60)
     schedule.finish()
     database = top.sub("database")
-    url = database.text("url", f"sqlite:///{base / 'var' / 'mailbot.db'}")
+    url = _database_url(database, f"sqlite:///{base / 'var' / 'mailbot.db'}")
     database.finish()
     storage = top.sub("storage")
     storage_dir = _path(base, storage.text("directory", "var/store"))
@@ -153,6 +154,23 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
         forwarding, digest, intake, spam, retention,
     )  # fmt: skip
+
+
+# The databases mailbot runs on, as SQLAlchemy names them: "sqlite", "postgresql" or "postgresql+DRIVER".
+_DATABASE_SCHEME = re.compile(r"(sqlite|postgresql(\+[a-z0-9]+)?)://")
+
+
+def _database_url(reader: TomlReader, default: str) -> str:
+    """Only the scheme is shown back: the rest of a URL may hold a password."""
+    url = reader.text("url", default)
+    if not _DATABASE_SCHEME.match(url):
+        scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:12]
+        raise reader.error(
+            "url",
+            f'expected "sqlite:///PATH" or "postgresql+psycopg://USER@HOST/DATABASE", got one starting '
+            f"{scheme!r}",
+        )
+    return url
 
 
 def _spam(reader: TomlReader, staff: StaffDirectory | None) -> SpamConfig:
