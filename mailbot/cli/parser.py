@@ -134,10 +134,12 @@ def _cases_commands(commands: Commands) -> None:
         group, "escalate", cases.cmd_cases_escalate, "move a case to its policy's next stage"
     )
     escalate.add_argument("ref")
+    dry_run(escalate)
     _extend_command(group)
     _outcome_command(group)
     close = add_command(group, "close", cases.cmd_cases_close, "close a case")
     close.add_argument("ref")
+    dry_run(close)
     party = add_command(
         group, "add-party", cases.cmd_cases_add_party, "let someone besides the complainant write on a case"
     )
@@ -171,6 +173,7 @@ def _extend_command(group: Commands) -> None:
     extend.add_argument("--by", type=int, required=True, help="days, in the policy's extension unit")
     extend.add_argument("--reason", required=True)
     extend.add_argument("--agreed", action="store_true", help="the complainant agreed to the new date")
+    dry_run(extend)
 
 
 def _outcome_command(group: Commands) -> None:
@@ -182,6 +185,15 @@ def _outcome_command(group: Commands) -> None:
     outcome.add_argument("--reasons", default="")
     outcome.add_argument("--remedy", default="")
     outcome.add_argument("--actions", default="", help="outstanding actions and when they will be done")
+    dry_run(outcome)
+
+
+def dry_run(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what it would do and the letters it would send; change nothing",
+    )
 
 
 def _classification_commands(commands: Commands) -> None:
