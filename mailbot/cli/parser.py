@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("MAILBOT_CONFIG", "config.toml")),
         help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
     )
-    top.add_argument("-v", "--verbose", action="store_true")
+    top.add_argument("-v", "--verbose", action="store_true", help="log debug lines, the libraries' too")
+    top.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines as text or one JSON object each (default: [logging] format, else text)",
+    )
     top.add_argument("--version", action=VersionAction, help="print mailbot's version and exit")
     commands = top.add_subparsers(required=True, metavar="COMMAND")
     # The order here is the order `mailbot --help` lists them in.

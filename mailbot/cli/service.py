@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
 from mailbot.cli.opening import config_from, opened_app
+from mailbot.config.reader import ConfigError
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from apscheduler.schedulers.base import BaseScheduler
+
     from mailbot.app import App
     from mailbot.config.servers import MailboxConfig
     from mailbot.intake.mailbox import IntakeReport
@@ -27,6 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with opened_app(args) as app:
         scheduler = jobs.schedule(app)
+        metrics = _serve_metrics(app, scheduler)
         # systemd and containers stop services with SIGTERM: stop as for Ctrl-C; a running poll ends first.
         signal.signal(signal.SIGTERM, _stop_on_signal)
         log.info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
@@ -37,7 +42,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=True)
+            if metrics is not None:
+                metrics.shutdown()
     return 0
+
+
+def _serve_metrics(app: App, scheduler: BaseScheduler) -> WSGIServer | None:
+    """[metrics] listen: the Prometheus endpoint, or None when it is off."""
+    from mailbot import metrics
+
+    watching = app.config.watching
+    try:
+        server = metrics.serve(app, scheduler)
+    except OSError as exc:
+        raise ConfigError(
+            app.config.path,
+            "metrics.listen",
+            f"cannot listen on {watching.metrics_host}:{watching.metrics_port}: "
+            f"{exc.strerror or exc}; choose a free port, or remove [metrics] to run without",
+        ) from None
+    if server is not None:
+        log.info("metrics at http://%s:%d/metrics", watching.metrics_host, watching.metrics_port)
+    return server
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
@@ -52,9 +78,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     for intake in cycle.intake:
         print(intake_line(intake))
     print(cycle_summary(cycle))
-    for error in cycle.errors:
-        print(f"error: {error}", file=sys.stderr)
-    return 1 if cycle.errors else 0
+    return 1 if cycle.errors else 0  # each error was logged to stderr when it happened, once
 
 
 def intake_line(intake: IntakeReport) -> str:

@@ -20,6 +20,7 @@ from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.retention import RetentionSettings, retention_from
 from mailbot.config.servers import MailboxConfig, SmtpConfig, read_mailboxes, read_smtp
 from mailbot.config.staff import StaffDirectory, load_staff
+from mailbot.config.watching import WatchingSettings, watching_from
 from mailbot.vocabulary import FORWARDED_MATTERS
 
 # The policies, classification rules and letters shipped inside the package, used unless [cases] names the
@@ -99,6 +100,7 @@ class Config:
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     spam: SpamConfig = field(default_factory=lambda: SpamConfig(frozenset(), None, 10.0))
     retention: RetentionSettings = field(default_factory=RetentionSettings)  # [retention]: how long kept
+    watching: WatchingSettings = field(default_factory=WatchingSettings)  # [metrics] and [logging]
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -149,10 +151,11 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     intake = _intake(top.sub("intake"), staff)
     spam = _spam(top.sub("spam"), staff)
     retention = retention_from(top.sub("retention"))
+    watching = watching_from(top.sub("metrics"), top.sub("logging"))
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest, intake, spam, retention,
+        forwarding, digest, intake, spam, retention, watching,
     )  # fmt: skip
 
 
