@@ -135,3 +135,27 @@ def test_json_log_lines_carry_the_traceback_of_an_error() -> None:
     entry = json.loads(logs.JsonLines().format(record))
     assert (entry["level"], entry["logger"], entry["message"]) == ("ERROR", "mailbot.x", "failed: it")
     assert "ValueError: broken" in entry["traceback"]
+
+
+def test_a_backlog_processed_on_a_terminal_shows_a_bar_and_off_one_nothing(
+    app: App, dovecot: Dovecot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot.cli.progress import WORTH_A_BAR, processing_progress
+    from mailbot.pipeline import process_pending
+    from mailbot.scheduled import jobs
+
+    jobs.poll_cycle(app)  # first contact
+    for batch in range(2):
+        for i in range(WORTH_A_BAR + 5):
+            dovecot.deliver(mail(sender=f"writer{batch}-{i}@example.net"))
+        report = jobs.CycleReport()
+        jobs.fetch_mailbox(app, app.config.mailbox("complaints"), report)
+        capsys.readouterr()
+        with processing_progress(app, "importing complaints", interactive=batch == 0):
+            processed = process_pending(app).processed
+        assert processed == WORTH_A_BAR + 5
+        err = capsys.readouterr().err
+        if batch == 0:
+            assert "importing complaints" in err and "message" in err
+        else:
+            assert err == ""

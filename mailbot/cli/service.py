@@ -71,9 +71,10 @@ def _stop_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from mailbot.cli.progress import processing_progress
     from mailbot.scheduled import jobs
 
-    with opened_app(args) as app:
+    with opened_app(args) as app, processing_progress(app, "processing"):
         cycle = jobs.poll_cycle(app)
     for intake in cycle.intake:
         print(intake_line(intake))
@@ -127,12 +128,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import_mailbox(app: App, box: MailboxConfig, since: date) -> str:
+    from mailbot.cli.progress import processing_progress
     from mailbot.intake import mailbox
     from mailbot.pipeline import process_pending
 
     with mailbox.connect(box) as client:
         stored = mailbox.import_since(client, box, since, app.sessions, app.clock)
-        processing = process_pending(app)
+        with processing_progress(app, f"importing {box.name}"):
+            processing = process_pending(app)
         mailbox.mark_done(client, box, app.sessions, app.clock)
     return (
         f"{box.name}: imported {stored} message(s) since {since}; processed {processing.processed}, "
