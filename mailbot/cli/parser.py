@@ -264,7 +264,11 @@ def _reporting_commands(commands: Commands) -> None:
     mode = weekly.add_mutually_exclusive_group(required=True)
     mode.add_argument("--preview", action="store_true", help="render it; send nothing")
     mode.add_argument("--send", action="store_true", help="queue it for each lead who has not had it")
-    weekly.add_argument("--week", help="the ISO week it is sent in, e.g. 2026-W47 (default: the latest due)")
+    weekly.add_argument(
+        "--week",
+        help="the ISO week it is sent in, e.g. 2026-W47 (default: the coming digest with --preview, "
+        "the latest due with --send)",
+    )
     weekly.add_argument("--lead", help="one lead's address (default: every lead; a preview shows the first)")
     weekly.add_argument("--out", type=Path, help="with --preview: write the HTML here (default: print text)")
     board = add_command(
