@@ -47,13 +47,13 @@ def check(
     return run
 
 
-def fail_lines(out: str) -> list[str]:
-    return [line for line in out.splitlines() if line.startswith("FAIL")]
+def fail_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("FAIL")]
 
 
 def test_a_sound_configuration_passes_every_check(check: Run) -> None:
     status, out, err = check()
-    assert status == 0 and fail_lines(out) == []
+    assert status == 0 and fail_lines(err) == []
     assert "ok   policies: lgsco-hos-code found" in out
     assert (
         "ok   complaints: logged in to 127.0.0.1" in out and "ok   complaints: INBOX has 0 message(s)" in out
@@ -64,15 +64,17 @@ def test_a_sound_configuration_passes_every_check(check: Run) -> None:
 
 
 def test_an_unknown_policy_is_named_with_the_ones_there_are(check: Run) -> None:
-    status, out, _ = check(policy="help-and-cares")
-    [line] = fail_lines(out)
+    status, out, err = check(policy="help-and-cares")
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert status == 1
     assert "config.toml: cases.policy: no policy 'help-and-cares' in " in line and "help-and-care," in line
 
 
 def test_a_mailbox_naming_an_unknown_policy_is_named_by_its_key(check: Run) -> None:
-    status, out, _ = check(mailbox_extra='policy = "wivey-care"')
-    [line] = fail_lines(out)
+    status, out, err = check(mailbox_extra='policy = "wivey-care"')
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert status == 1 and "mailbox[0].policy: no policy 'wivey-care'" in line and "wivey-cares" in line
 
 
@@ -102,24 +104,27 @@ def test_a_database_url_sqlalchemy_cannot_open_stops_at_the_file_in_one_line(che
 
 
 def test_a_database_that_does_not_answer_is_named(check: Run) -> None:
-    status, out, _ = check(database="postgresql+psycopg://mailbot:hunter2@127.0.0.1:1/mailbot")
-    [line] = fail_lines(out)
+    status, out, err = check(database="postgresql+psycopg://mailbot:hunter2@127.0.0.1:1/mailbot")
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert (
         status == 1 and "database.url: cannot connect to postgresql+psycopg://mailbot:***@127.0.0.1:1" in line
     )
-    assert "hunter2" not in out
+    assert "hunter2" not in out + err
 
 
 def test_a_folder_that_is_not_there_is_one_line_not_a_traceback(check: Run) -> None:
     status, out, err = check(mailbox_extra='folder = "Complaints"')
-    [line] = fail_lines(out)
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert status == 1 and "Traceback" not in err
     assert "mailbox[0].folder: no folder 'Complaints' on 127.0.0.1 (folders: " in line and "INBOX" in line
 
 
 def test_a_sent_folder_that_is_not_there_is_named(check: Run) -> None:
-    status, out, _ = check(mailbox_extra='sent_folder = "Sent Mail"')
-    [line] = fail_lines(out)
+    status, out, err = check(mailbox_extra='sent_folder = "Sent Mail"')
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert status == 1 and "mailbox[0].sent_folder: no folder 'Sent Mail' on 127.0.0.1" in line
     assert "remove the key to use the folder the server marks \\Sent" in line
 
@@ -136,13 +141,15 @@ def test_an_unset_smtp_password_variable_is_named_as_the_imap_one_is(
     check: Run, smtp_server: SmtpCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
-    status, out, _ = check(smtp_extra='username = "complaints"\npassword_env = "TEST_SMTP_PASSWORD"')
-    [line] = fail_lines(out)
+    status, out, err = check(smtp_extra='username = "complaints"\npassword_env = "TEST_SMTP_PASSWORD"')
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert status == 1
     assert "smtp.password_env: environment variable TEST_SMTP_PASSWORD is not set" in line
-    assert "535" not in out
+    assert "535" not in out + err
 
     monkeypatch.delenv("TEST_IMAP_PASSWORD")
-    status, out, _ = check()
-    [line] = fail_lines(out)
+    status, out, err = check()
+    [line] = fail_lines(err)
+    assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert "mailbox[0].password_env: environment variable TEST_IMAP_PASSWORD is not set" in line

@@ -1,7 +1,7 @@
 """``mailbot check-config``: everything the bot will need, tried before it runs. The file must read; then each
 policy named must exist and pass ``policy check``, the rules and letters must load, the database must answer,
 every secret variable must be set, each mailbox must log in and have its folders, and the SMTP server must
-take a login. Each problem is one line naming the file and key and what to do; the exit code counts them."""
+take a login. Each problem is one line on stderr naming the file and key and what to do; exit 1 if any."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _report(finding: Finding) -> int:
-    print(finding.line(), flush=True)
+    """ok lines on stdout, FAIL lines on stderr (where errors go), each flushed so a terminal shows them in
+    the order they were checked."""
+    sys.stdout.flush()
+    print(finding.line(), file=sys.stdout if finding.ok else sys.stderr, flush=True)
     return 0 if finding.ok else 1
 
 
