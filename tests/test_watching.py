@@ -107,7 +107,10 @@ def test_run_serves_metrics_and_logs_one_json_line_per_message(
         ref = session.scalars(select(Case.ref)).one()
     [processed] = [e for e in entries if e["message"].startswith("message ") and ref in e["message"]]
     assert processed["level"] == "INFO" and f"(complaints): {ref}, complaint: " in processed["message"]
-    assert not [e for e in entries if e["logger"].startswith(("apscheduler", "imapclient", "aiosmtplib"))]
+    libraries = [e for e in entries if e["logger"].startswith(("apscheduler", "imapclient", "aiosmtplib"))]
+    # Their chatter ("Running job ...", "Job executed successfully") is gone; a warning still gets through,
+    # as APScheduler's "skipped: maximum number of running instances reached" on a machine under load.
+    assert [e for e in libraries if e["level"] not in ("WARNING", "ERROR", "CRITICAL")] == []
 
 
 def test_metrics_are_off_unless_listen_is_set_and_listen_is_checked(tmp_path: Path, app: App) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -178,8 +179,6 @@ def _sqlite_to_be_created(config: Config, database: str, shown: str) -> Finding:
 
 
 def _writable(folder: Path) -> bool:
-    import os
-
     return os.access(folder, os.W_OK | os.X_OK)
 
 
@@ -209,14 +208,10 @@ def mailbox_findings(config: Config, index: int, box: MailboxConfig) -> Iterator
         return
     try:
         with mailbox.connect(box) as client:
-            yield _login_line(client, box)
+            yield Finding(True, f"{box.name}: logged in to {box.host}:{box.port} as {box.username}")
             yield from folder_findings(config, index, box, client)
     except (mailbox.MailboxError, IMAPClientError, OSError) as exc:
         yield Finding(False, f"mailbox {box.name}: {exc}")
-
-
-def _login_line(client: IMAPClient, box: MailboxConfig) -> Finding:
-    return Finding(True, f"{box.name}: logged in to {box.host}:{box.port} as {box.username}")
 
 
 def folder_findings(config: Config, index: int, box: MailboxConfig, client: IMAPClient) -> Iterator[Finding]:
