@@ -83,7 +83,14 @@ def _process(app: App, inbound_id: int) -> InboundState | None:
         if inbound is None:
             return None
         _handle(session, app, inbound)
+        log.info("%s", processed_line(session, inbound))
         return InboundState.PROCESSED
+
+
+def processed_line(session: Session, inbound: InboundMessage) -> str:
+    """The log's one line per message: which, its case's reference, its kind, and what was done."""
+    ref = session.get(Case, inbound.case_id).ref if inbound.case_id else "no case"  # type: ignore[union-attr]
+    return f"message {inbound.id} ({inbound.mailbox}): {ref}, {inbound.kind}: {inbound.outcome}"
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:

@@ -124,8 +124,8 @@ def test_check_config_logs_in_to_imap_and_smtp(
     assert "ok   complaints: logged in" in out and "ok   smtp: connected" in out
 
     monkeypatch.setenv("TEST_IMAP_PASSWORD", "wrong")
-    status, out, _ = run_cli("check-config")
-    assert status == 1 and "FAIL mailbox complaints" in out and "refused" in out
+    status, out, err = run_cli("check-config")
+    assert status == 1 and "FAIL mailbox complaints" in err and "refused" in err  # errors on stderr
 
 
 def test_attachments_are_stored_by_hash_with_a_safe_name(app: App, dovecot: Dovecot) -> None:

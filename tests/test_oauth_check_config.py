@@ -65,7 +65,8 @@ def check_config(
     for name, value in ENVIRON.items():
         monkeypatch.setenv(name, value)
     main(["--config", str(config), "check-config"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err  # ok lines on stdout, FAIL lines on stderr (issue 16)
     print(out)  # shown with -s, and in the report of a failing test
     return out
 

@@ -189,8 +189,8 @@ def test_html_only_mail_becomes_readable_text() -> None:
     mail = parse_mail(b"From: a@example.org\nContent-Type: text/html; charset=utf-8\n\n" + html)
     assert mail.html is not None and "<b>Bronwen</b>" in mail.html
     assert mail.text == (
-        "Thank you to Bronwen and the team.\n\nShe was kind\nand patient.\n- Always on time\n- Cheerful\n\n"
-        "> On Mon, you wrote:\n> How was our service?"
+        "Thank you to Bronwen and the team.\n\nShe was kind\nand patient.\n  * Always on time\n  * Cheerful\n"
+        "> On Mon, you wrote:\n>\n> How was our service?"
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records, stages
+from mailbot.cases.guards import Action, refuse_if_senseless
 from mailbot.db.models import Case, InboundMessage
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
 
@@ -31,9 +32,14 @@ def letter(
 def escalate_case(
     session: Session, app: App, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
 ) -> str:
-    record = stages.escalate(session, case, app.policies[case.policy], at, acknowledged=at)
+    refuse_if_senseless(case, Action.ESCALATE)
+    policy = app.policies[case.policy]
+    record = stages.escalate(session, case, policy, at, acknowledged=at)
     if record is None:
-        raise stages.StageError(f"{case.ref} is already at the last stage of its policy")
+        raise stages.StageError(
+            f"{case.ref} is already at {policy.stage(case.stage).label}, the last stage of {policy.title}; "
+            "record its outcome instead (`mailbot cases outcome`)"
+        )
     records.log_event(session, case, actor, "escalated", at, f"to {record.stage}", inbound)
     return f"{case.ref} escalated to {record.stage}; " + letter(
         session, app, case, "acknowledgement", at, actor
@@ -44,6 +50,7 @@ def extend_case(
     session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime,
     inbound: InboundMessage | None = None,
 ) -> str:  # fmt: skip
+    refuse_if_senseless(case, Action.EXTEND)
     extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
     detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
     records.log_event(session, case, actor, "extended", at, detail, inbound)
@@ -63,6 +70,7 @@ def record_case_outcome(
     actions: str = "",
     inbound: InboundMessage | None = None,
 ) -> str:
+    refuse_if_senseless(case, Action.OUTCOME)
     policy = app.policies[case.policy]
     stage_label = policy.stage(case.stage).label
     following = stages.record_outcome(case, policy, decision, at)
@@ -76,6 +84,7 @@ def record_case_outcome(
 def close_case(
     session: Session, case: Case, actor: str, at: datetime, inbound: InboundMessage | None = None
 ) -> str:
+    refuse_if_senseless(case, Action.CLOSE)
     stages.close(case, at)
     records.log_event(session, case, actor, "closed", at, "", inbound)
     return f"{case.ref} closed"

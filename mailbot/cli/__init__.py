@@ -3,12 +3,12 @@ line and an exit code. The arguments are in ``parser.py``; each group of command
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
+from mailbot import logs
 from mailbot.cli.parser import build_parser
 from mailbot.errors import MailbotError
 
@@ -18,7 +18,7 @@ CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _set_up_logging(args.verbose)
+    logs.set_up(args.verbose, args.log_format or "text")
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # so a reader that left early is noticed here, not at exit
@@ -37,14 +37,3 @@ def _reader_went_away() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return CLOSED_PIPE_EXIT
-
-
-def _set_up_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for chatty in ("alembic", "mail.log"):  # migrations and the demo's SMTP server log every step at INFO
-        logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    # mail-parser warns about every part type it leaves to us (e.g. the rfc822-headers of a bounce)
-    logging.getLogger("mailparser").setLevel(logging.DEBUG if verbose else logging.ERROR)

@@ -138,11 +138,34 @@ def cmd_cases_add_party(args: argparse.Namespace) -> int:
 def _on_case(
     args: argparse.Namespace, change: Callable[[Session, App, Case, str], str], letters: bool = True
 ) -> int:
-    """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush."""
+    """Apply one staff action to a case in one transaction; its letter goes at the next outbox flush. With
+    ``--dry-run`` the very same action runs, what it would send is shown, and the transaction is undone."""
+    if getattr(args, "dry_run", False):
+        return _dry_run(args, change)
     with opened_app(args) as app, app.sessions.begin() as session:
         print(change(session, app, _find_case(session, args.ref), f"cli:{getpass.getuser()}"))
     if letters:
         print(
             "Letters are sent at the next outbox flush (`mailbot poll --once`, or the running `mailbot run`)."
         )
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, change: Callable[[Session, App, Case, str], str]) -> int:
+    from mailbot.cli.previews import letters_queued_since, newest_outbox_id
+
+    with opened_app(args) as app, app.sessions() as session:
+        try:
+            case = _find_case(session, args.ref)
+            before = newest_outbox_id(session)
+            said = change(session, app, case, f"cli:{getpass.getuser()}")
+            session.flush()
+            previews = letters_queued_since(session, before)
+        finally:
+            session.rollback()
+    print(f"dry run, nothing changed or sent; it would do: {said}")
+    for preview in previews:
+        print(preview)
+    if not previews:
+        print("letters: none")
     return 0

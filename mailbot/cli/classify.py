@@ -78,18 +78,25 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from mailbot.app import build_app
     from mailbot.classify import classify, load_chain
     from mailbot.classify.safeguarding import load_screening
+    from mailbot.config.settings import SHIPPED_CLASSIFY_RULES
     from mailbot.db.session import database_exists
 
-    config = config_from(args)
-    if not database_exists(config.database_url):
-        chain = load_chain(config.cases.classify_rules)
-        screening = load_screening(config.cases.safeguarding_rules)
-        trusted = config.spam.trusted_servers
+    config = config_from(args) if args.config.exists() else None
+    if config is None or not database_exists(config.database_url):
+        # Without a configuration file, the rules shipped with mailbot, and no address counted as our own.
+        chain = load_chain(config.cases.classify_rules if config else SHIPPED_CLASSIFY_RULES)
+        screening = load_screening(
+            config.cases.safeguarding_rules
+            if config
+            else SHIPPED_CLASSIFY_RULES.with_name("safeguarding.toml")
+        )
+        own, trusted = (
+            (config.own_addresses, config.spam.trusted_servers) if config else (frozenset(), frozenset())
+        )
         results = [
-            _verdict(path, classify(_read(path), chain, None, config.own_addresses, screening,
-                                    trusted_servers=trusted), None)
+            _verdict(path, classify(_read(path), chain, None, own, screening, trusted_servers=trusted), None)
             for path in args.files
-        ]  # fmt: skip
+        ]
     else:
         app = build_app(config, migrate=False)
         try:

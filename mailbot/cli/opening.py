@@ -25,9 +25,14 @@ class UsageError(MailbotError):
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    """The configuration; its [logging] format applies from here on, unless --log-format chose one."""
+    from mailbot import logs
     from mailbot.config.settings import load_config
 
-    return load_config(args.config, os.environ)
+    config = load_config(args.config, os.environ)
+    if getattr(args, "log_format", None) is None and config.watching.log_format != "text":
+        logs.set_up(getattr(args, "verbose", False), config.watching.log_format)
+    return config
 
 
 @contextmanager

@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("MAILBOT_CONFIG", "config.toml")),
         help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
     )
-    top.add_argument("-v", "--verbose", action="store_true")
+    top.add_argument("-v", "--verbose", action="store_true", help="log debug lines, the libraries' too")
+    top.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines as text or one JSON object each (default: [logging] format, else text)",
+    )
     top.add_argument("--version", action=VersionAction, help="print mailbot's version and exit")
     commands = top.add_subparsers(required=True, metavar="COMMAND")
     # The order here is the order `mailbot --help` lists them in.
@@ -134,10 +139,12 @@ def _cases_commands(commands: Commands) -> None:
         group, "escalate", cases.cmd_cases_escalate, "move a case to its policy's next stage"
     )
     escalate.add_argument("ref")
+    dry_run(escalate)
     _extend_command(group)
     _outcome_command(group)
     close = add_command(group, "close", cases.cmd_cases_close, "close a case")
     close.add_argument("ref")
+    dry_run(close)
     party = add_command(
         group, "add-party", cases.cmd_cases_add_party, "let someone besides the complainant write on a case"
     )
@@ -171,6 +178,7 @@ def _extend_command(group: Commands) -> None:
     extend.add_argument("--by", type=int, required=True, help="days, in the policy's extension unit")
     extend.add_argument("--reason", required=True)
     extend.add_argument("--agreed", action="store_true", help="the complainant agreed to the new date")
+    dry_run(extend)
 
 
 def _outcome_command(group: Commands) -> None:
@@ -182,6 +190,15 @@ def _outcome_command(group: Commands) -> None:
     outcome.add_argument("--reasons", default="")
     outcome.add_argument("--remedy", default="")
     outcome.add_argument("--actions", default="", help="outstanding actions and when they will be done")
+    dry_run(outcome)
+
+
+def dry_run(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what it would do and the letters it would send; change nothing",
+    )
 
 
 def _classification_commands(commands: Commands) -> None:
@@ -247,7 +264,11 @@ def _reporting_commands(commands: Commands) -> None:
     mode = weekly.add_mutually_exclusive_group(required=True)
     mode.add_argument("--preview", action="store_true", help="render it; send nothing")
     mode.add_argument("--send", action="store_true", help="queue it for each lead who has not had it")
-    weekly.add_argument("--week", help="the ISO week it is sent in, e.g. 2026-W47 (default: the latest due)")
+    weekly.add_argument(
+        "--week",
+        help="the ISO week it is sent in, e.g. 2026-W47 (default: the coming digest with --preview, "
+        "the latest due with --send)",
+    )
     weekly.add_argument("--lead", help="one lead's address (default: every lead; a preview shows the first)")
     weekly.add_argument("--out", type=Path, help="with --preview: write the HTML here (default: print text)")
     board = add_command(

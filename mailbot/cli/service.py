@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
 from mailbot.cli.opening import config_from, opened_app
+from mailbot.config.reader import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from wsgiref.simple_server import WSGIServer
+
+    from apscheduler.schedulers.base import BaseScheduler
+
     from mailbot.app import App
     from mailbot.config.servers import MailboxConfig
-    from mailbot.config.settings import Config
     from mailbot.intake.mailbox import IntakeReport
     from mailbot.scheduled.jobs import CycleReport
 
@@ -31,6 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Each mailbox has a reader (IDLE, or polling where it cannot); the scheduler keeps the clock jobs.
         readers, turns = idle.start_readers(app)
         scheduler = jobs.schedule(app, deliver=turns.request, polls=False)
+        metrics = _serve_metrics(app, scheduler, readers.watchers)
         # systemd and containers stop services with SIGTERM: stop as for Ctrl-C; a running turn ends first.
         signal.signal(signal.SIGTERM, _stop_on_signal)
         log.info("mailbot running: %d mailbox(es); Ctrl-C to stop", len(app.config.mailboxes))
@@ -42,7 +46,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             readers.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=True)
+            if metrics is not None:
+                metrics.shutdown()
     return 0
+
+
+def _serve_metrics(
+    app: App, scheduler: BaseScheduler, watchers: list[Callable[[str, float], None]]
+) -> WSGIServer | None:
+    """[metrics] listen: the Prometheus endpoint, or None when it is off."""
+    from mailbot import metrics
+
+    watching = app.config.watching
+    try:
+        server = metrics.serve(app, scheduler, watchers)
+    except OSError as exc:
+        raise ConfigError(
+            app.config.path,
+            "metrics.listen",
+            f"cannot listen on {watching.metrics_host}:{watching.metrics_port}: "
+            f"{exc.strerror or exc}; choose a free port, or remove [metrics] to run without",
+        ) from None
+    if server is not None:
+        log.info("metrics at http://%s:%d/metrics", watching.metrics_host, watching.metrics_port)
+    return server
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
@@ -50,16 +77,15 @@ def _stop_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from mailbot.cli.progress import processing_progress
     from mailbot.scheduled import jobs
 
-    with opened_app(args) as app:
+    with opened_app(args) as app, processing_progress(app, "processing"):
         cycle = jobs.poll_cycle(app)
     for intake in cycle.intake:
         print(intake_line(intake))
     print(cycle_summary(cycle))
-    for error in cycle.errors:
-        print(f"error: {error}", file=sys.stderr)
-    return 1 if cycle.errors else 0
+    return 1 if cycle.errors else 0  # each error was logged to stderr when it happened, once
 
 
 def intake_line(intake: IntakeReport) -> str:
@@ -82,54 +108,9 @@ def cycle_summary(cycle: CycleReport) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    import asyncio
+    from mailbot.cli import check_config
 
-    from mailbot.intake import mailbox
-    from mailbot.outgoing import smtp
-    from mailbot.policy import load_policies
-
-    config = config_from(args)
-    load_policies(config.cases.policies_dir)
-    print(f"{config.path}: configuration is valid")
-    for line in data_lines(config):
-        print(line)
-    if config.staff is None:
-        print(
-            "warning: no [staff] directory: safeguarding alerts and bounce notices will reach nobody",
-            file=sys.stderr,
-        )
-    failures = 0
-    for box in config.mailboxes:
-        failures += _report_check(lambda box=box: mailbox.check_login(box), f"mailbox {box.name}")
-    failures += _report_check(lambda: asyncio.run(smtp.check_login(config.smtp)), "smtp")
-    return 1 if failures else 0
-
-
-def data_lines(config: Config) -> list[str]:
-    """Where the policies, classification rules and letters come from: shipped with mailbot, or the
-    organisation's own, named in [cases]."""
-    from mailbot.config import settings
-
-    chosen = (
-        ("policies", config.cases.policies_dir, settings.SHIPPED_POLICIES),
-        ("templates", config.cases.templates_dir, settings.SHIPPED_TEMPLATES),
-        ("classification rules", config.cases.classify_rules, settings.SHIPPED_CLASSIFY_RULES),
-    )
-    return [f"{what}: {path}" + (" (shipped)" if path == shipped else "") for what, path, shipped in chosen]
-
-
-def _report_check(check: Callable[[], str], what: str) -> int:
-    """Print one login check's result; 1 if it failed, so the command can count its failures."""
-    import aiosmtplib
-
-    from mailbot.intake.mailbox import MailboxError
-
-    try:
-        print(f"ok   {check()}")
-        return 0
-    except (MailboxError, OSError, aiosmtplib.SMTPException) as exc:
-        print(f"FAIL {what}: {exc}")
-        return 1
+    return check_config.cmd_check_config(args)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -153,12 +134,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import_mailbox(app: App, box: MailboxConfig, since: date) -> str:
+    from mailbot.cli.progress import processing_progress
     from mailbot.intake import mailbox
     from mailbot.pipeline import process_pending
 
     with mailbox.connect(box) as client:
         stored = mailbox.import_since(client, box, since, app.sessions, app.clock)
-        processing = process_pending(app)
+        with processing_progress(app, f"importing {box.name}"):
+            processing = process_pending(app)
         mailbox.mark_done(client, box, app.sessions, app.clock)
     return (
         f"{box.name}: imported {stored} message(s) since {since}; processed {processing.processed}, "

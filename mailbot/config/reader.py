@@ -167,6 +167,14 @@ class TomlReader:
             raise self.wrong(name, expected, value)
         return value
 
+    def port(self, name: str, default: Any = REQUIRED) -> int:
+        """A TCP port: 1 to 65535."""
+        expected = "a port number from 1 to 65535"
+        value = self.value(name, expected, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise self.wrong(name, expected, value)
+        return value
+
     def flag(self, name: str, default: bool = False) -> bool:
         value = self.value(name, "true or false", default)
         if not isinstance(value, bool):

@@ -98,7 +98,7 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str, base: 
     box = MailboxConfig(
         name=name,
         host=host,
-        port=reader.positive("port", default_port),
+        port=reader.port("port", default_port),
         tls=tls,
         username=username,
         auth=auth,
@@ -166,7 +166,7 @@ def read_smtp(reader: TomlReader, environ: Mapping[str, str], base: Path) -> Smt
         raise reader.error("password_env", "is required when smtp.username is set")
     smtp = SmtpConfig(
         host=reader.text("host"),
-        port=reader.positive("port", default_port),
+        port=reader.port("port", default_port),
         tls=tls,
         username=username,
         password_env=password_env,

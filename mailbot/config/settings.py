@@ -5,6 +5,7 @@ Every error a person can make in the file is reported with the file, the key and
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.retention import RetentionSettings, retention_from
 from mailbot.config.servers import MailboxConfig, SmtpConfig, read_mailboxes, read_smtp
 from mailbot.config.staff import StaffDirectory, load_staff
+from mailbot.config.watching import WatchingSettings, watching_from
 from mailbot.vocabulary import FORWARDED_MATTERS
 
 # The policies, classification rules and letters shipped inside the package, used unless [cases] names the
@@ -101,6 +103,7 @@ class Config:
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     spam: SpamConfig = field(default_factory=lambda: SpamConfig(frozenset(), None, 10.0))
     retention: RetentionSettings = field(default_factory=RetentionSettings)  # [retention]: how long kept
+    watching: WatchingSettings = field(default_factory=WatchingSettings)  # [metrics] and [logging]
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.mailboxes:
@@ -137,7 +140,7 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     flush = schedule.positive("flush_interval_seconds", 60)
     schedule.finish()
     database = top.sub("database")
-    url = database.text("url", f"sqlite:///{base / 'var' / 'mailbot.db'}")
+    url = _database_url(database, f"sqlite:///{base / 'var' / 'mailbot.db'}")
     database.finish()
     storage = top.sub("storage")
     storage_dir = _path(base, storage.text("directory", "var/store"))
@@ -151,11 +154,29 @@ def _build(path: Path, top: TomlReader, environ: Mapping[str, str]) -> Config:
     intake = _intake(top.sub("intake"), staff)
     spam = _spam(top.sub("spam"), staff)
     retention = retention_from(top.sub("retention"))
+    watching = watching_from(top.sub("metrics"), top.sub("logging"))
     top.finish()
     return Config(
         path, organisation, mailboxes, smtp, url, storage_dir, timezone, poll, flush, cases, delivery, staff,
-        forwarding, digest, intake, spam, retention,
+        forwarding, digest, intake, spam, retention, watching,
     )  # fmt: skip
+
+
+# The databases mailbot runs on, as SQLAlchemy names them: "sqlite", "postgresql" or "postgresql+DRIVER".
+_DATABASE_SCHEME = re.compile(r"(sqlite|postgresql(\+[a-z0-9]+)?)://")
+
+
+def _database_url(reader: TomlReader, default: str) -> str:
+    """Only the scheme is shown back: the rest of a URL may hold a password."""
+    url = reader.text("url", default)
+    if not _DATABASE_SCHEME.match(url):
+        scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:12]
+        raise reader.error(
+            "url",
+            f'expected "sqlite:///PATH" or "postgresql+psycopg://USER@HOST/DATABASE", got one starting '
+            f"{scheme!r}",
+        )
+    return url
 
 
 def _spam(reader: TomlReader, staff: StaffDirectory | None) -> SpamConfig:

@@ -77,10 +77,12 @@ class MailboxReader(threading.Thread):
     """Reads one mailbox for as long as the service runs."""
 
     def __init__(
-        self, app: App, box: MailboxConfig, turns: Turns, roll: Roll, stopping: threading.Event
-    ) -> None:
+        self, app: App, box: MailboxConfig, turns: Turns, roll: Roll, stopping: threading.Event,
+        watchers: list[Callable[[str, float], None]] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(name=f"mailbox-{box.name}", daemon=True)
         self.app, self.box, self.turns, self.roll, self.stopping = app, box, turns, roll, stopping
+        self.watchers = watchers if watchers is not None else []  # told how long each look took
         self.lease = mailbox_lease(app.sessions, box.name)
         self.backoff = Backoff()
         self._uidnext = 0  # as last seen before storing what was new
@@ -123,11 +125,13 @@ class MailboxReader(threading.Thread):
 
     def _handle(self, client: IMAPClient) -> None:
         """Store what is new, process it and send what is due, then tidy the mailbox."""
-        report = CycleReport()
+        report, started = CycleReport(), time.monotonic()
         self._uidnext = _uidnext(client.select_folder(self.box.folder))
         report.intake.append(mailbox.fetch_new(client, self.box, self.app.sessions, self.app.clock))
         self.turns.request()
         tidy_connected(self.app, self.box, client, report)
+        for watcher in self.watchers:  # e.g. the metrics' poll duration
+            watcher(self.box.name, time.monotonic() - started)
 
     def _idle(self, client: IMAPClient) -> bool:
         """Wait in IDLE until new mail, the renewal time or a shutdown; False when the lease was lost."""
@@ -203,8 +207,10 @@ class Readers:
     def __init__(self, app: App, turns: Turns) -> None:
         self.stopping = threading.Event()
         self.roll = Roll(app.sessions, len(app.config.mailboxes))
+        self.watchers: list[Callable[[str, float], None]] = []  # shared: one added later reaches every reader
         self.threads: list[threading.Thread] = [
-            MailboxReader(app, box, turns, self.roll, self.stopping) for box in app.config.mailboxes
+            MailboxReader(app, box, turns, self.roll, self.stopping, self.watchers)
+            for box in app.config.mailboxes
         ]
         self.threads.append(threading.Thread(target=self._on_the_roll, name="worker-roll", daemon=True))
 

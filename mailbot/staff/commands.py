@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot import checked
 from mailbot.app import App
 from mailbot.cases import actions, parties, records, stages
+from mailbot.cases.guards import Action, refuse_if_senseless
 from mailbot.classify.chain import mail_context, model_text
 from mailbot.classify.learning import add_example
 from mailbot.config.staff import Person
@@ -258,6 +259,7 @@ def first_mail_text(session: Session, app: App, case: Case) -> str:
 
 
 def _stage(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
+    refuse_if_senseless(case, Action.MOVE_STAGE)  # the same rule as `mailbot cases escalate`
     target = _target_stage(app, case, command.argument)
     if target == case.stage:
         return f"{case.ref} is already at {target}"
