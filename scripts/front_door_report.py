@@ -37,7 +37,7 @@ from mailbot.classify.safeguarding import load_screening  # noqa: E402
 from mailbot.vocabulary import PERSON_KINDS  # noqa: E402
 
 LABELLED = ROOT / "tests" / "data" / "labelled"
-TUNING_SETS = (ROOT / "tests" / "data" / "labelled_more.toml", ROOT / "tests" / "data" / "labelled_fresh.toml")
+TUNING_SETS = tuple(ROOT / "tests" / "data" / name for name in ("labelled_more.toml", "labelled_fresh.toml"))
 FROZEN = ROOT / "tests" / "data" / "front_door" / "frozen.toml"
 OWN = frozenset({"complaints@riverside.example", "feedback@riverside.example", "@riverside.example"})
 
