@@ -61,7 +61,7 @@ class App:
         return classify(
             mail, self.chain, thread, self.config.own_addresses, self.screening,
             trusted_servers=frozenset() if released else spam.trusted_servers,
-            live_verdicts=() if released else live,
+            live_verdicts=() if released else live, judge_junk=not released,
             model=self.learner.model(save_model) if self.learner else None,
         )  # fmt: skip
 

@@ -216,7 +216,8 @@ def test_a_kind_that_is_not_a_kind_is_refused_with_the_kinds_accepted(app: App, 
     case = open_case(session, app)
 
     assert problems(app, case, "#kind grumble") == [
-        "#kind grumble: unknown kind 'grumble' (accepted: #kind complaint|concern|compliment|comment)"
+        "#kind grumble: unknown kind 'grumble' "
+        "(accepted: #kind complaint|concern|compliment|comment|subject_access|foi)"
     ]
 
 

@@ -29,8 +29,16 @@ def test_machine_mail_answered_stays_at_the_two_microsoft_365_verdicts_the_set_d
 
 
 def test_kind_accuracy_on_the_frozen_set_does_not_fall() -> None:
-    assert measured().frozen_model.right >= 136  # of 150, measured 2026-11-30
-    assert measured().frozen_rules.right >= 116  # the rules alone
+    # First measured 136 (rules + model) and 116 (rules alone) of 150; raised after issue 13's second round
+    # (tuning set part three and four, rules for what they showed; the frozen set was not tuned on).
+    assert measured().frozen_model.right >= 142  # of 150
+    assert measured().frozen_rules.right >= 118  # the rules alone
+
+
+def test_each_person_kind_keeps_its_recall_on_the_frozen_set() -> None:
+    floors = {"complaint": 45, "concern": 17, "compliment": 17, "comment": 14, "out_of_scope": 5}
+    found = {kind: measured().frozen_model.kind_score(kind).true_positives for kind in floors}
+    assert all(found[kind] >= floor for kind, floor in floors.items()), found
 
 
 def test_safeguarding_recall_on_the_frozen_set_does_not_fall() -> None:

@@ -60,7 +60,7 @@ STAFF_LETTERS = {
     "alert_unverified_staff", "breach",
     "command_done", "command_no_case", "command_refused", "digest", "follow_up", "forward_matter",
     "forward_request",
-    "notice_bundle", "notify_coordinator", "relay_held", "reminder",
+    "notice_bundle", "notify_coordinator", "relay_held", "reminder", "request_due", "request_overdue",
 }  # fmt: skip
 ENGLISH_DATE_WORDS = re.compile(
     r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July"

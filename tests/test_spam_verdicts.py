@@ -91,3 +91,18 @@ def test_the_chain_holds_spam_only_with_a_trusted_verdict() -> None:
     assert classify(parse_mail(raw), chain, trusted_servers=OURS).kind == "spam"
     assert classify(parse_mail(raw), chain).kind != "spam"
     assert [v.spam for v in verdicts(parse_mail(raw), OURS)] == [True]
+
+
+def test_microsoft_365_fields_above_our_servers_stamp_were_written_on_our_side() -> None:
+    # Exchange Online behind our own gateway: its verdict lies above the stamp mx.riverside.example wrote,
+    # so it counts although "microsoft365" is not listed; the same fields a sender wrote below do not.
+    ms_spam = [("X-MS-Exchange-Organization-SCL", "9"), ("X-Forefront-Antispam-Report", "SCL:9;SFV:SPM;")]
+    stamp = [("Authentication-Results", "mx.riverside.example; spf=pass smtp.mailfrom=example.net")]
+    received = [("Received", "from mail.example.net (mail.example.net [192.0.2.7]) by mx.riverside.example "
+                             "with ESMTPS id 4Xyz; Mon, 30 Nov 2026 09:00:00 +0000")]  # fmt: skip
+    for ours in (stamp, received):
+        verdict = microsoft365([*ms_spam, *ours, *SENDERS], OURS)
+        assert verdict is not None and verdict.spam and verdict.detail == "SCL 9, SFV SPM"
+        assert microsoft365([*ours, *SENDERS, *ms_spam], OURS) is None
+    elsewhere = [("Received", "from a.example by mx.elsewhere.example; Mon, 30 Nov 2026 09:00:00 +0000")]
+    assert microsoft365([*ms_spam, *elsewhere, *SENDERS], OURS) is None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.checked import same_mailbox
-from mailbot.classify import headers, marks, senders, spam, state, wording  # noqa: F401  (modules register rule types)
+from mailbot.classify import headers, junk, marks, senders, spam, state, wording  # noqa: F401  (modules register rule types)
 from mailbot.classify.decide import RuleSide, decide, is_persons_new_mail
 from mailbot.classify.kind_model import KindModel
 from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch
@@ -177,13 +177,16 @@ def classify(
     trusted_servers: frozenset[str] = frozenset(),
     live_verdicts: tuple[SpamVerdict, ...] = (),
     model: KindModel | None = None,
+    judge_junk: bool = True,
 ) -> Classification:
     """Run the chain over one mail and say what it is, which flags it carries, how sure, and why.
 
     ``trusted_servers`` are the receiving servers whose spam verdicts count; ``live_verdicts`` what a local
-    rspamd said; ``model`` the kind model that decides a person's new mail with the rules. With
+    rspamd said; ``model`` the kind model that decides a person's new mail with the rules; ``judge_junk``
+    False for mail a person released from quarantine (the marks of junk are not read again). With
     ``screening``, any sign of abuse or neglect adds the ``safeguarding`` flag and what was found."""
     context = mail_context(mail, thread, own_addresses, (*verdicts(mail, trusted_servers), *live_verdicts))
+    context = replace(context, judge_junk=judge_junk)
     verdict, rules = _run_chain(mail, chain, context)
     if is_persons_new_mail(verdict, thread is not None):
         prediction = model.predict(model_text(context)) if model is not None else None

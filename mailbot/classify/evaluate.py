@@ -269,7 +269,7 @@ def _unlabelled(directory: Path, rows: tuple[Label, ...]) -> tuple[str, ...]:
 
 def format_evaluation(e: Evaluation) -> str:
     """Plain text for a terminal: headline, confusion table, per-kind and per-flag scores, the misses."""
-    sections = [_headline(e), _confusion_table(e), _score_table("kind", e.kind_scores())]
+    sections = [_headline(e), confusion_table(e), _score_table("kind", e.kind_scores())]
     if e.flags:
         sections.append(_score_table("flag", e.flag_scores()))
     sections.append(_misses(e))
@@ -300,7 +300,7 @@ _MACHINE = frozenset(MACHINE_KINDS)
 _SILENT = frozenset(SILENT_KINDS)
 
 
-def _confusion_table(e: Evaluation) -> str:
+def confusion_table(e: Evaluation) -> str:
     """Columns are numbered (kind names are too long for column heads); the row label gives the number."""
     kinds, confusion = e.kinds, e.confusion
     if not kinds:

@@ -23,6 +23,7 @@ class MailContext:
     body: str  # the new words of a reply; for new mail the whole text and any mail forwarded with it
     spam_verdicts: tuple[Any, ...] = ()  # spam.SpamVerdict: what our trusted servers (and rspamd) said
     html: str = ""  # the HTML part, for marks only HTML carries (tracking images)
+    judge_junk: bool = True  # False once a person released the mail from quarantine
 
 
 @dataclass(frozen=True)

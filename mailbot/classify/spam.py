@@ -9,8 +9,11 @@ the mail for us wrote it, under the same rule as staff/trust.py for Authenticati
   X-Spam-* fields as one block, and deletes any it finds first), never from a field further down: a sender's
   forged "X-Spam-Flag: YES" lies below our server's block, since servers prepend.
 - Microsoft 365 (Exchange Online) removes X-MS-Exchange-Organization-* fields from mail arriving from outside
-  and stamps X-Forefront-Antispam-Report above the sender's fields: the topmost of each is read, and only
-  when "microsoft365" is a trusted server (as for its Authentication-Results without an authserv-id).
+  and stamps X-Forefront-Antispam-Report above the sender's fields: the topmost of each is read when
+  "microsoft365" is a trusted server (as for its Authentication-Results without an authserv-id). Otherwise
+  only fields above our own receiving server's stamp (its Authentication-Results or Received) count: servers
+  prepend, so whatever lies above that stamp was written on our side of it (Exchange Online behind our
+  gateway), and a sender's own copy of the fields lies below.
 - DMARC: the topmost Authentication-Results from a trusted server says dmarc=fail and the domain's published
   policy is reject or quarantine (the owner of the From domain asked for such mail to be refused).
 
@@ -94,7 +97,7 @@ def rspamd(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamV
 
 def microsoft365(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
     if MICROSOFT_365 not in trusted:
-        return None
+        headers = headers[: _our_stamp(headers, trusted)]
     scl = _topmost(headers, "x-ms-exchange-organization-scl")
     report = _forefront(_topmost(headers, "x-forefront-antispam-report") or "")
     if scl is None and not report:
@@ -180,6 +183,21 @@ def _topmost_trusted_stamp(headers: Sequence[tuple[str, str]], trusted: frozense
         if writer in trusted:
             return value
     return None
+
+
+def _our_stamp(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> int:
+    """Where the topmost stamp our own receiving server wrote lies (0 when there is none): an
+    Authentication-Results naming it, or a Received saying it took the mail ("by mx.example")."""
+    for index, (key, value) in enumerate(headers):
+        name = key.lower()
+        if name == "authentication-results" and parse_authentication_results(value).authserv_id in trusted:
+            return index
+        if name == "received" and (by := _RECEIVED_BY.search(value)) and by.group(1).lower() in trusted:
+            return index
+    return 0
+
+
+_RECEIVED_BY = re.compile(r"\bby\s+([A-Za-z0-9.-]+?)\.?(?=[\s;(]|$)", re.IGNORECASE)
 
 
 # --- the rule classify.toml names --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
 from mailbot.policy import MUST_TELL, Period, Policy
 from mailbot.policy.workdays import WorkingCalendar
+from mailbot.scheduled.request_clocks import request_notices
 from mailbot.vocabulary import CaseStatus, Kind
 
 if TYPE_CHECKING:
@@ -198,10 +199,13 @@ def run_watch(app: App, settings: WatchSettings | None = None) -> WatchReport:
 
 
 def notices_due(session: Session, app: App, today: date, settings: WatchSettings) -> list[Notice]:
-    """Each pending date's reminder or breach alert, then the follow-ups due, with the cases at hand."""
+    """Each pending date's reminder or breach alert (requests' statutory ones too), then the follow-ups."""
     deadlines = open_deadlines(session)
     follow_ups = follow_ups_due(session, app, today - FOLLOW_UP_CATCH_UP, today, settings)
     notices = [deadline_notice(session, app, d, today, settings) for d in deadlines]
+    # Subject access and FOI requests run on the law's dates, not the policy's (scheduled/request_clocks.py).
+    requests = request_notices(session, app, today, settings.remind_working_days)
+    notices += [Notice(n.key, n.case_id, n.letter, n.recipients, n.details) for n in requests]
     return [n for n in notices if n is not None] + [follow_up_notice(session, app, f) for f in follow_ups]
 
 

@@ -26,13 +26,14 @@ from mailbot.errors import MailbotError
 from mailbot.intake.parse import UnparseableMail, parse_mail
 from mailbot.outgoing import alerts
 from mailbot.privacy import hold
-from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE, UNSURE_KIND_FLAG
+from mailbot.staff.kind_change import move_clock
+from mailbot.vocabulary import FEEDBACK_KINDS, OUTCOMES, RECORDED_STAGE, REQUEST_KINDS, UNSURE_KIND_FLAG
 
 _LINE = re.compile(r"^#(?P<name>[A-Za-z_-]+)\b[ \t]*(?P<rest>.*)$")
 USAGE = {
     "assign": "#assign NAME (a member of staff)",
     "investigator": "#investigator NAME",
-    "kind": "#kind complaint|concern|compliment|comment",
+    "kind": "#kind complaint|concern|compliment|comment|subject_access|foi",
     "stage": "#stage N or #stage NAME (a stage of the case's policy)",
     "extend": "#extend DAYS REASON (add 'agreed' before the reason if the complainant agreed)",
     "outcome": "#outcome upheld|partly upheld|not upheld (the text below becomes the reasons)",
@@ -132,7 +133,7 @@ def _staff_person(app: App, name: str) -> Person:
 
 
 def _check_kind(app: App, case: Case, command: Command) -> None:
-    if command.argument.lower() not in FEEDBACK_KINDS:
+    if command.argument.lower() not in (*FEEDBACK_KINDS, *REQUEST_KINDS):
         raise CommandError(f"unknown kind {command.argument!r}")
 
 
@@ -238,11 +239,13 @@ def _kind(session: Session, app: App, case: Case, command: Command, mail: StaffM
     case.kind = kind
     case.flags = sorted(set(case.flags) - {UNSURE_KIND_FLAG})  # a person has confirmed it
     records.log_event(session, case, mail.person.primary, "kind", mail.at, kind, mail.inbound)
+    # A request with its own law runs on the law's clock; feedback on the complaints stages.
+    moved = move_clock(session, app, case, kind, mail.at, mail.person.primary, mail.inbound)
     # The correction teaches the kind model: the next mail like this one is classified with it.
     text = first_mail_text(session, app, case)
     if text and add_example(session, text, kind, f"#kind by {mail.person.primary}", mail.at, case.id):
-        return f"{case.ref} is now a {kind}; learnt for next time"
-    return f"{case.ref} is now a {kind}"
+        return f"{case.ref} is now a {kind}{moved}; learnt for next time"
+    return f"{case.ref} is now a {kind}{moved}"
 
 
 def first_mail_text(session: Session, app: App, case: Case) -> str:

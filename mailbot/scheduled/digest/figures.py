@@ -31,6 +31,7 @@ from mailbot.scheduled.report import (
     stage_labels,
     total,
 )
+from mailbot.scheduled.request_clocks import RequestStanding, requests_standing
 from mailbot.scheduled.watch import FollowUpDue, calendar_for, follow_ups_due
 from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT as SAFEGUARDING_EVENT
 from mailbot.vocabulary import UNSURE_KIND_FLAG, CaseStatus, InboundState
@@ -112,6 +113,7 @@ class DigestFigures:
     spam_held: int = 0  # mail held in quarantine as spam this week
     requests: Mapping[str, int] = field(default_factory=dict)  # subject access / FOI received this week
     undelivered: tuple[UndeliveredLetter, ...] = ()  # held letters, and this week's that could not go
+    open_requests: tuple[RequestStanding, ...] = ()  # subject access / FOI requests open, due or overdue
 
     @property
     def overdue(self) -> list[OpenCase]:
@@ -150,7 +152,7 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             tuple(follow_ups_due(session, app, span.start, today + timedelta(days=7), settings.watch)),
             weekly_volumes(session, zone, span.start),
             unconfirmed(session, zone), spam_held(session, span), requests_received(session, span),
-            undelivered_letters(session, span, zone),
+            undelivered_letters(session, span, zone), requests_standing(session, app, today),
         )  # fmt: skip
 
 
