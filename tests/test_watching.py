@@ -162,3 +162,23 @@ def test_a_backlog_processed_on_a_terminal_shows_a_bar_and_off_one_nothing(
             assert "importing complaints" in err and "message" in err
         else:
             assert err == ""
+
+
+def test_eval_over_a_labelled_set_shows_a_bar_on_a_terminal_and_nothing_off_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mailbot.classify import load_chain
+    from mailbot.classify.evaluate import evaluate_set
+    from mailbot.classify.safeguarding import load_screening
+    from mailbot.cli.progress import counted
+
+    labelled = Path(__file__).parent / "data" / "labelled_more.toml"
+    rules = Path(__file__).parent.parent / "rules"
+    chain, screening = load_chain(rules / "classify.toml"), load_screening(rules / "safeguarding.toml")
+    for terminal in (True, False):
+        capsys.readouterr()
+        bar = counted("classifying", interactive=terminal)
+        evaluation = evaluate_set(labelled, chain, screening=screening, each=bar)
+        err = capsys.readouterr().err
+        assert len(evaluation.judgements) > 20  # enough for a bar
+        assert ("classifying" in err and "mail" in err) if terminal else err == ""

@@ -8,7 +8,7 @@ and per flag, so a change to rules/classify.toml is judged on evidence rather th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from mailbot.vocabulary import MACHINE_KINDS, NO_REPLY_FLAG, SILENT_KINDS, UNSUR
 
 # Flags that come from configuration and headers (our own address, a no-auto-reply request), not from what the
 # mail says: nobody labels them, so they are left out of the flag scores.
+# How an evaluation walks its labelled mails: ``list`` by default, a progress bar from the CLI.
+Each = Callable[[Sequence], Iterable]  # type: ignore[type-arg]
 UNJUDGED_FLAGS = SILENCING_FLAGS - {NO_REPLY_FLAG} | {UNSURE_KIND_FLAG}
 # Reading order for tables: what people write first, then mail on a case, then machines.
 _KIND_ORDER = (
@@ -157,13 +159,15 @@ def evaluate(
     screening: Screening | None = None,
     model: KindModel | None = None,
     trusted_servers: frozenset[str] = frozenset(),
+    each: Each = list,
 ) -> Evaluation:
-    """Classify every labelled mail in `directory` as new mail and set the answers beside the labels."""
+    """Classify every labelled mail in `directory` as new mail and set the answers beside the labels;
+    ``each`` walks the labels (the CLI's progress bar)."""
     rows = read_labels(labels, known_flags=settable_flags(chain, screening))
     classifier = _Classifier(chain, own_addresses, screening, model, trusted_servers)
     judgements = tuple(
         _judge(_read_mail(directory, labels, row), directory / row.file, labels, row, classifier)
-        for row in rows
+        for row in each(rows)
     )
     return Evaluation(judgements, _unlabelled(directory, rows))
 
@@ -175,6 +179,7 @@ def evaluate_set(
     screening: Screening | None = None,
     model: KindModel | None = None,
     trusted_servers: frozenset[str] = frozenset(),
+    each: Each = list,
 ) -> Evaluation:
     """The same for a labelled set written as one TOML file (see labelled.py); the set's own receiving
     servers are trusted as the configuration's are."""
@@ -183,7 +188,7 @@ def evaluate_set(
     trusted = trusted_servers | labelled.trusted_servers
     classifier = _Classifier(chain, own_addresses, screening, model, trusted)
     judgements = []
-    for line, entry in enumerate(labelled.mails, start=1):
+    for line, entry in enumerate(each(labelled.mails), start=1):
         row = _label(path, line, [entry["id"], entry["kind"], " ".join(entry.get("flags", ()))], known)
         judgements.append(_judge(as_message(entry), f"{path}#{entry['id']}", path, row, classifier))
     return Evaluation(tuple(judgements))

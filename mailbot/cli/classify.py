@@ -25,6 +25,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     and retrain: the figures printed are never the model marking its own homework."""
     from mailbot.app import build_app
     from mailbot.classify.evaluate import evaluate_any, format_evaluation
+    from mailbot.cli.progress import counted
     from mailbot.db.session import database_exists
 
     config = config_from(args)
@@ -35,7 +36,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         model = app.learner.model(save_retrained=not args.held_out) if app.learner else None
         evaluation = evaluate_any(
             args.directory, args.labels, app.chain, config.own_addresses, screening=app.screening,
-            model=model, trusted_servers=config.spam.trusted_servers,
+            model=model, trusted_servers=config.spam.trusted_servers, each=counted("classifying"),
         )  # fmt: skip
         print(format_evaluation(evaluation), end="")
         if not args.held_out:
@@ -49,11 +50,12 @@ def _print_eval(args: argparse.Namespace, config: Config, model: KindModel | Non
     from mailbot.classify import load_chain
     from mailbot.classify.evaluate import evaluate_any, format_evaluation
     from mailbot.classify.safeguarding import load_screening
+    from mailbot.cli.progress import counted
 
     evaluation = evaluate_any(
         args.directory, args.labels, load_chain(config.cases.classify_rules), config.own_addresses,
         screening=load_screening(config.cases.safeguarding_rules), model=model,
-        trusted_servers=config.spam.trusted_servers,
+        trusted_servers=config.spam.trusted_servers, each=counted("classifying"),
     )  # fmt: skip
     print(format_evaluation(evaluation), end="")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -32,6 +32,19 @@ def processing_progress(app: App, what: str, interactive: bool | None = None) ->
     finally:
         stop.set()
         watcher.join()
+
+
+def counted(what: str, interactive: bool | None = None) -> Callable[[Sequence], Iterable]:  # type: ignore[type-arg]
+    """A walk over a known list of items with a bar (``eval`` over a labelled set), on a terminal only."""
+
+    def each(items: Sequence) -> Iterable:  # type: ignore[type-arg]
+        if not (sys.stderr.isatty() if interactive is None else interactive) or len(items) < WORTH_A_BAR:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, desc=what, unit="mail", file=sys.stderr, leave=False)
+
+    return each
 
 
 def _watch(app: App, since: datetime, what: str, stop: threading.Event) -> None:
