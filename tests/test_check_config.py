@@ -153,3 +153,14 @@ def test_an_unset_smtp_password_variable_is_named_as_the_imap_one_is(
     [line] = fail_lines(err)
     assert "FAIL" not in out  # problems on stderr, the checks that passed on stdout
     assert "mailbox[0].password_env: environment variable TEST_IMAP_PASSWORD is not set" in line
+
+
+def test_an_rspamd_that_does_not_answer_is_named_and_a_real_one_passes(
+    check: Run, request: pytest.FixtureRequest
+) -> None:
+    status, _, err = check(extra='\n[spam]\nrspamd_url = "http://127.0.0.1:9"\nrspamd_timeout_seconds = 2\n')
+    [line] = fail_lines(err)
+    assert status == 1 and "spam.rspamd_url" in line and "start rspamd, correct the address" in line
+    rspamd = request.getfixturevalue("rspamd")  # a real rspamd (skipped, or failed under CI, where absent)
+    status, out, err = check(extra=f'\n[spam]\nrspamd_url = "{rspamd.url}"\n')
+    assert status == 0 and fail_lines(err) == [] and f"ok   rspamd: {rspamd.url} answered (action " in out

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 
 from mailbot.classify.spam import SpamVerdict
+from mailbot.errors import MailbotError
 
 log = logging.getLogger(__name__)
 # Only "reject" counts by default: a lone rspamd that cannot see the connecting server or look anything up
@@ -19,19 +20,35 @@ DEFAULT_SPAM_ACTIONS = ("reject",)
 MAX_BYTES = 10 * 1024 * 1024  # rspamd's own default limit; larger mail is judged on its headers
 
 
+class RspamdUnavailable(MailbotError):
+    """rspamd did not answer, or answered something that is not its JSON."""
+
+
 def ask(
     url: str, raw: bytes, timeout: float, spam_actions: tuple[str, ...] = DEFAULT_SPAM_ACTIONS
 ) -> tuple[SpamVerdict, ...]:
     if len(raw) > MAX_BYTES:
         return ()
+    try:
+        return (check(url, raw, timeout, spam_actions),)
+    except RspamdUnavailable as exc:
+        log.warning("rspamd at %s not asked (%s); judging on headers alone", url, exc)
+        return ()
+
+
+def check(
+    url: str, raw: bytes, timeout: float, spam_actions: tuple[str, ...] = DEFAULT_SPAM_ACTIONS
+) -> SpamVerdict:
+    """rspamd's verdict on one mail; RspamdUnavailable when it cannot be had."""
     request = urllib.request.Request(url.rstrip("/") + "/checkv2", data=raw, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read(1_000_000))
     except (OSError, urllib.error.URLError, ValueError) as exc:
-        log.warning("rspamd at %s not asked (%s); judging on headers alone", url, exc)
-        return ()
-    return (verdict_of(answer, spam_actions),)
+        raise RspamdUnavailable(str(getattr(exc, "reason", None) or exc)) from exc
+    if not isinstance(answer, dict) or "action" not in answer:
+        raise RspamdUnavailable(f"{url} answered, but not as rspamd does (no action in its JSON)")
+    return verdict_of(answer, spam_actions)
 
 
 def verdict_of(

@@ -81,6 +81,8 @@ def all_findings(config: Config) -> Iterator[Finding]:
     for index, box in enumerate(config.mailboxes):
         yield from mailbox_findings(config, index, box)
     yield smtp_finding(config)
+    if config.spam.rspamd_url is not None:
+        yield rspamd_finding(config)
 
 
 def problem(config: Config, key: str, message: str) -> Finding:
@@ -263,3 +265,20 @@ def smtp_finding(config: Config) -> Finding:
         return Finding(True, asyncio.run(smtp.check_login(config.smtp)))
     except (MailbotError, OSError, aiosmtplib.SMTPException) as exc:
         return Finding(False, f"smtp: {exc}")
+
+
+def rspamd_finding(config: Config) -> Finding:
+    """[spam] rspamd_url answers a check as the bot will ask it (an unreachable rspamd is only logged while
+    the bot runs, and mail is then judged on its headers alone: worth knowing before)."""
+    from mailbot.classify import rspamd
+
+    try:
+        answer = rspamd.check(config.spam.rspamd_url or "", PROBE, config.spam.rspamd_timeout_seconds)
+    except rspamd.RspamdUnavailable as exc:
+        return problem(
+            config, "spam.rspamd_url", f"{exc}; start rspamd, correct the address, or remove the key"
+        )
+    return Finding(True, f"rspamd: {config.spam.rspamd_url} answered ({answer.detail})")
+
+
+PROBE = b"From: check-config@mailbot.invalid\r\nSubject: mailbot check-config\r\n\r\nA test.\r\n"
