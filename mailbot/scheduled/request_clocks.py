@@ -115,7 +115,8 @@ def _unique(people: tuple[Recipient, ...]) -> tuple[Recipient, ...]:
     return tuple(first.values())
 
 
-def _calendar(app: App, policy: str) -> WorkingCalendar:
+def calendar_for(app: App, policy: str) -> WorkingCalendar:
+    """The case's policy calendar; a case whose policy file has gone is still watched on England's days."""
     known = app.policies.get(policy)
     return known.calendar if known else WorkingCalendar(timezone=app.config.timezone)
 
@@ -147,4 +148,4 @@ def requests_standing(session: Session, app: App, today: date) -> tuple[RequestS
 
 
 def _days_left(app: App, r: OpenRequest, today: date) -> int:
-    return _calendar(app, r.policy).working_days_between(today, r.due)
+    return calendar_for(app, r.policy).working_days_between(today, r.due)

@@ -24,8 +24,7 @@ from mailbot.outgoing.notices import LetterRequest, send_letter
 from mailbot.outgoing.once import already_claimed, send_once
 from mailbot.outgoing.outbox import Recipient
 from mailbot.policy import MUST_TELL, Period, Policy
-from mailbot.policy.workdays import WorkingCalendar
-from mailbot.scheduled.request_clocks import request_notices
+from mailbot.scheduled.request_clocks import calendar_for, request_notices
 from mailbot.vocabulary import CaseStatus, Kind
 
 if TYPE_CHECKING:
@@ -44,12 +43,6 @@ def watch_settings(config: Config) -> WatchSettings:
 
 def local_today(app: App) -> date:
     return app.clock().astimezone(ZoneInfo(app.config.timezone)).date()
-
-
-def calendar_for(app: App, policy: str) -> WorkingCalendar:
-    """The case's policy calendar; a case whose policy file has gone is still watched on England's days."""
-    known = app.policies.get(policy)
-    return known.calendar if known else WorkingCalendar(timezone=app.config.timezone)
 
 
 # --- the dates a case must keep --------------------------------------------------------------------------

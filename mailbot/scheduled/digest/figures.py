@@ -31,8 +31,8 @@ from mailbot.scheduled.report import (
     stage_labels,
     total,
 )
-from mailbot.scheduled.request_clocks import RequestStanding, requests_standing
-from mailbot.scheduled.watch import FollowUpDue, calendar_for, follow_ups_due
+from mailbot.scheduled.request_clocks import RequestStanding, calendar_for, requests_standing
+from mailbot.scheduled.watch import FollowUpDue, follow_ups_due
 from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT as SAFEGUARDING_EVENT
 from mailbot.vocabulary import UNSURE_KIND_FLAG, CaseStatus, InboundState
 
