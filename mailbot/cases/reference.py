@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailbot.db.models import ReferenceCounter
@@ -37,13 +38,14 @@ class ReferenceFormat:
 
 
 def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
-    """The next reference for the year; the counter row is locked so two processes never share one."""
-    counter = session.execute(
-        select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = ReferenceCounter(year=year, last_seq=0)
-        session.add(counter)
-    counter.last_seq += 1
-    session.flush()
-    return fmt.make(year, counter.last_seq)
+    """The next reference for the year, in one statement: the counter row is created or incremented by the
+    database and the new number returned (no read, then write), so two processes never share one."""
+    return fmt.make(year, session.execute(_next_seq(session, year)).scalar_one())
+
+
+def _next_seq(session: Session, year: int) -> Any:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ReferenceCounter).values(year=year, last_seq=1)
+    return statement.on_conflict_do_update(
+        index_elements=[ReferenceCounter.year], set_={"last_seq": ReferenceCounter.last_seq + 1}
+    ).returning(ReferenceCounter.last_seq)
