@@ -129,7 +129,7 @@ def fetch_new(
     if state is None or state.uidvalidity != uidvalidity:
         return _set_baseline(ledger, client, box, uidvalidity, info, replaced=state)
     report = IntakeReport(box.name)
-    for batch in _batches(_new_uids(client, state.last_uid), box.batch_size):
+    for batch in batches_by_size(client, _new_uids(client, state.last_uid), box.batch_size):
         report.fetched += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=True)
     return report
 
@@ -145,7 +145,7 @@ def import_since(
         _set_baseline(ledger, client, box, uidvalidity, info, replaced=None)
     uids = sorted(int(u) for u in client.search(["SINCE", since]))
     stored = 0
-    for batch in _batches(uids, box.batch_size):
+    for batch in batches_by_size(client, uids, box.batch_size):
         stored += _store_batch(ledger, client, box, uidvalidity, batch, send_allowed=False)
     return stored
 
@@ -208,6 +208,29 @@ def _new_uids(client: IMAPClient, last_uid: int) -> list[int]:
 def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(uids), size):
         yield uids[start : start + size]
+
+
+FETCH_BYTES = 8 * 1024 * 1024  # the most message bytes one FETCH brings in (a larger message comes alone)
+
+
+def batches_by_size(
+    client: IMAPClient, uids: list[int], count: int, max_bytes: int = FETCH_BYTES
+) -> Iterator[list[int]]:
+    """The UIDs in batches of at most ``count`` messages and ``max_bytes`` (from RFC822.SIZE, asked before
+    any body is fetched), so a poll holds a bounded amount of mail in memory whatever is waiting."""
+    for chunk in _batches(uids, 1000):
+        sizes = client.fetch(chunk, ["RFC822.SIZE"])
+        batch: list[int] = []
+        held = 0
+        for uid in chunk:
+            size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+            if batch and (len(batch) >= count or held + size > max_bytes):
+                yield batch
+                batch, held = [], 0
+            batch.append(uid)
+            held += size
+        if batch:
+            yield batch
 
 
 def _store_batch(
