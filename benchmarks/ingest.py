@@ -199,7 +199,8 @@ def _cli_poll(config: Path):  # type: ignore[no-untyped-def]
     def poll() -> None:
         subprocess.run(
             [sys.executable, "-m", "mailbot.cli", "--config", str(config), "poll", "--once"],
-            cwd=ROOT, env={**os.environ, **ENV}, check=True, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, **ENV}, check=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
     return poll
