@@ -39,18 +39,35 @@ def large_mail(number: int, megabytes: int) -> bytes:
     return message.as_bytes()
 
 
-def poll_peak(config: Path) -> tuple[float, float]:
-    """(peak RSS in MB, seconds) of one ``mailbot poll --once``."""
+def poll_peak(config: Path, report_every: float = 30.0) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one ``mailbot poll --once``; the peak so far is printed as it runs."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "mailbot.cli", "--config", str(config), "poll", "--once"],
-        cwd=ROOT, env={**os.environ, **ENV}, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    _, status, usage = os.wait4(process.pid, 0)
+    next_report = report_every
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(1)
+        if (elapsed := time.perf_counter() - start) > next_report:
+            print(f"  after {elapsed:.0f} s: peak so far {_high_water(process.pid)}", flush=True)
+            next_report += report_every
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"poll --once exited {process.returncode}")
     return usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def _high_water(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    found = (line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("VmHWM"))
+    return next(found, "?")
 
 
 def scenario(name: str, raws: list[bytes], smtp: SmtpProcess, tmp: Path) -> None:
