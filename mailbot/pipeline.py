@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -42,11 +43,13 @@ class ProcessReport:
 def process_pending(app: App) -> ProcessReport:
     """Process every message still in the ``fetched`` state, oldest first."""
     report = ProcessReport()
+    # The kind model's examples are looked at once for the whole batch.
     try:
-        for inbound_id in retrying(lambda: _waiting(app), "finding messages to process"):
-            state = process_one(app, inbound_id)
-            report.processed += state == InboundState.PROCESSED
-            report.shunted += state == InboundState.SHUNTED
+        with app.learner.batch() if app.learner else nullcontext():
+            for inbound_id in retrying(lambda: _waiting(app), "finding messages to process"):
+                state = process_one(app, inbound_id)
+                report.processed += state == InboundState.PROCESSED
+                report.shunted += state == InboundState.SHUNTED
     except DatabaseUnavailable as exc:
         report.error = str(exc)
         log.error("processing stopped until the next cycle: %s", exc)
@@ -94,22 +97,22 @@ def processed_line(session: Session, inbound: InboundMessage) -> str:
 
 
 def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
-    """Take the message for this transaction. On PostgreSQL a message another worker is processing is
-    passed over at once (SKIP LOCKED) rather than waited for; the conditional UPDATE is what makes the claim
-    (SQLite has no row locks: there a second claim waits for the first transaction, then finds it taken)."""
-    free = select(InboundMessage.id).where(
-        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED
-    )
-    if session.scalar(free.with_for_update(skip_locked=True)) is None:
-        return None
-    claimed = session.execute(
+    """Take the message for this transaction, and read it in the same statement. On PostgreSQL a message
+    another worker is processing is passed over at once (SKIP LOCKED) rather than waited for; the conditional
+    UPDATE is what makes the claim (SQLite has no row locks: there a second claim waits for the first
+    transaction, then finds it taken)."""
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(InboundMessage.id).where(
+            InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED
+        )
+        if session.scalar(free.with_for_update(skip_locked=True)) is None:
+            return None
+    return session.scalars(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
         .values(state=InboundState.PROCESSED)
-    )
-    if claimed.rowcount != 1:
-        return None
-    return session.get(InboundMessage, inbound_id)
+        .returning(InboundMessage)
+    ).first()
 
 
 def shunt(app: App, inbound_id: int, error: str) -> None:
@@ -124,19 +127,21 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
 
 def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     mail = parse_mail(read_raw(session, inbound.id))
-    _identify(inbound, mail)
-    inbound.processed_at = app.clock()
-    earlier = threading.known_message(session, inbound)
-    if earlier is not None:
-        inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
-        inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
-        return
-    note = _reuse_note(inbound, threading.reused_message_id(session, inbound))
-    staff = staffmail.check_sender(app, mail)
-    lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
-    verdict = app.classify(mail, lookup.match, inbound.raw, released=inbound.released_at is not None)
-    inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
-    case = _thread_case(session, lookup)
+    # Only reads until the case is known; what is set on the message is written once, with the rest.
+    with session.no_autoflush:
+        _identify(inbound, mail)
+        inbound.processed_at = app.clock()
+        earlier, reused = threading.earlier_copies(session, inbound)
+        if earlier is not None:
+            inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
+            inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
+            return
+        note = _reuse_note(inbound, reused)
+        staff = staffmail.check_sender(app, mail)
+        lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
+        verdict = app.classify(mail, lookup.match, inbound.raw, released=inbound.released_at is not None)
+        inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
+        case = _thread_case(session, lookup)
     routing = Routing(session, app, inbound, mail, verdict, lookup, case, staff, note)
     inbound.outcome = route(routing)
     if note:

@@ -46,6 +46,7 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         received_at=new.received_at,
         flags=list(new.flags),
         coordinator=new.coordinator,
+        stages=[],  # a new case has none: known without asking the database
     )
     session.add(case)
     session.flush()

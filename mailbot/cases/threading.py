@@ -101,6 +101,13 @@ def case_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Case 
 
 
 def case_by_reference(session: Session, ref: str) -> Case | None:
+    """The case with this reference, whatever its case. The reference as written, in capitals and in small
+    letters are looked up first, on the index of references; only a reference none of those finds costs a
+    scan of every case's reference."""
+    written = {ref, ref.upper(), ref.lower()}
+    found = session.scalars(select(Case).where(Case.ref.in_(written))).first()
+    if found is not None:
+        return found
     return session.scalars(select(Case).where(func.lower(Case.ref) == ref.lower())).first()
 
 
@@ -138,6 +145,25 @@ def reused_message_id(session: Session, inbound: InboundMessage) -> InboundMessa
     if inbound.message_id is None:
         return None
     return _earlier(session, inbound, InboundMessage.message_id == inbound.message_id)
+
+
+def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMessage | None, ...]:
+    """``known_message`` and ``reused_message_id`` together, from one query: (the same mail, an earlier
+    mail with this Message-ID). The hot path asks both of every message."""
+    if inbound.message_id is None:
+        return known_message(session, inbound), None
+    candidates = session.scalars(
+        select(InboundMessage)
+        .where(
+            InboundMessage.message_id == inbound.message_id,
+            InboundMessage.id != inbound.id,
+            or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None)),
+        )
+        .order_by(InboundMessage.id)
+    ).all()
+    this = (inbound.sender, inbound.content_sha256)
+    same = (c for c in candidates if c.content_sha256 is None or (c.sender, c.content_sha256) == this)
+    return next(same, None), next(iter(candidates), None)
 
 
 def _earlier(session: Session, inbound: InboundMessage, *same: ColumnElement[bool]) -> InboundMessage | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,18 +67,33 @@ class Learner:
     sessions: sessionmaker[Session]
     _model: KindModel | None = field(default=None, init=False)
     _loaded: bool = field(default=False, init=False)
+    _batch: bool = field(default=False, init=False)  # a batch of mail is being processed
+    _checked: bool = field(default=False, init=False)  # and the examples were looked at for it
+    _untrainable: str | None = field(default=None, init=False)  # the version too few examples were found at
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """While a batch of mail is processed, the examples are looked at once, not for every message (a
+        #kind correction made during the batch counts from the next)."""
+        self._batch, self._checked = True, False
+        try:
+            yield
+        finally:
+            self._batch = self._checked = False
 
     def model(self, save_retrained: bool = True) -> KindModel | None:
         """The current model; retrained first if the examples changed since it was trained."""
         if not self._loaded:
             self._model, self._loaded = load(self.path), True
+        if self._checked:
+            return self._model
         with self.sessions() as session:
-            now = version(session)
-            if self._model is not None and self._model.trained_on == now:
+            now, self._checked = version(session), self._batch
+            if (self._model is not None and self._model.trained_on == now) or self._untrainable == now:
                 return self._model
             found = examples(session)
         if not can_train(found):
-            self._model = None
+            self._model, self._untrainable = None, now
             return None
         self._model = retrained(found, now)
         if save_retrained:

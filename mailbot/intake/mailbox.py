@@ -15,7 +15,7 @@ from datetime import date
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import auth
@@ -194,9 +194,6 @@ def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
         yield uids[start : start + size]
 
 
-# --- after processing -------------------------------------------------------------------------------------
-
-
 def mark_done(client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock) -> int:
     """Flag (or move) what has been processed or shunted, now that it is committed."""
     ledger = Ledger(sessions, clock)
@@ -245,16 +242,19 @@ def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
 def _set_marked(ledger: Ledger, box: MailboxConfig, uids: list[int]) -> None:
     if not uids:
         return
+    # One UPDATE: loading the rows to set a date read every message's raw bytes back (200 MB for 10,000).
     with ledger.sessions.begin() as session:
-        for row in session.scalars(
-            select(InboundMessage).where(
+        session.execute(
+            update(InboundMessage)
+            .where(
                 InboundMessage.mailbox == box.name,
                 InboundMessage.folder == box.folder,
                 InboundMessage.uid.in_(uids),
                 InboundMessage.marked_at.is_(None),
             )
-        ):
-            row.marked_at = ledger.clock()
+            .values(marked_at=ledger.clock())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def check_login(box: MailboxConfig) -> str:

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Callable
 
 from mailparser_reply import EmailReplyParser
 
@@ -29,9 +31,22 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|$)", re.MULTILINE)
 
 def new_text(mail: ParsedMail, languages: tuple[str, ...] = REPLY_LANGUAGES) -> str:
     """What the sender wrote this time, without the earlier messages quoted below or above it."""
+    global _last
+    mail_then, languages_then, found = _last
+    if mail_then() is mail and languages_then == languages:
+        return found  # classification and routing both ask, of the same mail: the library is slow
     text = mail.text[:TEXT_LIMIT].replace("\r\n", "\n")
-    reply = _latest_reply(_cut_at_foreign_header(text), languages)
-    return _without_quoted_lines(reply)
+    found = _without_quoted_lines(_latest_reply(_cut_at_foreign_header(text), languages))
+    _last = (weakref.ref(mail), languages, found)
+    return found
+
+
+def _nothing() -> None:
+    return None
+
+
+# The last mail asked about (held weakly: a large mail is not kept alive by it), with its answer.
+_last: tuple[Callable[[], ParsedMail | None], tuple[str, ...], str] = (_nothing, (), "")
 
 
 def _cut_at_foreign_header(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from imapclient import IMAPClient
 from sqlalchemy import select, update
@@ -28,6 +29,7 @@ Clock = Callable[[], datetime]
 # A filing claim by a run elsewhere that has said nothing for this long is taken over (an APPEND takes
 # seconds); one by a run on this machine is taken over as soon as that run is gone.
 FILING_LEASE = timedelta(minutes=10)
+FILING_BATCH = 50  # copies claimed, then marked filed, in one transaction each
 
 
 def has_copy(client: IMAPClient, message_id: str) -> bool:
@@ -39,20 +41,41 @@ def file_sent_copies(
     client: IMAPClient, box: MailboxConfig, sessions: sessionmaker[Session], clock: Clock
 ) -> int:
     """Append what was sent for this mailbox to its Sent folder, unless a copy is there already. Returns
-    how many were appended."""
+    how many were appended. Copies are claimed and marked filed a batch at a time, over one connection."""
     waiting = _unfiled(sessions, box, clock())
     if not waiting:
         return 0
     _select(client, box.sent_folder)
     claim, appended = worker.new_claim(), 0
-    for outbox_id, earlier_claim in waiting:
-        row = _claim_filing(sessions, clock, outbox_id, earlier_claim, claim)
-        if row is None:
-            continue
-        if not has_copy(client, row.message_id):
-            client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
-            appended += 1
-        _mark_filed(sessions, clock, outbox_id, claim)
+    for start in range(0, len(waiting), FILING_BATCH):
+        appended += _file_batch(client, box, sessions, clock, waiting[start : start + FILING_BATCH], claim)
+    return appended
+
+
+def _file_batch(
+    client: IMAPClient,
+    box: MailboxConfig,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    waiting: list[tuple[int, str | None]],
+    claim: str,
+) -> int:
+    earlier = dict(waiting)
+    rows = _claim_filings(sessions, clock, waiting, claim)
+    filed: list[int] = []
+    appended = 0
+    try:
+        for row in rows:
+            # A copy nobody claimed before was never appended (the claim is committed before any APPEND);
+            # one claimed by a run that died may have been: the folder is searched first.
+            if earlier[row.id] is None or not has_copy(client, row.message_id):
+                client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
+                appended += 1
+            filed.append(row.id)
+    finally:
+        # What was not tried (the mailbox went away) is given back at once, not left to the lease.
+        untried = [row.id for row in rows[len(filed) + 1 :]]
+        _mark_filed(sessions, clock, filed, claim, untried)
     return appended
 
 
@@ -81,34 +104,58 @@ def _unfiled(
     ]
 
 
-def _claim_filing(
-    sessions: sessionmaker[Session], clock: Clock, outbox_id: int, earlier: str | None, claim: str
-) -> Outbox | None:
-    """Take the filing of one copy, only if nobody took it since we looked."""
-    same = Outbox.filing_claimed_by.is_(None) if earlier is None else Outbox.filing_claimed_by == earlier
+def _claim_filings(
+    sessions: sessionmaker[Session], clock: Clock, waiting: list[tuple[int, str | None]], claim: str
+) -> list[Outbox]:
+    """Take the filing of each copy in one transaction, only where nobody took it since we looked."""
+    never = [outbox_id for outbox_id, earlier in waiting if earlier is None]
+    taken_over = [(outbox_id, earlier) for outbox_id, earlier in waiting if earlier is not None]
 
-    def work() -> Outbox | None:
+    def work() -> list[Outbox]:
         with sessions.begin() as session:
-            taken = session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.filed_at.is_(None), same)
-                .values(filing_claimed_by=claim, filing_claimed_at=clock())
+            now = clock()
+            if never:
+                _take(session, Outbox.id.in_(never), Outbox.filing_claimed_by.is_(None), claim, now)
+            for outbox_id, earlier in taken_over:
+                _take(session, Outbox.id == outbox_id, Outbox.filing_claimed_by == earlier, claim, now)
+            ids = [outbox_id for outbox_id, _ in waiting]
+            return list(
+                session.scalars(
+                    select(Outbox)
+                    .where(Outbox.id.in_(ids), Outbox.filing_claimed_by == claim, Outbox.filed_at.is_(None))
+                    .order_by(Outbox.id)
+                )
             )
-            return session.get(Outbox, outbox_id) if taken.rowcount == 1 else None
 
-    return retrying(work, f"outbox {outbox_id}: claiming its Sent copy")
+    return retrying(work, f"outbox: claiming {len(waiting)} Sent copies")
 
 
-def _mark_filed(sessions: sessionmaker[Session], clock: Clock, outbox_id: int, claim: str) -> None:
+def _take(session: Session, which: Any, same: Any, claim: str, now: datetime) -> None:
+    session.execute(
+        update(Outbox)
+        .where(which, same, Outbox.filed_at.is_(None))
+        .values(filing_claimed_by=claim, filing_claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _mark_filed(
+    sessions: sessionmaker[Session], clock: Clock, outbox_ids: list[int], claim: str, untried: list[int]
+) -> None:
+    if not outbox_ids and not untried:
+        return
+
     def work() -> None:
         with sessions.begin() as session:
-            session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.filing_claimed_by == claim)
-                .values(filed_at=clock())
-            )
+            for ids, values in ((outbox_ids, {"filed_at": clock()}), (untried, {"filing_claimed_by": None})):
+                session.execute(
+                    update(Outbox)
+                    .where(Outbox.id.in_(ids), Outbox.filing_claimed_by == claim)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
 
-    retrying(work, f"outbox {outbox_id}: recording its Sent copy")
+    retrying(work, f"outbox: recording {len(outbox_ids)} Sent copies")
 
 
 def settle_from_sent_folder(

@@ -26,8 +26,8 @@ from mailbot.auth.smtp_login import TokenSMTP
 from mailbot.config.servers import SmtpConfig
 from mailbot.config.settings import DeliveryConfig
 from mailbot.db.models import Outbox
-from mailbot.db.transient import DatabaseUnavailable, retrying
-from mailbot.outgoing import held
+from mailbot.db.transient import DatabaseUnavailable, is_transient, retrying
+from mailbot.outgoing import claims, held
 from mailbot.outgoing.handover import SMTP_FAILURES, Attempt, Outcome, Timeouts, hand_over
 from mailbot.vocabulary import OutboxState
 
@@ -55,6 +55,7 @@ class _Run:
     clock: Clock
     hooks: DeliveryHooks
     claim: str = field(default_factory=worker.new_claim)
+    written: list[str | None] = field(default_factory=list)  # states written, not yet counted in the report
 
     @property
     def timeouts(self) -> Timeouts:
@@ -127,15 +128,38 @@ def _due_ids(run: _Run) -> list[int]:
 
 async def _deliver_all(run: _Run, due: list[int], report: FlushReport) -> None:
     client = smtp_client(run.smtp)
+    unrecorded: list[_Answer] = []
     try:
-        for position, outbox_id in enumerate(due):
+        for start in range(0, len(due), claims.CLAIM_BATCH):
+            unreachable = await _connect(client, run.smtp)  # connected before any letter is claimed
+            if not unreachable:
+                batch = due[start : start + claims.CLAIM_BATCH]
+                unreachable = await _deliver_batch(run, client, batch, report, unrecorded)
+            if unreachable:
+                _defer_all(run, due[start:], unreachable, report)
+                return
+    finally:
+        _write_answers(run, unrecorded, report)
+        await _quit(client)
+
+
+async def _deliver_batch(
+    run: _Run, client: aiosmtplib.SMTP, ids: list[int], report: FlushReport, unrecorded: list[_Answer]
+) -> str | None:
+    """Claim a batch in one transaction and send it; what was not tried is given back. Returns why the
+    server could not be reached, if it went away."""
+    rows = claims.claim_batch(run.sessions, run.clock, run.claim, ids)
+    untried = [row.id for row in rows]
+    try:
+        for row in rows:
             unreachable = await _connect(client, run.smtp)
             if unreachable:
-                _defer_all(run, due[position:], unreachable, report)
-                return
-            await _deliver_one(run, client, outbox_id, report)
+                return unreachable
+            untried.remove(row.id)
+            await _deliver_one(run, client, row, unrecorded)
     finally:
-        await _quit(client)
+        claims.give_back(run.sessions, run.claim, untried)
+    return None
 
 
 async def _connect(client: aiosmtplib.SMTP, smtp: SmtpConfig) -> str | None:
@@ -150,94 +174,107 @@ async def _connect(client: aiosmtplib.SMTP, smtp: SmtpConfig) -> str | None:
     return None
 
 
-async def _deliver_one(run: _Run, client: aiosmtplib.SMTP, outbox_id: int, report: FlushReport) -> None:
-    row = _claim(run, outbox_id)
-    if row is None:
-        return
+@dataclass(frozen=True)
+class _Answer:
+    """A server's answer to a letter, to be written with the next letter's hand-over (or at the end)."""
+
+    claimed: Outbox
+    reply: str
+    values: dict[str, Any]
+
+
+async def _deliver_one(run: _Run, client: aiosmtplib.SMTP, row: Outbox, unrecorded: list[_Answer]) -> None:
     handed_over: list[datetime] = []
 
     def before_final_dot() -> bool:
-        at = _handing_over(run, outbox_id)
+        at = _handing_over(run, row.id, unrecorded)
         handed_over.extend([at] if at else [])
         return at is not None
 
     attempt = await hand_over(client, row.sender, row.recipients, row.raw, run.timeouts, before_final_dot)
     if attempt.outcome is not Outcome.CALLED_OFF:
-        _record(run, row, attempt, handed_over[0] if handed_over else run.clock(), report)
+        at = handed_over[0] if handed_over else run.clock()
+        values = _outcome_values(run, row, attempt, at, run.clock())
+        unrecorded.append(_Answer(row, attempt.reply, values))
 
 
-def _claim(run: _Run, outbox_id: int) -> Outbox | None:
-    """Take a pending letter for this run; None when another run took it first."""
-
-    def work() -> Outbox | None:
-        with run.sessions.begin() as session:
-            claimed = session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.state == OutboxState.PENDING)
-                .values(
-                    state=OutboxState.SENDING,
-                    claimed_at=run.clock(),
-                    claimed_by=run.claim,
-                    handed_over_at=None,
-                    attempts=Outbox.attempts + 1,
-                )
-            )
-            return session.get(Outbox, outbox_id) if claimed.rowcount == 1 else None
-
-    return retrying(work, f"outbox {outbox_id}: claiming it")
-
-
-def _handing_over(run: _Run, outbox_id: int) -> datetime | None:
+def _handing_over(run: _Run, outbox_id: int, unrecorded: list[_Answer]) -> datetime | None:
     """Record that the final "." is about to go, if the letter is still ours, and when; None when it is not,
-    or when the database cannot say: the letter is then called off and nothing is sent."""
+    or when the database cannot say: the letter is then called off and nothing is sent. The answers to the
+    letters before it are written in the same transaction: one commit a letter instead of two."""
     at = run.clock()
 
-    def work() -> bool:
+    def work(answers: list[_Answer]) -> bool:
         with run.sessions.begin() as session:
-            written = session.execute(
+            written = [_write_answer(run, session, answer) for answer in answers]
+            handed = session.execute(
                 update(Outbox)
                 .where(Outbox.id == outbox_id, Outbox.state == OutboxState.SENDING)
                 .where(Outbox.claimed_by == run.claim)
                 .values(handed_over_at=at)
             )
-            return written.rowcount == 1
+        run.written.extend(written)
+        answers.clear()
+        return handed.rowcount == 1
 
     try:
-        return at if retrying(work, f"outbox {outbox_id}: recording the hand-over") else None
+        handed = retrying(lambda: _with_answers(work, unrecorded), f"outbox {outbox_id}: handing it over")
+        return at if handed else None
     except DatabaseUnavailable as exc:
         log.error("outbox %s not sent: %s", outbox_id, exc)
         return None
 
 
-def _record(run: _Run, claimed: Outbox, attempt: Attempt, handed_over: datetime, report: FlushReport) -> None:
-    """Write the outcome as the first statement of its transaction, only while the claim is still this
-    run's; the hooks run in the same transaction."""
-    values = _outcome_values(run, claimed, attempt, handed_over, run.clock())
+def _with_answers(work: Callable[[list[_Answer]], bool], unrecorded: list[_Answer]) -> bool:
+    """The hand-over with the answers before it; should writing those fail for a reason of their own, the
+    hand-over alone, and the answers are written (and the error raised) at the end of the run."""
+    try:
+        return work(unrecorded)
+    except Exception as exc:
+        if not unrecorded or is_transient(exc):
+            raise
+        log.exception("outbox: answers kept to record at the end of the run")
+        return work([])
 
-    def work() -> Outbox | None:
+
+def _write_answers(run: _Run, answers: list[_Answer], report: FlushReport) -> None:
+    """Write the answers not yet written (the last letter's, or those a failed hand-over left), then count
+    what every answer of the run came to."""
+
+    def work() -> list[str | None]:
         with run.sessions.begin() as session:
-            written = session.execute(
-                update(Outbox)
-                .where(
-                    Outbox.id == claimed.id,
-                    Outbox.claimed_by == run.claim,
-                    Outbox.state.in_((OutboxState.SENDING, OutboxState.HELD)),
-                )
-                .values(**values)
-            )
-            if written.rowcount != 1:
-                return None
-            row = session.get(Outbox, claimed.id)
-            assert row is not None
-            _after(run.hooks, session, row)
-            return row
+            return [_write_answer(run, session, answer) for answer in answers]
 
-    row = retrying(work, f"outbox {claimed.id}: recording the server's answer ({attempt.reply})")
-    if row is None:
-        log.warning("outbox %s: answer %r not recorded: the letter is no longer this run's", claimed.id,
-                    attempt.reply)  # fmt: skip
-        return
-    _count(report, row.state)
+    if answers:
+        run.written.extend(retrying(work, f"outbox: recording {len(answers)} answer(s) from the server"))
+        answers.clear()
+    for state in run.written:
+        if state is not None:
+            _count(report, state)
+    run.written.clear()
+
+
+def _write_answer(run: _Run, session: Session, answer: _Answer) -> str | None:
+    """Write the outcome only while the claim is still this run's; the hooks run in the same transaction.
+    The state written, or None when the letter is no longer this run's."""
+    written = session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == answer.claimed.id,
+            Outbox.claimed_by == run.claim,
+            Outbox.state.in_((OutboxState.SENDING, OutboxState.HELD)),
+        )
+        .values(**answer.values)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:
+        log.warning("outbox %s: answer %r not recorded: the letter is no longer this run's",
+                    answer.claimed.id, answer.reply)  # fmt: skip
+        return None
+    row = session.get(Outbox, answer.claimed.id, populate_existing=True)
+    assert row is not None
+    _after(run.hooks, session, row)
+    return row.state
 
 
 def _outcome_values(

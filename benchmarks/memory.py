@@ -1,0 +1,114 @@
+"""Benchmark: peak memory (RSS) of one ``poll --once``, run as the CLI, with 10,000 mails waiting in one poll,
+and with five mails carrying a 30 MB attachment each; on SQLite. Run by hand; the figures go in the README.
+
+    .venv/bin/python benchmarks/memory.py [--mails 10000] [--large 5] [--large-mb 30] [--only many|large]
+
+The mails are those of benchmarks/ingest.py. The peak is the kernel's (``ru_maxrss`` of the child), and the
+run is checked to have acknowledged every mail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import CONFIG, ENV, PASSWORD, ROOT, SmtpProcess, append_all, mails
+
+from mailbot.testing import Dovecot
+
+
+def large_mail(number: int, megabytes: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Relative {number} <large{number}@example.net>"
+    message["To"] = "complaints@riverside.example"
+    message["Subject"] = f"Complaint with the care records ({number})"
+    message["Message-ID"] = f"<large-{number}@example.net>"
+    message.set_content("I want to make a formal complaint; the care records are attached.\n")
+    payload = random.Random(number).randbytes(megabytes * 1024 * 1024)
+    message.add_attachment(payload, maintype="application", subtype="pdf", filename="records.pdf")
+    return message.as_bytes()
+
+
+def poll_peak(config: Path, report_every: float = 30.0) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one ``mailbot poll --once``; the peak so far is printed as it runs."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "poll", "--once"],
+        cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    next_report = report_every
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(1)
+        if (elapsed := time.perf_counter() - start) > next_report:
+            print(f"  after {elapsed:.0f} s: peak so far {_high_water(process.pid)}", flush=True)
+            next_report += report_every
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"poll --once exited {process.returncode}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def _high_water(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    found = (line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("VmHWM"))
+    return next(found, "?")
+
+
+def scenario(name: str, raws: list[bytes], smtp: SmtpProcess, tmp: Path) -> None:
+    with Dovecot(tmp / "dovecot", users={"complaints": PASSWORD}) as dovecot:
+        config = tmp / "config.toml"
+        url = f"sqlite:///{tmp / 'mailbot.db'}"
+        config.write_text(
+            CONFIG.format(url=url, workdir=tmp, root=ROOT, smtp_port=smtp.port, imap_port=dovecot.port)
+        )
+        poll_peak(config)  # first contact
+        append_all(dovecot, raws)
+        smtp.clear()
+        peak, seconds = poll_peak(config)
+        size = sum(map(len, raws)) / 1024 / 1024
+        print(f"{name}: {len(raws):,} mails ({size:,.0f} MB) in one poll: peak RSS {peak:.0f} MB, "
+              f"{seconds:.0f} s, {smtp.accepted():,} acknowledgements accepted")  # fmt: skip
+        assert smtp.accepted() == len(raws), "not every mail was acknowledged"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=5)
+    parser.add_argument("--large-mb", type=int, default=30)
+    parser.add_argument("--only", choices=("many", "large"))
+    parser.add_argument("--tmp", help="where the servers and the database live (default: the system's)")
+    args = parser.parse_args(argv)
+    smtp = SmtpProcess()
+    try:
+        if args.only in (None, "large"):
+            with tempfile.TemporaryDirectory(prefix="memory-", dir=args.tmp) as tmp:
+                raws = [large_mail(n, args.large_mb) for n in range(args.large)]
+                scenario(f"{args.large} x {args.large_mb} MB attachments", raws, smtp, Path(tmp))
+        if args.only in (None, "many"):
+            with tempfile.TemporaryDirectory(prefix="memory-", dir=args.tmp) as tmp:
+                scenario("many mails", mails(args.mails), smtp, Path(tmp))
+    finally:
+        smtp.stop()
+    print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
