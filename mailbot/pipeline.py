@@ -14,7 +14,7 @@ import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -85,14 +85,17 @@ def _process(app: App, inbound_id: int) -> InboundState | None:
         inbound = _claim(session, inbound_id)
         if inbound is None:
             return None
-        _handle(session, app, inbound)
-        log.info("%s", processed_line(session, inbound))
+        case = _handle(session, app, inbound)
+        log.info("%s", processed_line(session, inbound, case))
         return InboundState.PROCESSED
 
 
-def processed_line(session: Session, inbound: InboundMessage) -> str:
-    """The log's one line per message: which, its case's reference, its kind, and what was done."""
-    ref = session.get(Case, inbound.case_id).ref if inbound.case_id else "no case"  # type: ignore[union-attr]
+def processed_line(session: Session, inbound: InboundMessage, known: Case | None = None) -> str:
+    """The log's one line per message: which, its case's reference, its kind, and what was done. ``known``
+    is the case processing threaded it into, if any: an unchanged one may have left the session already."""
+    case = known if known and known.id == inbound.case_id else None
+    case = case or (session.get(Case, inbound.case_id) if inbound.case_id else None)
+    ref = case.ref if case else "no case"
     return f"message {inbound.id} ({inbound.mailbox}): {ref}, {inbound.kind}: {inbound.outcome}"
 
 
@@ -101,17 +104,11 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     another worker is processing is passed over at once (SKIP LOCKED) rather than waited for; the conditional
     UPDATE is what makes the claim (SQLite has no row locks: there a second claim waits for the first
     transaction, then finds it taken)."""
+    this = and_(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
     if session.get_bind().dialect.name == "postgresql":
-        free = select(InboundMessage.id).where(
-            InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED
-        )
-        if session.scalar(free.with_for_update(skip_locked=True)) is None:
-            return None
+        this = InboundMessage.id.in_(select(InboundMessage.id).where(this).with_for_update(skip_locked=True))
     return session.scalars(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
-        .values(state=InboundState.PROCESSED)
-        .returning(InboundMessage)
+        update(InboundMessage).where(this).values(state=InboundState.PROCESSED).returning(InboundMessage)
     ).first()
 
 
@@ -125,8 +122,10 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
             inbound.case_id = None
 
 
-def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
-    mail = parse_mail(read_raw(session, inbound.id))
+def _handle(session: Session, app: App, inbound: InboundMessage) -> Case | None:
+    """Decide and act; the case the mail threaded into, if any."""
+    raw = read_raw(session, inbound.id)  # once, a piece at a time: a big message is not held twice
+    mail = parse_mail(raw)
     # Only reads until the case is known; what is set on the message is written once, with the rest.
     with session.no_autoflush:
         _identify(inbound, mail)
@@ -135,11 +134,11 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
         if earlier is not None:
             inbound.kind, inbound.case_id = earlier.kind, earlier.case_id
             inbound.outcome = f"duplicate of message {earlier.id} ({earlier.mailbox}); nothing done"
-            return
+            return None
         note = _reuse_note(inbound, reused)
         staff = staffmail.check_sender(app, mail)
         lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
-        verdict = app.classify(mail, lookup.match, inbound.raw, released=inbound.released_at is not None)
+        verdict = app.classify(mail, lookup.match, raw, released=inbound.released_at is not None)
         inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
         case = _thread_case(session, lookup)
     routing = Routing(session, app, inbound, mail, verdict, lookup, case, staff, note)
@@ -147,6 +146,7 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> None:
     if note:
         _record_note(session, app, inbound, note)
     _note_cuts(session, app, inbound, mail)
+    return case
 
 
 def _identify(inbound: InboundMessage, mail: ParsedMail) -> None:

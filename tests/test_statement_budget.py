@@ -22,9 +22,13 @@ from tests.mails import mail
 # has them. The budget is what processing took when it was set (issue 15: a new complaint took 28
 # statements and 10 flushes before, 21 and 7 after, on SQLite; PostgreSQL one fewer); a change that needs
 # more raises the budget here, deliberately, and says why.
+# Raised: REPLY from 10 to 11 when the raw bytes moved to their own table (issue 10, read a piece at a
+# time so a big message is not held twice); PostgreSQL reads them with a statement of its own (size and
+# first piece together), SQLite through its blob reader. A new complaint absorbed it (the claim on
+# PostgreSQL now takes SKIP LOCKED inside its UPDATE) and stays at 21.
 NEW_COMPLAINT = 21
 NEW_COMPLAINT_FLUSHES = 7
-REPLY = 10
+REPLY = 11
 REPLY_FLUSHES = 2
 
 

@@ -270,14 +270,19 @@ def read_raw(session: Session, inbound_id: int) -> bytearray:
     held two or three copies of them (PostgreSQL sends a bytea as hex text, twice its size)."""
     connection = session.connection()
     row = InboundRaw.inbound_id == inbound_id
-    size = session.scalars(select(func.length(InboundRaw.raw)).where(row)).one() or 0
-    raw = bytearray(size)
     if connection.dialect.name == "sqlite":  # its substr() reads the whole blob each time: its blob reader
         with _dbapi(connection).blobopen("inbound_raw", "raw", inbound_id, readonly=True) as blob:
-            for start in range(0, size, CHUNK):
+            raw = bytearray(len(blob))
+            for start in range(0, len(raw), CHUNK):
                 raw[start : start + CHUNK] = blob.read(CHUNK)
         return raw
-    for start in range(0, size, CHUNK):
+    # The size and the first piece in one statement: most mail is a single piece.
+    size, first = session.execute(
+        select(func.length(InboundRaw.raw), func.substr(InboundRaw.raw, 1, CHUNK)).where(row)
+    ).one()
+    raw = bytearray(size or 0)
+    raw[: len(first or b"")] = first or b""
+    for start in range(CHUNK, len(raw), CHUNK):
         raw[start : start + CHUNK] = session.scalars(
             select(func.substr(InboundRaw.raw, start + 1, CHUNK)).where(row)
         ).one()
