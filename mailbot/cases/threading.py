@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.cases.parties import is_party
@@ -128,30 +128,19 @@ def content_hash(mail: ParsedMail) -> str:
 def known_message(session: Session, inbound: InboundMessage) -> InboundMessage | None:
     """An earlier copy of the same mail: the same Message-ID from the same sender saying the same thing (or,
     without a Message-ID, the same bytes). A Message-ID alone proves nothing: anyone can reuse one."""
-    if inbound.message_id is None:
-        return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256)
-    same_mail = and_(
-        InboundMessage.sender == inbound.sender, InboundMessage.content_sha256 == inbound.content_sha256
-    )
-    # Rows stored before migration 0002 carry neither: for them the Message-ID decides, as it did then.
-    stored_before = InboundMessage.content_sha256.is_(None)
-    return _earlier(
-        session, inbound, InboundMessage.message_id == inbound.message_id, or_(same_mail, stored_before)
-    )
+    return earlier_copies(session, inbound)[0]
 
 
 def reused_message_id(session: Session, inbound: InboundMessage) -> InboundMessage | None:
     """An earlier mail with this one's Message-ID that is not the same mail (another sender, other words)."""
-    if inbound.message_id is None:
-        return None
-    return _earlier(session, inbound, InboundMessage.message_id == inbound.message_id)
+    return earlier_copies(session, inbound)[1]
 
 
 def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMessage | None, ...]:
     """``known_message`` and ``reused_message_id`` together, from one query: (the same mail, an earlier
     mail with this Message-ID). The hot path asks both of every message."""
     if inbound.message_id is None:
-        return known_message(session, inbound), None
+        return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256), None
     candidates = session.scalars(
         select(InboundMessage)
         .where(
@@ -161,6 +150,8 @@ def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMe
         )
         .order_by(InboundMessage.id)
     ).all()
+    # The same sender and content; rows stored before migration 0002 carry neither, and for them the
+    # Message-ID decides, as it did then.
     this = (inbound.sender, inbound.content_sha256)
     same = (c for c in candidates if c.content_sha256 is None or (c.sender, c.content_sha256) == this)
     return next(same, None), next(iter(candidates), None)
