@@ -674,7 +674,7 @@ def refs_in(message: EmailMessage) -> set[str]:
     return set(re.findall(r"CMP-\d{4}-\d{4}", plain(message)))
 
 
-def test_a_hundred_disclosures_from_one_address_make_three_alerts_each_and_one_hourly_list(
+def test_a_hundred_copies_of_one_disclosure_make_one_alert_and_one_hourly_list_of_the_repeats(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
 ) -> None:
     clock.now = TEN_PAST
@@ -685,39 +685,60 @@ def test_a_hundred_disclosures_from_one_address_make_three_alerts_each_and_one_h
     assert report.processing.processed == 100 and len(cases(app)) == 100
     every_message_accounted_for(app, dovecot)
     alerts, notices = sent_to(smtp_server, SAFEGUARDING_LEAD), sent_to(smtp_server, COORDINATOR)
-    assert (len(alerts), len(notices)) == (3, 3)  # the first ones at once
+    assert (len(alerts), len(notices)) == (1, 3)  # the disclosure at once; the first three new cases
     assert len(sent_to(smtp_server, "tom.price@example.org")) == 3  # the daily cap on acknowledgements
 
     clock.now = datetime(2026, 11, 23, 11, 0, 30, tzinfo=UTC)  # the hour is out
     jobs.flush(app)
 
-    [alert_list] = sent_to(smtp_server, SAFEGUARDING_LEAD)[3:]
+    [alert_list] = sent_to(smtp_server, SAFEGUARDING_LEAD)[1:]
     [notice_list] = sent_to(smtp_server, COORDINATOR)[3:]
-    assert alert_list["Subject"] == "SAFEGUARDING: 97 more possible safeguarding disclosures about " \
-        "tom.price@example.org, 10:00 to 11:00"  # fmt: skip
+    assert alert_list["Subject"] == "SAFEGUARDING: 99 more repeats of a possible safeguarding disclosure " \
+        "about tom.price@example.org, 10:00 to 11:00"  # fmt: skip
+    assert "repeats, word for word" in plain(alert_list)
     everyone = {c.ref for c in cases(app)}
     assert set().union(*(refs_in(m) for m in alerts)) | refs_in(alert_list) == everyone  # none dropped
     assert set().union(*(refs_in(m) for m in notices)) | refs_in(notice_list) == everyone
     assert [m.rcpt_tos for m in smtp_server.messages if m.message is alert_list] == [(SAFEGUARDING_LEAD,)]
-    assert len(events(app, "alert_safeguarding bundled")) == 97
+    assert len(events(app, "alert_safeguarding bundled")) == 99
 
 
-def test_a_held_safeguarding_alert_is_due_within_the_hour_and_not_before_its_end(
+def test_every_different_disclosure_from_one_address_alerts_the_lead_at_once_however_many(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
+) -> None:
+    clock.now = TEN_PAST
+    carers = ["Dean", "Sasha", "Mo", "Kerry", "Lewis", "Anya", "Pat", "Rhys"]
+    tom = "Tom Price <tom.price@example.org>"
+    deliver_all(dovecot, (raw_mail(("Subject", "Worried about dad"), sender=tom,
+                                   body=DISCLOSURE.replace("one of the night carers", f"the carer {name}"))
+                          for name in carers))  # fmt: skip
+
+    jobs.poll_cycle(app)
+
+    alerts = sent_to(smtp_server, SAFEGUARDING_LEAD)
+    assert len(alerts) == len(carers)  # never held for their number
+    assert {name for name in carers if any(f"carer {name}" in plain(m) for m in alerts)} == set(carers)
+    assert events(app, "alert_safeguarding bundled") == []
+    assert len(sent_to(smtp_server, COORDINATOR)) == 3  # other staff notices are still bundled
+    every_message_accounted_for(app, dovecot)
+
+
+def test_a_held_repeat_of_a_disclosure_is_due_within_the_hour_and_not_before_its_end(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture, clock: Clock
 ) -> None:
     clock.now = datetime(2026, 11, 23, 10, 59, tzinfo=UTC)
     flood(dovecot, 4, lambda n: "Tom Price <tom.price@example.org>")
     jobs.poll_cycle(app)
-    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 3
+    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 1
 
     clock.now = datetime(2026, 11, 23, 10, 59, 50, tzinfo=UTC)
     jobs.flush(app)
-    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 3  # its hour is not out yet
+    assert len(sent_to(smtp_server, SAFEGUARDING_LEAD)) == 1  # its hour is not out yet
 
-    clock.now = datetime(2026, 11, 23, 11, 0, 1, tzinfo=UTC)  # a minute after it was held: sent
+    clock.now = datetime(2026, 11, 23, 11, 0, 1, tzinfo=UTC)  # a minute after they were held: sent
     jobs.flush(app)
-    [listed] = sent_to(smtp_server, SAFEGUARDING_LEAD)[3:]
-    assert refs_in(listed) == {cases(app)[3].ref}
+    [listed] = sent_to(smtp_server, SAFEGUARDING_LEAD)[1:]
+    assert refs_in(listed) == {case.ref for case in cases(app)[1:]}
     every_message_accounted_for(app, dovecot)
 
 

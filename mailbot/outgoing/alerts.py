@@ -25,6 +25,9 @@ FALLBACK_ROLES = ("lead", "coordinator")  # when nobody holds the role the alert
 # Characters of what the sender wrote that a notice to staff quotes; the case and the mailbox hold all of it.
 # A 10 MB body once made a 21.8 MB notification (the text part and the HTML part each carried it whole).
 EXCERPT_LIMIT = 10_000
+# Alerts the hourly bundling may hold only as repeats: the safeguarding lead hears of every new disclosure
+# at once, however many came from one sender this hour (see outgoing/bundles.py).
+HELD_ONLY_WHEN_REPEATED = frozenset({"alert_safeguarding"})
 
 
 def people_for(app: App, role: str | None) -> list[Recipient]:
@@ -51,6 +54,7 @@ def alert(
     key: str, details: dict[str, Any] | None = None,
 ) -> list[str]:  # fmt: skip
     """Queue the alert to each recipient; returns the addresses it went to (none is logged on the case)."""
+    disclosure = _disclosure(letter, details or {})
     details = with_excerpt(details or {})
     sent = []
     for to in recipients:
@@ -58,12 +62,19 @@ def alert(
             letter, at, key=f"{key}\0{to.address}", to=to, automatic=False, auto_submitted="auto-generated",
             details=details,
         )  # fmt: skip
-        if bundles.send_or_bundle(session, app, case, request).queued:
+        if bundles.send_or_bundle(session, app, case, request, disclosure).queued:
             sent.append(to.address)
     if not sent:
         log.warning("%s: %s went to nobody: no one in the staff directory to send it to", case.ref, letter)
         records.log_event(session, case, "mailbot", f"{letter} not sent", at, "nobody in the staff directory")
     return sent
+
+
+def _disclosure(letter: str, details: dict[str, Any]) -> Any:
+    """What makes one safeguarding alert the same as another: the whole text and what was found in it."""
+    if letter not in HELD_ONLY_WHEN_REPEATED:
+        return None
+    return {"text": details.get("original_text", ""), "findings": details.get("findings", [])}
 
 
 def with_excerpt(details: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,18 @@ wait for one notice that lists them all, sent when the hour is out.
 
 Nothing is dropped or delayed beyond the hour: each held notice stays in the outbox as it was written (state
 ``bundled``), and its hourly notice, a pending outbox row rewritten as each notice joins it, is due at the end
-of the hour. 100 complaints from one address in an hour once made 100 coordinator notifications and 100
-safeguarding alerts; now they make three of each and one hourly notice of each.
+of the hour. 100 complaints from one address in an hour once made 100 coordinator notifications; now they
+make three and one hourly notice.
+
+A safeguarding alert is never held for its count: each new disclosure goes to the lead at once, however many
+came before it. Only a repeat, the same words from the same sender already sent to the same person on their
+own this hour, joins the hour's notice (100 copies of one mail make one alert and one list, not 100 alerts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -23,7 +29,7 @@ from mailbot import checked
 from mailbot.app import App
 from mailbot.cases import records
 from mailbot.db.installation import message_id_key
-from mailbot.db.models import Case, Correspondence, Outbox
+from mailbot.db.models import Case, CaseEvent, Correspondence, Outbox
 from mailbot.outgoing.letters import Letter, long_date
 from mailbot.outgoing.notices import LetterRequest, LetterResult, send_letter
 from mailbot.outgoing.outbox import WIRE, Recipient, Threading, compose, outgoing_message_id, queue
@@ -33,6 +39,7 @@ from mailbot.vocabulary import OutboxState
 LISTED = 100  # notices an hourly notice lists in full; it counts the rest
 EXCERPT = 300  # characters of each one's text
 _SENT_ON_ITS_OWN = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.SENT, OutboxState.HELD)
+DISCLOSURE_SENT = "disclosure sent on its own"  # the event that lets a repeat of it be recognised
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,42 @@ class _Hour:
         return self.start + timedelta(hours=1)
 
 
-def send_or_bundle(session: Session, app: App, case: Case, request: LetterRequest) -> LetterResult:
+def send_or_bundle(
+    session: Session, app: App, case: Case, request: LetterRequest, disclosure: Any = None
+) -> LetterResult:
     """Send the notice, unless enough about the same sender went to the same person this hour: then it is
-    written, held, and listed in the hour's notice."""
+    written, held, and listed in the hour's notice. With ``disclosure`` (what a safeguarding alert is
+    about), it is held only if it repeats one already sent on its own this hour."""
     to = request.to or Recipient("", "")
     hour = _Hour(request.letter, to, checked.same_mailbox(case.complainant_address), _hour_of(request.at))
-    flooding = _sent_this_hour(session, hour) >= app.config.delivery.staff_notices_per_sender_per_hour
+    if disclosure is None:
+        flooding = _sent_this_hour(session, hour) >= app.config.delivery.staff_notices_per_sender_per_hour
+    else:
+        fingerprint = _fingerprint(hour, disclosure)
+        flooding = _repeated_this_hour(session, hour, fingerprint)
     result = send_letter(session, app, case, request)
     if flooding and result.queued and result.row is not None:
         _hold(session, app, case, hour, result.row)
+    elif disclosure is not None and result.queued:
+        records.log_event(session, case, "mailbot", DISCLOSURE_SENT, request.at, fingerprint)
     return result
+
+
+def _fingerprint(hour: _Hour, disclosure: Any) -> str:
+    """The same disclosure to the same person from the same sender, whatever the spacing or case."""
+    text = " ".join(json.dumps(disclosure, sort_keys=True, default=str).lower().split())
+    key = "\0".join((hour.letter, hour.to.address.lower(), hour.sender, text))
+    return f"{hour.to.address.lower()} {hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def _repeated_this_hour(session: Session, hour: _Hour, fingerprint: str) -> bool:
+    found = session.scalar(
+        select(CaseEvent.id)
+        .where(CaseEvent.action == DISCLOSURE_SENT, CaseEvent.detail == fingerprint)
+        .where(CaseEvent.at >= hour.start, CaseEvent.at < hour.end)
+        .limit(1)
+    )
+    return found is not None
 
 
 def _hold(session: Session, app: App, case: Case, hour: _Hour, row: Outbox) -> None:
