@@ -174,6 +174,14 @@ def received_request(session: Session, policy: str) -> tuple[Case, dict[str, Any
     return new_item(session, policy, "subject_access"), letter_details("subject_access", clock)
 
 
+def extended_request(session: Session, policy: str) -> tuple[Case, dict[str, Any]]:
+    clock = subject_access_clock(WED_29_APR_2026.date(), "WLS")
+    details = letter_details("subject_access", clock)
+    reason = "Mae'r cais yn cynnwys cofnodion o dri chartref gofal."
+    return new_item(session, policy, "subject_access"), {**details, "old_due": clock.due, "reason": reason,
+                                                         "due": clock.latest_due}  # fmt: skip
+
+
 SCENARIOS = {
     "acknowledgement of a new complaint": ("acknowledgement", acknowledged_complaint),
     "acknowledgement of an escalation": ("acknowledgement", acknowledged_escalation),
@@ -185,6 +193,7 @@ SCENARIOS = {
     "signpost": ("signpost", signposted),
     "relay": ("relay", relayed),
     "request_received": ("request_received", received_request),
+    "request_extended": ("request_extended", extended_request),
 }
 WELSH_POLICIES = sorted(
     path.stem

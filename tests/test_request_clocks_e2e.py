@@ -176,3 +176,91 @@ def test_kind_subject_access_takes_a_complaint_off_the_stages_and_kind_complaint
         response_due,
     )  # counted from receipt
     assert len(events(app, "complaints clock")) == 1
+
+
+def request_row(app: App) -> InformationRequest:
+    with app.sessions() as session:
+        return session.scalars(select(InformationRequest)).one()
+
+
+def open_sar(app: App, dovecot: Dovecot) -> Case:
+    sar = mail(sender="mo.patel@example.net", name="Mo Patel", subject="My data", body=SAR_BODY)
+    deliver_at(dovecot, sar, RECEIVED)
+    jobs.poll_cycle(app)
+    return only_case(app)
+
+
+def coordinator_writes(app: App, dovecot: Dovecot, case: Case, body: str) -> None:
+    dovecot.deliver(staff_mail(body, subject=f"RE: [{case.ref}] {case.subject}"))
+    jobs.poll_cycle(app)
+
+
+def test_extend_on_a_subject_access_request_moves_its_date_up_to_two_months_and_tells_the_requester(
+    app: App, clock: Clock, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    case = open_sar(app, dovecot)
+    clock.now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    reason = "The records are held by three homes and a former provider."
+    coordinator_writes(app, dovecot, case, f"#extend {reason}\n")
+
+    assert request_row(app).due == date(2027, 2, 2)  # received 2 November: three months on, a Tuesday
+    [letter] = [m for m in to(smtp_server, "mo.patel@example.net") if "More time" in str(m["Subject"])]
+    assert str(letter["Subject"]) == f"[{case.ref}] More time to answer your subject access request"
+    text = words(letter)
+    assert "was due to be answered by Wednesday 2 December 2026" in text
+    assert "will now respond by Tuesday 2 February 2027" in text
+    assert "held by three homes and a former provider" in text
+    assert "Information Commissioner" in text
+    assert events(app, "request extended") == [
+        "from 2026-12-02 to 2027-02-02: The records are held by three homes and a former provider."
+    ]
+    assert "Done" in str(to(smtp_server, COORDINATOR)[-1]["Subject"])
+    forwarded = len(to(smtp_server, DPO))
+    assert watch_on(app, clock, date(2026, 11, 30)).sent == ()  # the old date is no longer chased
+    assert watch_on(app, clock, date(2027, 1, 29)).sent != ()  # the new one is
+    assert "due Tuesday 2 February 2027" in str(to(smtp_server, DPO)[forwarded]["Subject"])
+
+
+def test_extend_by_days_on_a_subject_access_request_never_passes_the_latest_date_the_law_allows(
+    app: App, clock: Clock, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    case = open_sar(app, dovecot)
+    coordinator_writes(app, dovecot, case, "#extend 14 Several requests from the same family.\n")
+    assert request_row(app).due == date(2026, 12, 16)
+
+    coordinator_writes(app, dovecot, case, "#extend 200 Still waiting for archived files.\n")
+    assert request_row(app).due == date(2027, 2, 2)  # capped at three months from receipt
+
+    coordinator_writes(app, dovecot, case, "#extend 5 More again.\n")
+    assert request_row(app).due == date(2027, 2, 2)
+    refused = to(smtp_server, COORDINATOR)[-1]
+    assert "Not done" in str(refused["Subject"])
+    assert "already due 2027-02-02, the latest the law allows" in words(refused)
+
+
+def test_extend_is_refused_on_an_foi_request_and_after_the_first_month(
+    app: App, clock: Clock, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    foi = "Under the Freedom of Information Act 2000, how many home care visits were missed in 2025?\n"
+    deliver_at(dovecot, mail(sender="reporter@example-news.co.uk", subject="FOI", body=foi), RECEIVED)
+    jobs.poll_cycle(app)
+    case = only_case(app)
+    due = request_row(app).due
+
+    coordinator_writes(app, dovecot, case, "#extend 10 It is a big request.\n")
+
+    assert request_row(app).due == due
+    refused = to(smtp_server, COORDINATOR)[-1]
+    assert "Not done" in str(refused["Subject"]) and "FOIA 2000 s.10(3)" in words(refused)
+    assert not [m for m in to(smtp_server, "reporter@example-news.co.uk") if "More time" in str(m["Subject"])]
+
+
+def test_a_subject_access_request_past_its_date_can_no_longer_be_extended(
+    app: App, clock: Clock, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    case = open_sar(app, dovecot)
+    clock.now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)  # the day after it was due
+    coordinator_writes(app, dovecot, case, "#extend We had not started.\n")
+
+    assert request_row(app).due == date(2026, 12, 2)
+    assert "within the first month (UK GDPR art. 12(3))" in words(to(smtp_server, COORDINATOR)[-1])

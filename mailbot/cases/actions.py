@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.cases import records, stages
-from mailbot.cases.guards import Action, refuse_if_senseless
+from mailbot.cases import records, requests, stages
+from mailbot.cases.guards import Action, ActionRefused, refuse_if_senseless
 from mailbot.db.models import Case, InboundMessage
 from mailbot.outgoing.notices import LetterRequest, LetterStatus, send_letter
+from mailbot.vocabulary import CaseStatus
 
 
 def letter(
@@ -47,10 +48,16 @@ def escalate_case(
 
 
 def extend_case(
-    session: Session, app: App, case: Case, count: int, reason: str, agreed: bool, actor: str, at: datetime,
-    inbound: InboundMessage | None = None,
+    session: Session, app: App, case: Case, count: int | None, reason: str, agreed: bool, actor: str,
+    at: datetime, inbound: InboundMessage | None = None,
 ) -> str:  # fmt: skip
+    """Extend the current stage's response date by ``count`` of the policy's units; on a subject access
+    request, its statutory date (``count`` calendar days, or None for as far as the law allows)."""
+    if case.status == CaseStatus.REQUEST:
+        return requests.extend_request(session, app, case, count, reason, actor, at, inbound)
     refuse_if_senseless(case, Action.EXTEND)
+    if count is None:
+        raise ActionRefused(f"give the number of days to extend {case.ref} by")
     extension = stages.extend(case, app.policies[case.policy], count, reason, agreed)
     detail = f"to {extension.new_date}: {reason}" + (" (agreed with the complainant)" if agreed else "")
     records.log_event(session, case, actor, "extended", at, detail, inbound)

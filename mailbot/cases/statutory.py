@@ -47,6 +47,14 @@ def foi_clock(received: date, nation: str) -> RequestClock:
     )
 
 
+def extended_due(due: date, days: int | None, latest: date, nation: str) -> date:
+    """A subject access request's date moved on by ``days`` calendar days (to the next working day), never
+    past the latest the law allows; None: the latest."""
+    if days is None:
+        return latest
+    return min(_on_or_after(due + timedelta(days=days), (nation,)), latest)
+
+
 def _months_on(day: date, months: int) -> date:
     year, month = divmod(day.month - 1 + months, 12)
     year, month = day.year + year, month + 1

@@ -175,7 +175,11 @@ def _case_file_commands(group: Commands) -> None:
 def _extend_command(group: Commands) -> None:
     extend = add_command(group, "extend", cases.cmd_cases_extend, "extend the current stage's response date")
     extend.add_argument("ref")
-    extend.add_argument("--by", type=int, required=True, help="days, in the policy's extension unit")
+    extend.add_argument(
+        "--by", type=int,
+        help="days, in the policy's extension unit (required, except on a subject access request: calendar "
+        "days, or left out for as far as the law allows)",
+    )  # fmt: skip
     extend.add_argument("--reason", required=True)
     extend.add_argument("--agreed", action="store_true", help="the complainant agreed to the new date")
     dry_run(extend)

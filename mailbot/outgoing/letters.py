@@ -36,6 +36,7 @@ LANGUAGES = (ENGLISH, WELSH)
 # Welsh template: missing_translations() lists the ones that have none.
 COMPLAINANT_LETTERS = (
     "acknowledgement", "thank_you", "extension", "outcome", "signpost", "relay", "request_received",
+    "request_extended",
 )  # fmt: skip
 TEMPLATE_FILES = ("subject.txt", "body.txt", "body.html")
 BILINGUAL_RULE = "-" * 40

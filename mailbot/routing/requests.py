@@ -5,7 +5,7 @@ complaints stages: its deadline is the law's, not the complaints policy's."""
 
 from __future__ import annotations
 
-from mailbot.cases import records
+from mailbot.cases import records, requests
 from mailbot.cases.statutory import RequestClock, foi_clock, subject_access_clock
 from mailbot.db.models import Case, InformationRequest
 from mailbot.outgoing import alerts
@@ -70,12 +70,4 @@ def _acknowledge(r: Routing, case: Case, clock: RequestClock) -> str:
 
 def letter_details(kind: str, clock: RequestClock) -> dict[str, object]:
     """What the request letters say: the request's name (English and Welsh), its law and dates."""
-    welsh = "cais am wybodaeth bersonol" if kind == Kind.SUBJECT_ACCESS else "cais rhyddid gwybodaeth"
-    return {
-        "request": _name(kind), "cais": welsh, "kind": kind, "law": clock.law, "due": clock.due,
-        "latest_due": clock.latest_due,
-    }  # fmt: skip
-
-
-def _name(kind: str) -> str:
-    return "subject access request" if kind == Kind.SUBJECT_ACCESS else "freedom of information request"
+    return requests.letter_details(kind, clock.law, clock.due, clock.latest_due)
