@@ -264,7 +264,10 @@ def test_a_stage_written_with_a_digit_that_is_not_a_number_is_refused_not_a_cras
 
 def test_an_extension_without_a_reason_is_refused(app: App, session: Session) -> None:
     case = open_case(session, app)
-    accepted = "(accepted: #extend DAYS REASON (add 'agreed' before the reason if the complainant agreed))"
+    accepted = (
+        "(accepted: #extend DAYS REASON (add 'agreed' before the reason if the complainant agreed; "
+        "on a subject access request DAYS may be left out))"
+    )
 
     assert problems(app, case, "#extend 10\n#extend ten days, records late") == [
         f"#extend 10: give the number of days and a reason {accepted}",

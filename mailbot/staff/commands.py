@@ -42,8 +42,8 @@ USAGE = {
     "investigator": "#investigator NAME",
     "kind": "#kind complaint|concern|compliment|comment|subject_access|foi",
     "stage": "#stage N or #stage NAME (a stage of the case's policy)",
-    "extend": "#extend DAYS REASON (add 'agreed' before the reason if the complainant agreed); on a subject "
-    "access request, #extend [DAYS] REASON (no DAYS: as far as the law allows, up to two more months)",
+    "extend": "#extend DAYS REASON (add 'agreed' before the reason if the complainant agreed; on a subject "
+    "access request DAYS may be left out)",
     "outcome": "#outcome upheld|partly upheld|not upheld (the text below becomes the reasons)",
     "close": "#close",
     "note": "#note TEXT (internal; never sent to the complainant)",
@@ -166,12 +166,12 @@ def _target_stage(app: App, case: Case, argument: str) -> str:
     )
 
 
-def _extension_parts(argument: str, case: Case) -> tuple[int | None, bool, str]:
+def _extension_parts(argument: str, on_request: bool = False) -> tuple[int | None, bool, str]:
     """DAYS [agreed] REASON; on a subject access request DAYS may be left out (as far as the law allows)."""
     match = re.match(r"^(\d+)\s+(agreed\b[:\s]*)?(.+)$", argument, re.IGNORECASE)
     if match is not None:
         return int(match[1]), bool(match[2]), match[3].strip()
-    if case.status == CaseStatus.REQUEST and argument.strip():
+    if on_request and argument.strip():
         return None, False, argument.strip()
     raise CommandError("give the number of days and a reason")
 
@@ -196,7 +196,7 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "investigator": lambda app, case, c: _staff_person(app, c.argument) and None,
     "kind": _check_kind,
     "stage": _check_stage,
-    "extend": lambda app, case, c: _extension_parts(c.argument, case) and None,
+    "extend": lambda app, case, c: _extension_parts(c.argument, case.status == CaseStatus.REQUEST) and None,
     "outcome": _check_outcome,
     "followup": lambda app, case, c: _follow_up_date(c.argument, date.today()) and None,
     "party": lambda app, case, c: _party_parts(c.argument) and None,
@@ -287,7 +287,7 @@ def _stage(session: Session, app: App, case: Case, command: Command, mail: Staff
 
 
 def _extend(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
-    days, agreed, reason = _extension_parts(command.argument, case)
+    days, agreed, reason = _extension_parts(command.argument, case.status == CaseStatus.REQUEST)
     return actions.extend_case(
         session, app, case, days, reason, agreed, mail.person.primary, mail.at, mail.inbound
     )
