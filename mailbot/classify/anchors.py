@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from re import _casefix, _constants, _parser  # the standard parser: the same reading the engine uses
 
 from mailbot.classify.wording import _alternation, _prefix_tree
@@ -183,11 +184,15 @@ class AnchoredPattern:
     pattern: re.Pattern[str]
     needs: tuple[frozenset[str], ...] = ()
     starts: re.Pattern[str] | None = None  # finds each place where a match could start, in the folded text
+    start_strings: frozenset[str] | None = (
+        None  # the strings themselves, when the one-pass scan finds them all
+    )
 
     @classmethod
     def of(cls, pattern: re.Pattern[str]) -> AnchoredPattern:
         starts = starting_strings(pattern)
-        return cls(pattern, needed_strings(pattern), None if starts is None else _places_of(starts))
+        listed = starts if starts and min(map(len, starts)) >= _SHORT else None
+        return cls(pattern, needed_strings(pattern), None if starts is None else _places_of(starts), listed)
 
     def search(self, text: str, folded: FoldedText) -> re.Match[str] | None:
         if any(strings.isdisjoint(folded.found) for strings in self.needs):
@@ -197,6 +202,8 @@ class AnchoredPattern:
         # The engine's search tries each place in turn; trying only the places where a match can start, in
         # the same order, finds the same first match (lookbehinds and \b still see the text before it).
         # Where the start words are very common, the engine's own search on from the next one is quicker.
+        if self.start_strings is not None and folded.positions is not None:
+            return self._search_at(text, folded.places(self.start_strings))
         place = self.starts.search(folded.folded)
         for _ in range(_TRY_ONE_BY_ONE):
             if place is None:
@@ -206,6 +213,13 @@ class AnchoredPattern:
                 return found
             place = self.starts.search(folded.folded, place.start() + 1)  # the next, even inside this one
         return None if place is None else self.pattern.search(text, place.start())
+
+    def _search_at(self, text: str, places: Sequence[int]) -> re.Match[str] | None:
+        for place in places[:_TRY_ONE_BY_ONE]:
+            found = self.pattern.match(text, place)
+            if found:
+                return found
+        return self.pattern.search(text, places[_TRY_ONE_BY_ONE]) if len(places) > _TRY_ONE_BY_ONE else None
 
 
 _TRY_ONE_BY_ONE = 64  # places tried one at a time before the engine searches on from the next
@@ -225,7 +239,9 @@ class Needles:
     beginnings, so each string's beginnings that are also needed are listed once, here."""
 
     def __init__(self, patterns: Iterable[AnchoredPattern]) -> None:
+        patterns = list(patterns)
         wanted = {s for p in patterns for strings in p.needs for s in strings}
+        wanted |= {s for p in patterns for s in p.start_strings or ()}
         self.short = sorted(s for s in wanted if len(s) < _SHORT)
         long = {s for s in wanted if len(s) >= _SHORT}
         atoms = [[re.escape(ch) for ch in s] for s in sorted(long)]
@@ -242,6 +258,15 @@ class Needles:
             found.update(s for at_place in longest for s in self.beginnings[at_place])
         return found
 
+    def placed_in(self, folded: str) -> tuple[set[str], dict[str, list[int]]]:
+        """What found_in finds, and where each string of three or more letters starts, in order."""
+        positions: dict[str, list[int]] = {}
+        if self.scan is not None:
+            for m in self.scan.finditer(folded):
+                for s in self.beginnings[m.group(1)]:
+                    positions.setdefault(s, []).append(m.start())
+        return {s for s in self.short if s in folded} | positions.keys(), positions
+
 
 class FoldedText:
     """A text folded once, with the needed strings it contains (many patterns share their words)."""
@@ -249,14 +274,20 @@ class FoldedText:
     def __init__(self, text: str, needles: Needles) -> None:
         self.folded = fold(text)
         self.needles = needles
-        self.found = needles.found_in(self.folded)
+        self.found, self.positions = needles.placed_in(self.folded)
+
+    def places(self, strings: frozenset[str]) -> list[int]:
+        """Where any of the strings starts, in order (each found by the one pass)."""
+        assert self.positions is not None
+        lists = [self.positions[s] for s in strings if s in self.positions]
+        return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
 
     def blanked(self, text: str, spans: Iterable[tuple[int, int]]) -> FoldedText:
         """The same text with harmless phrases blanked out (a category's `not_when`): only strings that
         overlap a blank can be new, so only the blanks and their edges are looked at again. Strings that
         were found and are now blanked stay counted: a pattern is then run for nothing, never skipped."""
         blanked = FoldedText.__new__(FoldedText)
-        blanked.folded, blanked.needles = fold(text), self.needles
+        blanked.folded, blanked.needles, blanked.positions = fold(text), self.needles, None
         edge = self.needles.longest
         windows = (blanked.folded[max(0, start - edge) : end + edge] for start, end in spans)
         blanked.found = self.found.union(*(self.needles.found_in(window) for window in windows))
