@@ -2,6 +2,8 @@
 
 Usage: python scripts/safeguarding_report.py [tests/data/safeguarding/frozen.toml]
        python scripts/safeguarding_report.py tests/data/safeguarding_tuning/examples.toml
+       python scripts/safeguarding_report.py --misses FILE   (and list each missed disclosure and each
+                                                              false alarm with the words that raised it)
 
 The tuning set's examples (`[[example]]`: category, text) are measured the same way, each built as a mail
 whose body is the example's text (quoted and forwarded blocks included as written).
@@ -41,6 +43,8 @@ class Tally:
     disclosures_caught: int
     ordinary: int
     false_alarms: int
+    misses: tuple[str, ...] = ()  # "id [categories]: subject / body" of each disclosure not flagged
+    alarms: tuple[str, ...] = ()  # "id: category 'words' ... / body" of each ordinary mail flagged
 
 
 def as_message(entry: dict[str, object]) -> bytes:
@@ -74,19 +78,29 @@ def tally(path: Path = FROZEN) -> Tally:
     )
     labelled, caught, right = Counter[str](), Counter[str](), Counter[str]()
     disclosures = found = ordinary = alarms = 0
+    missed, raised = [], []
     for entry in as_entries(path):
         verdict = classify(parse_mail(as_message(entry)), chain, screening=screening)
         flagged = "safeguarding" in verdict.flags
         named = set(categories_found(verdict.safeguarding))
         if entry["label"] == "ordinary":
             ordinary, alarms = ordinary + 1, alarms + flagged
+            if flagged:
+                words = "; ".join(f"{f.category} {f.words!r}" for f in verdict.safeguarding)
+                raised.append(f"{entry['id']}: {words}\n    {_one_line(entry)}")
             continue
         disclosures, found = disclosures + 1, found + flagged
+        if not flagged:
+            missed.append(f"{entry['id']} {entry['categories']}\n    {_one_line(entry)}")
         for category in entry["categories"]:
             labelled[category] += 1
             caught[category] += flagged
             right[category] += category in named
-    return Tally(labelled, caught, right, disclosures, found, ordinary, alarms)
+    return Tally(labelled, caught, right, disclosures, found, ordinary, alarms, tuple(missed), tuple(raised))
+
+
+def _one_line(entry: dict[str, object]) -> str:
+    return " ".join(f"{entry['subject']} / {entry['body']}".split())
 
 
 def table(t: Tally) -> str:
@@ -102,5 +116,11 @@ def table(t: Tally) -> str:
     return "\n".join(lines)
 
 
+def listing(t: Tally) -> str:
+    return "\n".join(["", "MISSED DISCLOSURES", *t.misses, "", "FALSE ALARMS", *t.alarms])
+
+
 if __name__ == "__main__":
-    print(table(tally(Path(sys.argv[1]) if len(sys.argv) > 1 else FROZEN)))
+    arguments = [a for a in sys.argv[1:] if a != "--misses"]
+    measured = tally(Path(arguments[0]) if arguments else FROZEN)
+    print(table(measured) + (listing(measured) if "--misses" in sys.argv else ""))

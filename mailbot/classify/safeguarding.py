@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailbot.classify.anchors import AnchoredPattern, FoldedText, Needles
 from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.wording import phrase_pattern
@@ -35,7 +36,7 @@ class Category:
     name: str
     definition: str
     pattern: re.Pattern[str] | None  # the words and the Welsh words, as one whole-word alternation
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[AnchoredPattern, ...]  # each run only where the words it needs occur (anchors.py)
     not_when: re.Pattern[str] | None
 
 
@@ -47,6 +48,7 @@ class Screening:
     negation: re.Pattern[str] | None
     negation_window: int
     already_reported: re.Pattern[str] | None
+    needles: Needles  # every string the categories' patterns need, found in a text in one pass
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def load_screening(path: Path) -> Screening:
     )
     top.finish()
     _check_unique(top, categories)
-    return Screening(categories, *screening)
+    return Screening(categories, *screening, Needles(p for c in categories for p in c.patterns))
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
@@ -168,7 +170,7 @@ def _strings(reader: TomlReader, name: str) -> list[str]:
     return values
 
 
-def _patterns(reader: TomlReader, name: str, terms: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
+def _patterns(reader: TomlReader, name: str, terms: Mapping[str, str]) -> tuple[AnchoredPattern, ...]:
     compiled = []
     for index, value in enumerate(_strings(reader, name)):
         unknown = [t for t in _TERM_USE.findall(value) if t not in terms]
@@ -177,7 +179,7 @@ def _patterns(reader: TomlReader, name: str, terms: Mapping[str, str]) -> tuple[
             raise reader.error(f"{name}[{index}]", f"{{{unknown[0]}}} is not one of the [terms] ({accepted})")
         expanded = _TERM_USE.sub(lambda m: terms[m.group(1)], value)
         try:
-            compiled.append(re.compile(expanded, re.IGNORECASE))
+            compiled.append(AnchoredPattern.of(re.compile(expanded, re.IGNORECASE)))
         except re.error as exc:
             raise reader.error(f"{name}[{index}]", f"not a valid pattern ({exc})") from None
     return tuple(compiled)
@@ -198,19 +200,27 @@ def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ..
     for part in parts:
         text = normalise_wording(part.text[: min(SCREEN_LIMIT, budget)])
         budget -= len(text)
+        folded = FoldedText(text, screening.needles)
         for category in screening.categories:
-            found = _first_match(category, text)
+            found = _first_match(category, text, folded)
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
     return tuple(findings)
 
 
-def _first_match(category: Category, text: str) -> re.Match[str] | None:
+def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
     if category.not_when is not None:
-        text = category.not_when.sub(lambda m: " " * len(m.group()), text)  # keep offsets for the excerpt
+        blanks: list[tuple[int, int]] = []
+        text = category.not_when.sub(lambda m: _blank(m, blanks), text)
+        folded = folded.blanked(text, blanks) if blanks else folded
     matches = [m for m in (category.pattern.search(text) if category.pattern else None,
-                           *(p.search(text) for p in category.patterns)) if m]  # fmt: skip
+                           *(p.search(text, folded) for p in category.patterns)) if m]  # fmt: skip
     return min(matches, key=lambda m: m.start()) if matches else None
+
+
+def _blank(found: re.Match[str], blanks: list[tuple[int, int]]) -> str:
+    blanks.append(found.span())
+    return " " * len(found.group())  # the same length: offsets still point at the words for the excerpt
 
 
 def _finding(

@@ -1,0 +1,294 @@
+"""The words a pattern cannot match without: a cheap test that skips a pattern on a mail that lacks them.
+
+Safeguarding screening tries some 300 free-form patterns on every mail, and nearly all of them find nothing.
+Each pattern's parsed form says which literal strings any match must contain ("took|takes|taken" followed
+by "bank card|pension"): a pattern runs only on a mail that contains one string of each such set, and
+where every match must start with one of a few strings, it is tried only where those strings occur. It
+gives exactly the same first match as a search of the whole text, and most patterns are never run at all.
+A pattern whose parse we cannot read requires nothing and is searched as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from re import _casefix, _constants, _parser  # the standard parser: the same reading the engine uses
+
+from mailbot.classify.wording import _alternation, _prefix_tree
+
+_MOST = 64  # strings kept in one set before a part of the pattern is treated as "anything"
+_EMPTY = frozenset({""})
+_Info = tuple[frozenset[str] | None, list[frozenset[str]]]  # (every string it can match, or None; needs)
+
+# Case-insensitive matching treats a few letters as one ("s" and the long s U+017F, "k" and the Kelvin sign):
+# each such group is folded to one letter, so a string the engine would match is always found.
+_SAME_LETTER = {
+    code: chr(min(code, *others)) for code, others in _casefix._EXTRA_CASES.items() if min(others) < code
+}
+
+
+def fold(text: str) -> str:
+    """Lower case as the regular-expression engine compares letters when told to ignore case."""
+    if text.isascii():
+        return text.lower()
+    return text.replace("\u0130", "i").lower().translate(_SAME_LETTER)  # "İ" lowers to two characters
+
+
+def needed_strings(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
+    """Sets of folded strings: any match of the pattern contains at least one string of every set."""
+    try:
+        exact, needs = _sequence(_parser.parse(pattern.pattern, pattern.flags).data)
+    except Exception:  # a pattern we cannot read is simply always run
+        return ()
+    if exact is not None:
+        needs = [*needs, exact]
+    # "pension" in a text is enough wherever "pensions" would be: each set keeps its shortest strings.
+    sets = dict.fromkeys(_without(s, lambda a, b: a in b) for s in needs if s and "" not in s)
+    return tuple(sorted(sets, key=_shortest, reverse=True))  # the rarest first: most patterns stop there
+
+
+def _without(strings: frozenset[str], covers: Callable[[str, str], bool]) -> frozenset[str]:
+    return frozenset(s for s in strings if not any(t != s and covers(t, s) for t in strings))
+
+
+def starting_strings(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Folded strings one of which every match starts with, or None where a match may start anyhow."""
+    try:
+        starts = _leading(_parser.parse(pattern.pattern, pattern.flags).data)
+    except Exception:  # a pattern we cannot read is searched as before
+        return None
+    return None if starts is None else _without(starts, lambda a, b: b.startswith(a))
+
+
+def _leading(items: Sequence[tuple[object, object]]) -> frozenset[str] | None:
+    for op, value in items:
+        if op in _ZERO_WIDTH:
+            continue  # \b and lookarounds are checked by the engine at the place we try
+        exact, _ = _node(op, value)
+        if exact is not None and "" not in exact:
+            return exact
+        if op is _constants.SUBPATTERN:
+            return _leading(value[-1].data)  # type: ignore[index]
+        if op is _constants.BRANCH:
+            branches = [_leading(branch.data) for branch in value[1]]  # type: ignore[index]
+            return None if any(b is None for b in branches) else frozenset().union(*branches)  # type: ignore[misc]
+        if op in _REPEATS and value[0] >= 1:  # type: ignore[index]
+            return _leading(value[2].data)  # type: ignore[index]
+        return None
+    return None
+
+
+def _shortest(strings: frozenset[str]) -> int:
+    return min(map(len, strings))
+
+
+def _sequence(items: Sequence[tuple[object, object]]) -> _Info:
+    needs: list[frozenset[str]] = []
+    current: frozenset[str] | None = _EMPTY  # every string the items so far can match, while finite
+    whole = True
+    for op, value in items:
+        exact, inner = _node(op, value)
+        needs += inner
+        if exact is not None and current is not None and len(current) * len(exact) <= _MOST:
+            current = frozenset(a + b for a in current for b in exact)
+            continue
+        whole = False
+        needs.append(current or _EMPTY)
+        current = exact if exact is not None else _EMPTY
+    if whole:
+        return current, needs
+    return None, [*needs, current or _EMPTY]
+
+
+def _node(op: object, value: object) -> _Info:
+    reader = _READERS.get(op)
+    return reader(value) if reader else (None, [])
+
+
+def _literal(value: object) -> _Info:
+    return frozenset({fold(chr(value))}), []  # type: ignore[arg-type]
+
+
+def _charset(value: object) -> _Info:
+    letters = [fold(chr(code)) for op, code in value if op is _constants.LITERAL]  # type: ignore[attr-defined]
+    if len(letters) != len(value) or len(letters) > _MOST:  # type: ignore[arg-type]
+        return None, []  # a range, a class such as \s, or a negation: anything
+    return frozenset(letters), []
+
+
+def _nothing_needed(value: object) -> _Info:
+    return _EMPTY, []  # \b, ^, lookarounds: they match no characters of their own
+
+
+def _group(value: object) -> _Info:
+    return _sequence(value[-1].data)  # type: ignore[index]
+
+
+def _atomic(value: object) -> _Info:
+    return _sequence(value.data)  # type: ignore[attr-defined]
+
+
+def _branch(value: object) -> _Info:
+    infos = [_sequence(branch.data) for branch in value[1]]  # type: ignore[index]
+    if all(exact is not None for exact, _ in infos):
+        union = frozenset().union(*(exact for exact, _ in infos))  # type: ignore[misc]
+        if len(union) <= _MOST:
+            return union, []
+    best = [_best(exact, needs) for exact, needs in infos]
+    if any(b is None for b in best):
+        return None, []
+    return None, [frozenset().union(*best)]  # type: ignore[misc]
+
+
+def _best(exact: frozenset[str] | None, needs: list[frozenset[str]]) -> frozenset[str] | None:
+    """Of what a branch needs, the set whose shortest string is longest: the rarest to find by chance."""
+    candidates = [s for s in [*needs, exact] if s and "" not in s]
+    return max(candidates, key=_shortest) if candidates else None
+
+
+def _repeat(value: object) -> _Info:
+    least, most, inner = value  # type: ignore[misc]
+    exact, needs = _sequence(inner.data)
+    if least == most == 1:
+        return exact, needs
+    if least == 0:
+        return (exact | _EMPTY, []) if most == 1 and exact is not None else (None, [])
+    return None, [*needs, *([exact] if exact is not None else [])]
+
+
+_READERS: dict[object, Callable[[object], _Info]] = {
+    _constants.LITERAL: _literal,
+    _constants.IN: _charset,
+    _constants.AT: _nothing_needed,
+    _constants.ASSERT: _nothing_needed,
+    _constants.ASSERT_NOT: _nothing_needed,
+    _constants.SUBPATTERN: _group,
+    _constants.ATOMIC_GROUP: _atomic,
+    _constants.BRANCH: _branch,
+    _constants.MAX_REPEAT: _repeat,
+    _constants.MIN_REPEAT: _repeat,
+    _constants.POSSESSIVE_REPEAT: _repeat,
+}
+
+
+_ZERO_WIDTH = frozenset({_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT})
+_REPEATS = frozenset({_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT})
+
+
+@dataclass(frozen=True)
+class AnchoredPattern:
+    """A pattern with the strings it needs; `search` gives what `pattern.search` gives, faster."""
+
+    pattern: re.Pattern[str]
+    needs: tuple[frozenset[str], ...] = ()
+    starts: re.Pattern[str] | None = None  # finds each place where a match could start, in the folded text
+    start_strings: frozenset[str] | None = (
+        None  # the strings themselves, when the one-pass scan finds them all
+    )
+
+    @classmethod
+    def of(cls, pattern: re.Pattern[str]) -> AnchoredPattern:
+        starts = starting_strings(pattern)
+        listed = starts if starts and min(map(len, starts)) >= _SHORT else None
+        return cls(pattern, needed_strings(pattern), None if starts is None else _places_of(starts), listed)
+
+    def search(self, text: str, folded: FoldedText) -> re.Match[str] | None:
+        if any(strings.isdisjoint(folded.found) for strings in self.needs):
+            return None
+        if self.starts is None or len(folded.folded) != len(text):
+            return self.pattern.search(text)
+        # The engine's search tries each place in turn; trying only the places where a match can start, in
+        # the same order, finds the same first match (lookbehinds and \b still see the text before it).
+        # Where the start words are very common, the engine's own search on from the next one is quicker.
+        if self.start_strings is not None and folded.positions is not None:
+            return self._search_at(text, folded.places(self.start_strings))
+        place = self.starts.search(folded.folded)
+        for _ in range(_TRY_ONE_BY_ONE):
+            if place is None:
+                return None
+            found = self.pattern.match(text, place.start())
+            if found:
+                return found
+            place = self.starts.search(folded.folded, place.start() + 1)  # the next, even inside this one
+        return None if place is None else self.pattern.search(text, place.start())
+
+    def _search_at(self, text: str, places: Sequence[int]) -> re.Match[str] | None:
+        for place in places[:_TRY_ONE_BY_ONE]:
+            found = self.pattern.match(text, place)
+            if found:
+                return found
+        return self.pattern.search(text, places[_TRY_ONE_BY_ONE]) if len(places) > _TRY_ONE_BY_ONE else None
+
+
+_TRY_ONE_BY_ONE = 64  # places tried one at a time before the engine searches on from the next
+
+
+def _places_of(strings: frozenset[str]) -> re.Pattern[str]:
+    """The start strings as one alternation: the engine skips quickly to a place whose first letter fits."""
+    return re.compile("|".join(map(re.escape, sorted(strings, key=len, reverse=True))))
+
+
+_SHORT = 3  # strings shorter than this are looked for one by one: they occur in nearly every mail
+
+
+class Needles:
+    """Every string the patterns need, found in a text in one pass: a prefix tree of them, tried at each
+    place as a lookahead. At each place it finds the longest string there; the shorter ones there are its
+    beginnings, so each string's beginnings that are also needed are listed once, here."""
+
+    def __init__(self, patterns: Iterable[AnchoredPattern]) -> None:
+        patterns = list(patterns)
+        wanted = {s for p in patterns for strings in p.needs for s in strings}
+        wanted |= {s for p in patterns for s in p.start_strings or ()}
+        self.short = sorted(s for s in wanted if len(s) < _SHORT)
+        long = {s for s in wanted if len(s) >= _SHORT}
+        atoms = [[re.escape(ch) for ch in s] for s in sorted(long)]
+        self.scan = (
+            re.compile("(?=(" + _alternation(_prefix_tree(atoms)) + "))", re.DOTALL) if atoms else None
+        )
+        self.beginnings = {s: [s[:n] for n in range(_SHORT, len(s) + 1) if s[:n] in long] for s in long}
+        self.longest = max(map(len, wanted), default=0)
+
+    def found_in(self, folded: str) -> set[str]:
+        found = {s for s in self.short if s in folded}
+        if self.scan is not None:
+            longest = {m.group(1) for m in self.scan.finditer(folded)}
+            found.update(s for at_place in longest for s in self.beginnings[at_place])
+        return found
+
+    def placed_in(self, folded: str) -> tuple[set[str], dict[str, list[int]]]:
+        """What found_in finds, and where each string of three or more letters starts, in order."""
+        positions: dict[str, list[int]] = {}
+        if self.scan is not None:
+            for m in self.scan.finditer(folded):
+                for s in self.beginnings[m.group(1)]:
+                    positions.setdefault(s, []).append(m.start())
+        return {s for s in self.short if s in folded} | positions.keys(), positions
+
+
+class FoldedText:
+    """A text folded once, with the needed strings it contains (many patterns share their words)."""
+
+    def __init__(self, text: str, needles: Needles) -> None:
+        self.folded = fold(text)
+        self.needles = needles
+        self.found, self.positions = needles.placed_in(self.folded)
+
+    def places(self, strings: frozenset[str]) -> list[int]:
+        """Where any of the strings starts, in order (each found by the one pass)."""
+        assert self.positions is not None
+        lists = [self.positions[s] for s in strings if s in self.positions]
+        return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+
+    def blanked(self, text: str, spans: Iterable[tuple[int, int]]) -> FoldedText:
+        """The same text with harmless phrases blanked out (a category's `not_when`): only strings that
+        overlap a blank can be new, so only the blanks and their edges are looked at again. Strings that
+        were found and are now blanked stay counted: a pattern is then run for nothing, never skipped."""
+        blanked = FoldedText.__new__(FoldedText)
+        blanked.folded, blanked.needles, blanked.positions = fold(text), self.needles, None
+        edge = self.needles.longest
+        windows = (blanked.folded[max(0, start - edge) : end + edge] for start, end in spans)
+        blanked.found = self.found.union(*(self.needles.found_in(window) for window in windows))
+        return blanked
