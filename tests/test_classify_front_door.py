@@ -145,3 +145,31 @@ def test_phishing_signed_as_the_mail_administrator_is_out_of_scope_not_a_bounce(
 def test_a_sales_or_recruitment_pitch_is_out_of_scope(chain: RuleChain, body: str) -> None:
     raw = mail(sender="sam@vendor.example.com", name="Sam Rudd", subject="Quick question", body=body)
     assert judge(chain, raw).kind == "out_of_scope"
+
+
+def test_a_person_on_a_no_reply_relay_who_uses_footer_words_is_still_a_person(chain: RuleChain) -> None:
+    # A no-reply address and "opt out" are two marks, but she writes as "I" and nothing structural says mass
+    # mail: a person.
+    body = (
+        "I want to opt out of Mum's photo being used on your website. I'm writing from an anonymous address, "
+        "please do not reply to it; I will ring on Monday.\n"
+    )
+    raw = mail(sender="noreply.relay5521@anonmail.example", name="", subject="Mum's photo", body=body)
+    verdict = judge(chain, raw)
+    assert verdict.kind not in ("bulk", "auto_reply", "bounce", "spam")
+    assert "no_reply_address" in verdict.flags
+
+
+def test_a_wheelchair_brake_is_ours_not_a_garages(chain: RuleChain) -> None:
+    body = "The brake on my wife's wheelchair has been broken for a month. I've asked three times.\n"
+    assert judge(chain, mail(subject="Wheelchair", body=body)).kind == "complaint"
+
+
+def test_a_complaint_about_hours_cut_by_a_percentage_is_not_a_sales_pitch(chain: RuleChain) -> None:
+    body = "You took 30% off Mum's hours without asking us. We were promised a 10% discount on fees too.\n"
+    assert judge(chain, mail(subject="Hours cut", body=body)).kind != "out_of_scope"
+
+
+def test_an_angry_person_saying_why_they_are_writing_is_not_a_robot(chain: RuleChain) -> None:
+    body = "You're getting this email because nobody answers the phone. Dad's carer didn't come again.\n"
+    assert judge(chain, mail(subject="again", body=body)).kind == "complaint"

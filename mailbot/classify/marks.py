@@ -29,6 +29,9 @@ _LAYOUT = re.compile(
 _ROW = re.compile(r"^\s*[-*]?\s*([A-Za-z][\w /()#.-]{0,30}?)\s*[:=]\s*\S", re.MULTILINE)
 _FORWARD_KEYS = frozenset({"from", "sent", "to", "cc", "subject", "date", "reply-to", "bcc", "http", "https"})
 _FIRST_PERSON = re.compile(r"\bI(?:'m|'ve|'d)?\b|(?i:\b(?:my|me|we|we've|we'd|our|mum|dad)\b)")
+_SPEAKS_AS_I = re.compile(r"\bI(?:'m|'ve|'d)?\b|(?i:\b(?:my|me)\b)")
+# Marks no person's own mail client leaves; words can be quoted or typed by anyone.
+STRUCTURAL = frozenset({"sending platform header", "tracking image", "tracking link", "newsletter layout"})
 HTML_LIMIT = 300_000  # characters of HTML searched: bounded work whatever a message's size
 TEXT_LIMIT = 20_000
 
@@ -66,7 +69,17 @@ class MassMailMarksRule(Rule):
         self.min_marks = int(params.get("min_marks", 2))
 
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
-        return len(self.marks(mail, context)) >= self.min_marks
+        marks = self.marks(mail, context)
+        if len(marks) < self.min_marks:
+            return False
+        # Someone writing as "I" with only words and a no-reply address against them is a person (a relative
+        # on an anonymous relay who asks to "opt out" of something); mass mail that speaks as "I" still
+        # carries a platform's fields or tracking.
+        return (
+            self.min_marks < 2
+            or bool(STRUCTURAL & set(marks))
+            or not _SPEAKS_AS_I.search(_text(mail, context))
+        )
 
     def marks(self, mail: ParsedMail, context: MailContext) -> list[str]:
         found = []
@@ -74,8 +87,7 @@ class MassMailMarksRule(Rule):
             pattern.search(value) for name, pattern in self.header_values for value in mail.header_all(name)
         ):
             found.append("sending platform header")
-        # Only what this mail says itself: a person's reply may quote a newsletter's footer.
-        text = (new_text(mail) if mail.text.strip() else _visible(context.html))[:TEXT_LIMIT]
+        text = _text(mail, context)
         found += [f"footer: {text[start:end]}" for start, end in _merged(self.footers, text)]
         checks = {
             "tracking image": self.tracking_images and has_tracking_image(context.html),
@@ -91,6 +103,11 @@ class MassMailMarksRule(Rule):
     def _tracking_link(self, text: str, html: str) -> bool:
         urls = _URL.finditer(f"{text}\n{html[:HTML_LIMIT]}")
         return any(any_search(self.links, url.group()) for url in urls)
+
+
+def _text(mail: ParsedMail, context: MailContext) -> str:
+    """Only what this mail says itself: a person's reply may quote a newsletter's footer."""
+    return (new_text(mail) if mail.text.strip() else _visible(context.html))[:TEXT_LIMIT]
 
 
 def _merged(patterns: list[re.Pattern[str]], text: str) -> list[tuple[int, int]]:
