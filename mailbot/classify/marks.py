@@ -32,6 +32,7 @@ _FIRST_PERSON = re.compile(r"\bI(?:'m|'ve|'d)?\b|(?i:\b(?:my|me|we|we've|we'd|ou
 _SPEAKS_AS_I = re.compile(r"\bI(?:'m|'ve|'d)?\b|(?i:\b(?:my|me)\b)")
 # Marks no person's own mail client leaves; words can be quoted or typed by anyone.
 STRUCTURAL = frozenset({"sending platform header", "tracking image", "tracking link", "newsletter layout"})
+REPORT_SHARE = 0.4  # of a mail's non-blank lines that must be rows
 HTML_LIMIT = 300_000  # characters of HTML searched: bounded work whatever a message's size
 TEXT_LIMIT = 20_000
 
@@ -131,7 +132,9 @@ def is_a_report(text: str, rows: int) -> bool:
     """Rows of "label: value" and nobody speaking in the first person: a web form's fields carry a person's
     own words ("I wanted to thank..."), a monitor's or a scanner's never do."""
     found = sum(m.group(1).strip().lower() not in _FORWARD_KEYS for m in _ROW.finditer(text))
-    return found >= rows and not _FIRST_PERSON.search(text)
+    lines = sum(bool(line.strip()) for line in text.splitlines())
+    # Mostly rows: a catalogue with a phone number or two in its footer is not a report.
+    return found >= rows and found >= REPORT_SHARE * lines and not _FIRST_PERSON.search(text)
 
 
 def _robot_sender(mail: ParsedMail, patterns: tuple[re.Pattern[str], ...]) -> bool:
