@@ -46,8 +46,8 @@ def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
     assert measured().frozen_model.right >= 144  # of 150
     assert measured().frozen_rules.right >= 122  # the rules alone
     # frozen2.toml: 175 before the second round, 189 after it; the third round read its misses.
-    assert measured2().frozen_model.right >= 215  # of 221
-    assert measured2().frozen_rules.right >= 182
+    assert measured2().frozen_model.right >= 216  # of 221
+    assert measured2().frozen_rules.right >= 184
 
 
 def test_each_person_kind_keeps_its_recall_on_the_frozen_sets() -> None:
