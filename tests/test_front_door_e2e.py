@@ -136,6 +136,47 @@ def test_newsletters_and_robots_without_list_headers_get_nothing(
         ]
 
 
+def test_mass_mail_known_only_by_its_marks_gets_nothing(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    # No list header, no sending platform's fields: a tracking link and "why you got this"; a report's rows
+    # from a robot's address.
+    invitation = mail(
+        sender="events@careforum.example.org", name="Care Forum", subject="Spring conference: book now",
+        body="Early-bird places for our spring conference.\n"
+        "Book: https://click.careforum.example.org/ls/click?upn=Zk2\n"
+        "You're getting this because you came last year.\n",
+    )  # fmt: skip
+    report = mail(
+        sender="noreply@nursecall.example.com", name="Nurse Call", subject="Weekly summary",
+        body="Calls: 1,102\nAverage response: 2m 10s\nLongest: 14m\nRooms over 10 minutes: 3\n",
+    )  # fmt: skip
+    dovecot.deliver(invitation)
+    dovecot.deliver(report)
+    jobs.poll_cycle(app)
+
+    assert cases(app) == []
+    assert smtp_server.messages == []
+
+
+def test_one_mark_of_mass_mail_on_a_persons_mail_opens_a_case_without_an_acknowledgement(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    # A web form sent through a sending platform: borderline, so the case opens, nothing automatic goes
+    # to the sender, and the coordinator is told why.
+    body = "Name: Rob Tate\nMessage: My mother's carers keep arriving an hour late and I want it sorted.\n"
+    raw = mail(sender="forms@sitehost.example.com", name="Website", subject="Contact form", body=body,
+               headers={"X-SG-EID": "u001.abc"})  # fmt: skip
+    dovecot.deliver(raw)
+    jobs.poll_cycle(app)
+
+    [case] = cases(app)
+    assert case.kind == "complaint" and "bulk_marks" in case.flags
+    assert to(smtp_server, "forms@sitehost.example.com") == []
+    [told] = to(smtp_server, COORDINATOR)
+    assert "No acknowledgement was sent: it carries a mark of mass mail" in words(told)
+
+
 def test_a_person_writing_from_a_no_reply_address_opens_a_case_and_the_coordinator_is_told(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture
 ) -> None:

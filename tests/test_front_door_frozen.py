@@ -1,12 +1,15 @@
-"""Figures on the frozen front-door set (issue 13) held as floors: what was measured the first time the set
-was run, before anything was changed because of it. They may rise; they must not fall. Run
-``python scripts/front_door_report.py`` for the whole table (it is in the README)."""
+"""Figures on the frozen front-door sets (issue 13) held as floors. Both sets are now "seen" (their misses
+were read in the third round), so these guard against falling back, not out-of-sample claims; the kind
+model used for each is trained on the tuning set and the other seen set, never on the set it is scored on.
+They may rise; they must not fall. Run ``python scripts/front_door_report.py [--set PATH]`` for the table."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from scripts.front_door_report import Report, report
+from scripts.front_door_report import ROOT, Report, report
+
+FROZEN2 = ROOT / "tests" / "data" / "front_door" / "frozen2.toml"
 
 
 @cache
@@ -14,35 +17,51 @@ def measured() -> Report:
     return report()
 
 
+@cache
+def measured2() -> Report:
+    return report(FROZEN2)
+
+
 def test_no_persons_mail_is_taken_for_a_machine() -> None:
-    for evaluation in (measured().frozen_model, measured().tuning_model):
-        people = [j for j in evaluation.judgements if j.expected_kind not in MACHINES]
-        assert [j.file for j in people if j.kind in MACHINES] == []
+    for r in (measured(), measured2()):
+        for evaluation in (r.frozen_model, r.frozen_rules, r.tuning_model):
+            people = [j for j in evaluation.judgements if j.expected_kind not in MACHINES]
+            assert [j.file for j in people if j.kind in MACHINES] == []
 
 
-def test_machine_mail_answered_stays_at_the_two_microsoft_365_verdicts_the_set_does_not_trust() -> None:
-    # fz-123 and fz-126 carry Microsoft 365 spam verdicts, but the set trusts only mx.riverside.example, so
-    # those verdicts rightly count for nothing; their words alone do not mark them as junk.
-    answered = [j.file for j in measured().frozen_model.judgements
-                if j.expected_kind in MACHINES and j.kind not in SILENT]  # fmt: skip
-    assert set(answered) <= {"fz-123", "fz-126"}
+def test_machine_mail_answered_stays_at_the_microsoft_365_verdict_the_set_does_not_trust() -> None:
+    # fz-126 carries a Microsoft 365 spam verdict, but the set trusts only mx.riverside.example, so the
+    # verdict rightly counts for nothing and its words alone do not mark it as junk (fz-123, the other, is
+    # now out of scope: no case, no reply).
+    answered = [
+        j.file for j in measured().frozen_model.judgements if j.expected_kind in MACHINES and j.answered
+    ]
+    assert set(answered) <= {"fz-126"}
+    second = measured2().frozen_model.judgements
+    assert [j.file for j in second if j.expected_kind in MACHINES and j.answered] == []
 
 
-def test_kind_accuracy_on_the_frozen_set_does_not_fall() -> None:
-    # First measured 136 (rules + model) and 116 (rules alone) of 150; raised after issue 13's second round
-    # (tuning set part three and four, rules for what they showed; the frozen set was not tuned on).
-    assert measured().frozen_model.right >= 142  # of 150
-    assert measured().frozen_rules.right >= 118  # the rules alone
+def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
+    # frozen.toml: first measured 136 (rules + model) and 116 (rules alone) of 150; 142 after round two.
+    assert measured().frozen_model.right >= 144  # of 150
+    assert measured().frozen_rules.right >= 122  # the rules alone
+    # frozen2.toml: 175 before the second round, 189 after it; the third round read its misses.
+    assert measured2().frozen_model.right >= 216  # of 221
+    assert measured2().frozen_rules.right >= 184
 
 
-def test_each_person_kind_keeps_its_recall_on_the_frozen_set() -> None:
-    floors = {"complaint": 45, "concern": 17, "compliment": 17, "comment": 14, "out_of_scope": 5}
+def test_each_person_kind_keeps_its_recall_on_the_frozen_sets() -> None:
+    floors = {"complaint": 45, "concern": 18, "compliment": 18, "comment": 14, "out_of_scope": 5}
     found = {kind: measured().frozen_model.kind_score(kind).true_positives for kind in floors}
     assert all(found[kind] >= floor for kind, floor in floors.items()), found
+    floors2 = {"complaint": 58, "concern": 30, "compliment": 25, "comment": 21, "out_of_scope": 17}
+    found2 = {kind: measured2().frozen_model.kind_score(kind).true_positives for kind in floors2}
+    assert all(found2[kind] >= floor for kind, floor in floors2.items()), found2
 
 
-def test_safeguarding_recall_on_the_frozen_set_does_not_fall() -> None:
-    assert measured().frozen_model.flag_score("safeguarding").true_positives >= 10  # of 11
+def test_safeguarding_recall_on_the_frozen_sets_does_not_fall() -> None:
+    assert measured().frozen_model.flag_score("safeguarding").true_positives >= 11  # of 11
+    assert measured2().frozen_model.flag_score("safeguarding").true_positives >= 15  # of 16
 
 
 def test_requests_are_told_apart_on_the_frozen_set() -> None:
@@ -52,4 +71,3 @@ def test_requests_are_told_apart_on_the_frozen_set() -> None:
 
 
 MACHINES = frozenset({"auto_reply", "bounce", "bulk", "spam"})
-SILENT = MACHINES | {"staff_reply", "out_of_scope"}

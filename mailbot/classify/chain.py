@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.checked import same_mailbox
-from mailbot.classify import headers, junk, marks, senders, spam, state, wording  # noqa: F401  (modules register rule types)
+from mailbot.classify import headers, junk, marks, scope, senders, spam, state, wording  # noqa: F401  (modules register rule types)
 from mailbot.classify.decide import RuleSide, decide, is_persons_new_mail
 from mailbot.classify.kind_model import KindModel
 from mailbot.classify.result import KINDS, Classification, Finding, ThreadMatch

@@ -64,6 +64,8 @@ class Judgement:
     decided_by: str | None = None  # the rule that chose the kind; None when no rule did (the chain's default)
     text: str = ""  # what the kind model reads of the mail, so a label can become a training example
     unsure: bool = False  # the kind was marked unsure (kind-neutral letters, the coordinator asked)
+    # An automatic letter would go: the kind is answered and no flag forbids it (None: judged by kind alone).
+    answered: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,15 @@ def _judge(raw: bytes, where: Path | str, labels: Path, row: Label, classifier: 
     flags = frozenset(verdict.flags) - UNJUDGED_FLAGS
     text = model_text(mail_context(mail, None, classifier.own_addresses))
     return Judgement(
-        row.file, row.kind, row.flags, verdict.kind, flags, _decided_by(chain, verdict), text, verdict.unsure
+        row.file,
+        row.kind,
+        row.flags,
+        verdict.kind,
+        flags,
+        _decided_by(chain, verdict),
+        text,
+        verdict.unsure,
+        verdict.may_auto_reply,
     )
 
 
@@ -293,11 +303,12 @@ def _headline(e: Evaluation) -> str:
 
 def machine_person_errors(e: Evaluation) -> str:
     """The two mistakes that matter most at the door: a person's mail taken for a machine's (it would go
-    unanswered, perhaps unseen), and a machine's mail answered (backscatter, mail loops)."""
+    unanswered, perhaps unseen), and a machine's mail answered (backscatter, mail loops): an automatic letter
+    would go, its kind answered and no flag (a mark of mass mail, a no-reply address) forbidding it."""
     people = [j for j in e.judgements if j.expected_kind not in _MACHINE]
     machines = [j for j in e.judgements if j.expected_kind in _MACHINE]
     lost = sum(j.kind in _MACHINE for j in people)
-    answered = sum(j.kind not in _SILENT for j in machines)
+    answered = sum(j.kind not in _SILENT if j.answered is None else j.answered for j in machines)
     return f"person taken for machine {lost}/{len(people)}, machine mail answered {answered}/{len(machines)}"
 
 

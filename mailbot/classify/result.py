@@ -15,7 +15,9 @@ from mailbot.vocabulary import (
 
 KINDS = frozenset(kind.value for kind in Kind)  # plain strings: rules files name them, messages list them
 # Flags that forbid an automatic mail whatever the kind (set by rules/classify.toml).
-SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply", NO_REPLY_FLAG})
+# "bulk_marks": one mark of mass mail on what otherwise reads as a person's mail (borderline: nobody is
+# written to automatically, the coordinator is told).
+SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply", "bulk_marks", NO_REPLY_FLAG})
 
 
 @dataclass(frozen=True)

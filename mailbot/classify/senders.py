@@ -7,6 +7,7 @@ from typing import Any
 
 from mailbot.checked import same_mailbox
 from mailbot.classify.rules import MailContext, Param, Rule, any_search, compile_patterns, register
+from mailbot.intake import forwarded
 from mailbot.intake.parse import ParsedMail
 
 
@@ -39,10 +40,32 @@ class OwnAddressRule(Rule):
     """From one of the organisation's own addresses (or "@domain" entries) passed in by the caller."""
 
     type_name = "own_address"
+    parameters: Mapping[str, Param] = {
+        "except_new_forwards": Param(
+            bool, help="not a new mail forwarding an outside writer's (a colleague passing on a complaint)"
+        ),
+    }
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        self.except_new_forwards = bool(params.get("except_new_forwards", False))
 
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
-        if mail.sender is None or not mail.sender.email:
+        if not is_own(mail.sender.email if mail.sender else "", context):
             return False
-        address = same_mailbox(mail.sender.email)
-        domain = "@" + address.rpartition("@")[2]
-        return address in context.own_addresses or domain in context.own_addresses
+        if self.except_new_forwards and context.thread is None:
+            return not forwards_outside_mail(mail, context)
+        return True
+
+
+def is_own(address: str, context: MailContext) -> bool:
+    if not address:
+        return False
+    mailbox = same_mailbox(address)
+    return mailbox in context.own_addresses or "@" + mailbox.rpartition("@")[2] in context.own_addresses
+
+
+def forwards_outside_mail(mail: ParsedMail, context: MailContext) -> bool:
+    """A colleague's forward of what someone outside wrote: the writer's words decide its kind, not the
+    colleague's address (a staff reply is staff talking, a forward is a complainant talking)."""
+    writer = forwarded.original_sender(mail)
+    return writer is not None and not is_own(writer.email, context)
