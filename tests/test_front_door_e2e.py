@@ -298,3 +298,42 @@ def test_the_digest_counts_spam_held_and_lists_kinds_to_confirm(
     figures = gather(app, week, settings)
     assert figures.spam_held == 1
     assert [c.ref for c in figures.unconfirmed] == [cases(app)[0].ref]
+
+
+SALES_PITCH = """Hi there,
+
+I'm Dan from BrightLeads, a B2B lead generation agency. We help care providers like yours fill beds faster
+with our done-for-you marketing platform. Our clients typically see 3x more enquiries in 90 days.
+
+Could I book 15 minutes in your calendar next week for a quick demo? Our rates start from just 299 per month.
+
+Best regards,
+Dan Carter, Business Development Manager, BrightLeads Ltd
+"""
+
+
+def test_mail_judged_out_of_scope_opens_no_case_and_the_digest_lists_it_for_a_person_to_check(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from mailbot.config.digest import DigestSettings
+    from mailbot.scheduled.digest.figures import gather
+    from mailbot.scheduled.digest.letter import render_digest
+    from mailbot.scheduled.digest.week import digest_week
+
+    dovecot.deliver(mail(sender="dan@brightleads.example.com", subject="Quick question", body=SALES_PITCH))
+    jobs.poll_cycle(app)
+
+    assert cases(app) == [] and to(smtp_server, "dan@brightleads.example.com") == []
+    with app.sessions() as session:
+        [inbound] = session.scalars(select(InboundMessage)).all()
+    assert inbound.kind == "out_of_scope"
+    settings = DigestSettings()
+    figures = gather(app, digest_week(date(2026, 12, 7), settings, ZoneInfo("Europe/London")), settings)
+    sender = "dan@brightleads.example.com"
+    assert [(m.inbound_id, m.sender) for m in figures.left_out] == [(inbound.id, sender)]
+    letter = render_digest(app, figures, None, settings)
+    text = " ".join(letter.text.split())
+    assert "Left without a case: 1" in text and "Please check none is a complaint" in text
+    assert f"message {inbound.id}," in text and f"message {inbound.id}," in (letter.html or "")

@@ -34,7 +34,7 @@ from mailbot.scheduled.report import (
 from mailbot.scheduled.request_clocks import RequestStanding, calendar_for, requests_standing
 from mailbot.scheduled.watch import FollowUpDue, follow_ups_due
 from mailbot.vocabulary import SAFEGUARDING_ALERT_EVENT as SAFEGUARDING_EVENT
-from mailbot.vocabulary import UNSURE_KIND_FLAG, CaseStatus, InboundState
+from mailbot.vocabulary import UNSURE_KIND_FLAG, CaseStatus, InboundState, Kind
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -114,6 +114,7 @@ class DigestFigures:
     requests: Mapping[str, int] = field(default_factory=dict)  # subject access / FOI received this week
     undelivered: tuple[UndeliveredLetter, ...] = ()  # held letters, and this week's that could not go
     open_requests: tuple[RequestStanding, ...] = ()  # subject access / FOI requests open, due or overdue
+    left_out: tuple[LeftOut, ...] = ()  # people's mail judged outside our complaints this week: no case
 
     @property
     def overdue(self) -> list[OpenCase]:
@@ -131,6 +132,36 @@ class DigestFigures:
     def stages(self, counts: Mapping[str, int]) -> list[str]:
         """The stages in ``counts``, in procedure order."""
         return [s for s in self.stage_labels if s in counts] + sorted(set(counts) - set(self.stage_labels))
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A person's mail judged out of scope (a sales pitch, another organisation's business): no case was
+    opened and nobody answered it, so the digest lists it for a person to check that none is a complaint."""
+
+    inbound_id: int
+    received: date
+    mailbox: str
+    sender: str
+    why: str  # the rules that decided it
+
+
+LEFT_OUT_LISTED = 50
+
+
+def left_out(session: Session, span: Span, zone: ZoneInfo) -> tuple[LeftOut, ...]:
+    statement = (
+        select(InboundMessage.id, InboundMessage.received_at, InboundMessage.mailbox, InboundMessage.sender,
+               InboundMessage.rules_hit)
+        .where(InboundMessage.kind == Kind.OUT_OF_SCOPE, InboundMessage.case_id.is_(None))
+        .where(InboundMessage.received_at >= span.since, InboundMessage.received_at < span.until)
+        .order_by(InboundMessage.received_at)
+        .limit(LEFT_OUT_LISTED)
+    )  # fmt: skip
+    return tuple(
+        LeftOut(id_, at.astimezone(zone).date(), mailbox, sender or "(no sender)", ", ".join(rules or ()))
+        for id_, at, mailbox, sender, rules in session.execute(statement)
+    )
 
 
 def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigures:
@@ -153,6 +184,7 @@ def gather(app: App, week: DigestWeek, settings: DigestSettings) -> DigestFigure
             weekly_volumes(session, zone, span.start),
             unconfirmed(session, zone), spam_held(session, span), requests_received(session, span),
             undelivered_letters(session, span, zone), requests_standing(session, app, today),
+            left_out(session, span, zone),
         )  # fmt: skip
 
 
