@@ -1,0 +1,75 @@
+"""The third frozen sets (front door and safeguarding) measured, with what was found the one time they were
+run after issue 13's and 17's third round held as floors. Both sets were written on 2026-11-30 by people who
+read neither the rules, the classifier nor the earlier sets, and nobody changing the rules opened them: these
+are the project's only out-of-sample figures (README "The front door" and "Safeguarding"). They may rise; they
+must not fall. Never tune on these sets: a figure that rises because of them is no longer out-of-sample."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from scripts.front_door_report import Report, report
+from scripts.safeguarding_report import Tally, tally
+
+DATA = Path(__file__).resolve().parent / "data"
+MACHINES = frozenset({"auto_reply", "bounce", "bulk", "spam"})
+# Measured once before the third round (main at 1b43737) and once after it; the floors are the after figures.
+#   front door, rules + model: 195 of 225 before, 211 after; rules alone 160, then 175; machine mail answered
+#   6 of 52, then 0; person taken for a machine 0 of 173 both times.
+#   safeguarding: 125 of 138 disclosures caught with 41 of 117 ordinary mails flagged, then 129 and 33.
+KIND_RIGHT = {"rules + model": 211, "rules alone": 175}  # of 225
+PERSON_KIND_RECALL = {"complaint": 57, "concern": 29, "compliment": 23, "comment": 19, "out_of_scope": 12}
+CAUGHT = {
+    "discriminatory": 11, "domestic": 14, "financial": 23, "modern_slavery": 14, "neglect": 20,
+    "organisational": 24, "physical": 22, "psychological": 33, "self_neglect": 14, "sexual": 14,
+}  # fmt: skip
+DISCLOSURES_CAUGHT, DISCLOSURES, FALSE_ALARMS_AT_MOST, ORDINARY = 129, 138, 33, 117
+
+
+@cache
+def kinds() -> Report:
+    return report(DATA / "front_door" / "frozen3.toml")
+
+
+@cache
+def screened() -> Tally:
+    return tally(DATA / "safeguarding" / "frozen3.toml")
+
+
+def test_no_persons_mail_is_taken_for_a_machine_and_no_machine_mail_is_answered() -> None:
+    for evaluation in (kinds().frozen_rules, kinds().frozen_model):
+        judged = evaluation.judgements
+        assert [j.file for j in judged if j.expected_kind not in MACHINES and j.kind in MACHINES] == []
+        assert [j.file for j in judged if j.expected_kind in MACHINES and j.answered] == []
+
+
+def test_kind_accuracy_does_not_fall() -> None:
+    assert len(kinds().frozen_model.judgements) == 225
+    assert kinds().frozen_model.right >= KIND_RIGHT["rules + model"]
+    assert kinds().frozen_rules.right >= KIND_RIGHT["rules alone"]
+
+
+def test_each_person_kind_keeps_its_recall() -> None:
+    found = {kind: kinds().frozen_model.kind_score(kind).true_positives for kind in PERSON_KIND_RECALL}
+    assert {k: n for k, n in found.items() if n < PERSON_KIND_RECALL[k]} == {}
+
+
+def test_requests_and_the_safeguarding_flag_are_all_found() -> None:
+    for kind in ("subject_access", "foi"):
+        assert kinds().frozen_model.kind_score(kind).recall == 1.0, kind
+    score = kinds().frozen_model.flag_score("safeguarding")
+    assert score.true_positives == score.expected == 16
+
+
+@pytest.mark.parametrize("category", sorted(CAUGHT))
+def test_disclosures_caught_do_not_fall(category: str) -> None:
+    assert screened().caught[category] >= CAUGHT[category]
+
+
+def test_overall_recall_and_false_alarms() -> None:
+    assert (screened().disclosures, screened().ordinary) == (DISCLOSURES, ORDINARY)
+    assert screened().disclosures_caught >= DISCLOSURES_CAUGHT
+    assert screened().false_alarms <= FALSE_ALARMS_AT_MOST
