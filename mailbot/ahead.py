@@ -11,13 +11,15 @@ by the workers, so a crash loses nothing that was not lost before.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -58,10 +60,28 @@ def may_read_ahead(app: App, waiting: int) -> bool:
 
 
 _app: App | None = None  # the forked workers' copy of the bot: rules, screening, kind model
+_forked_by = 0  # the process the workers were forked from
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _start_worker() -> None:
+    """A worker dies with the process that forked it: one killed with kill -9 would otherwise leave its
+    workers waiting for work for ever, holding its pipes (and its caller waiting on them) open."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the bot, which stops its workers itself
+    with suppress(OSError, AttributeError):  # not Linux: the worker notices at its next message instead
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _orphaned():  # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def _orphaned() -> bool:
+    return os.getppid() != _forked_by
 
 
 def _guess(raw: bytes) -> Guess:
     assert _app is not None
+    if _orphaned():
+        os._exit(1)
     mail = parse_mail(raw)
     verdict = _app.classify(mail, None, b"", released=False, save_model=False)
     return Guess(mail, new_text(mail), verdict)
@@ -129,13 +149,15 @@ def reading_ahead(app: App, ids: list[int]) -> Iterator[Reader | None]:
     if not may_read_ahead(app, len(ids)):
         yield None
         return
-    global _app
+    global _app, _forked_by
     if app.learner is not None:
         app.learner.model()  # looked at here, once for the batch: the workers never open the database
-    _app = app
+    _app, _forked_by = app, os.getpid()
     workers = worker_count()
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
+        )
     except (OSError, ValueError) as exc:
         log.warning("reading ahead not started (%s)", exc)
         yield None
