@@ -36,7 +36,7 @@ WORTH_IT = 8  # messages waiting before workers are started: forking costs about
 WINDOW = 6  # messages handed to each worker ahead of the one being written: bounded memory
 LARGEST = 512 * 1024  # bytes; a bigger message is read here, a piece at a time, as without reading ahead
 MAX_WORKERS = 4
-WAIT_SECONDS = 60.0  # for one guess; then the message is done here
+WAIT_SECONDS = 30.0  # for one guess; then this message and the rest of the batch are done here
 
 
 @dataclass(frozen=True)
@@ -94,26 +94,26 @@ class Reader:
         self._app, self._ids, self._pool = app, ids, pool
         self._next, self._limit = 0, WINDOW * workers
         self._pending: dict[int, Future[Guess]] = {}
-        self._broken = False
+        self.broken = False
 
     def guess(self, inbound_id: int) -> Guess | None:
         """The guess for this message, or None: this process parses and classifies it itself."""
         self._fill(inbound_id)
         future = self._pending.pop(inbound_id, None)
-        if future is None or self._broken:
+        if future is None or self.broken:
             return None
         try:
             return future.result(timeout=WAIT_SECONDS)
-        except BrokenProcessPool as exc:
-            self._broken = True
-            log.warning("reading ahead stopped (%s): messages are parsed and classified here", exc)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            self.broken = True
+            log.warning("reading ahead stopped (%s): messages are parsed and classified here", exc or "stuck")
         except Exception as exc:  # the message fails here too, if it must, and is shunted with the error
             log.debug("message %s: no guess (%s)", inbound_id, exc)
         return None
 
     def _fill(self, current: int) -> None:
         """Hand the workers the next messages up to the window: their bytes read in one statement."""
-        if self._broken:
+        if self.broken:
             return
         while self._next < len(self._ids) and self._ids[self._next] < current:
             self._next += 1  # passed over (already taken, or given to nobody): never handed out
@@ -126,7 +126,7 @@ class Reader:
             try:
                 self._pending[inbound_id] = self._pool.submit(_guess, raw)
             except BrokenProcessPool:
-                self._broken = True
+                self.broken = True
                 return
 
     def _small_raws(self, ids: list[int]) -> list[tuple[int, bytes]]:
@@ -162,8 +162,19 @@ def reading_ahead(app: App, ids: list[int]) -> Iterator[Reader | None]:
         log.warning("reading ahead not started (%s)", exc)
         yield None
         return
+    reader = Reader(app, ids, pool, workers)
     try:
-        yield Reader(app, ids, pool, workers)
+        yield reader
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if reader.broken:  # a worker may be stuck: it is not waited for
+            for pid in list(getattr(pool, "_processes", None) or {}):
+                _kill(pool, pid)
+        pool.shutdown(wait=not reader.broken, cancel_futures=True)
         _app = None
+
+
+def _kill(pool: ProcessPoolExecutor, pid: int) -> None:
+    """The executor has no public way to stop a worker before Python 3.14 (``terminate_workers``)."""
+    process = pool._processes.get(pid)  # type: ignore[attr-defined]
+    if process is not None:
+        process.kill()

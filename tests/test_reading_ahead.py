@@ -4,6 +4,7 @@ case a complaint earlier in the same batch opened, a big message handled here, o
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from email.message import EmailMessage
 
@@ -96,3 +97,25 @@ def test_a_small_batch_is_not_read_ahead(
     assert report.processing.processed == ahead.WORTH_IT - 1
     assert guesses == []
     assert len(smtp_server.messages) == ahead.WORTH_IT - 1
+
+
+def _stuck(raw: bytes) -> ahead.Guess:
+    time.sleep(600)
+    raise AssertionError("never")
+
+
+def test_a_stuck_worker_costs_one_wait_and_the_batch_is_done_here(
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, guesses: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs.poll_cycle(app)
+    for i in range(ahead.WORTH_IT + 2):
+        dovecot.deliver(mail(sender=f"p{i}@example.net"))
+    monkeypatch.setattr(ahead, "_guess", _stuck)  # the workers, forked after this, hang
+    monkeypatch.setattr(ahead, "WAIT_SECONDS", 1.0)
+
+    started = time.monotonic()
+    report = jobs.poll_cycle(app)
+
+    assert report.processing.processed == ahead.WORTH_IT + 2 and guesses == []
+    assert len(smtp_server.messages) == ahead.WORTH_IT + 2
+    assert time.monotonic() - started < 60  # one wait, not one per message, and the workers not waited for
