@@ -48,11 +48,13 @@ def poll_peak(config: Path, report_every: float = 30.0) -> tuple[float, float]:
         cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     next_report = report_every
+    together = 0.0  # the poll and its read-ahead workers (mailbot.ahead), sampled each second
     while True:
         pid, status, _usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
         time.sleep(1)
+        together = max(together, _proportional_with_children(process.pid))
         if (elapsed := time.perf_counter() - start) > next_report:
             print(f"  after {elapsed:.0f} s: peak so far {_high_water(process.pid)}", flush=True)
             next_report += report_every
@@ -61,7 +63,27 @@ def poll_peak(config: Path, report_every: float = 30.0) -> tuple[float, float]:
         raise RuntimeError(f"poll --once exited {process.returncode}")
     # Not ru_maxrss: Linux carries the parent's resident size over through fork and exec, and this parent
     # holds every mail it built (it reported 475 MB for a poll whose own peak was under 200 MB).
+    if together:
+        print(f"  with its read-ahead workers: {together:.0f} MB at most (proportional set size, sampled)")
     return int(high_water.read_text().split()[1]) / 1024, time.perf_counter() - start
+
+
+def _proportional_with_children(pid: int) -> float:
+    """MB of memory the poll and its children use, shared pages shared out (Pss): forked workers share
+    most of the poll's pages, which their own resident sizes would each count in full."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return sum(_pss(int(p)) for p in [pid, *map(int, children)]) / 1024
+
+
+def _pss(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
 
 
 # The poll, run as the CLI runs it, then its own peak resident size (VmHWM) written to the file named first.

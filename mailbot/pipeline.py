@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from mailbot.ahead import Guess, Reader, reading_ahead
 from mailbot.app import App
 from mailbot.cases import records, threading
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
 from mailbot.db.transient import DatabaseUnavailable, retrying
-from mailbot.intake import limits
+from mailbot.intake import limits, quotes
 from mailbot.intake.arrivals import read_raw
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.routing import Routing, route
@@ -46,10 +47,12 @@ def process_pending(app: App) -> ProcessReport:
     # The kind model's examples are looked at once for the whole batch.
     try:
         with app.learner.batch() if app.learner else nullcontext():
-            for inbound_id in retrying(lambda: _waiting(app), "finding messages to process"):
-                state = process_one(app, inbound_id)
-                report.processed += state == InboundState.PROCESSED
-                report.shunted += state == InboundState.SHUNTED
+            waiting = retrying(lambda: _waiting(app), "finding messages to process")
+            with reading_ahead(app, waiting) as reader:
+                for inbound_id in waiting:
+                    state = process_one(app, inbound_id, reader)
+                    report.processed += state == InboundState.PROCESSED
+                    report.shunted += state == InboundState.SHUNTED
     except DatabaseUnavailable as exc:
         report.error = str(exc)
         log.error("processing stopped until the next cycle: %s", exc)
@@ -67,11 +70,12 @@ def _waiting(app: App) -> list[int]:
         )
 
 
-def process_one(app: App, inbound_id: int) -> InboundState | None:
+def process_one(app: App, inbound_id: int, reader: Reader | None = None) -> InboundState | None:
     """Process one message; returns its new state, or None when another worker already took it.
     DatabaseUnavailable when the database kept failing: the message is then left as it was."""
+    guess = reader.guess(inbound_id) if reader else None
     try:
-        return retrying(lambda: _process(app, inbound_id), f"message {inbound_id}")
+        return retrying(lambda: _process(app, inbound_id, guess), f"message {inbound_id}")
     except DatabaseUnavailable:
         raise
     except Exception:  # the runner's error policy: whatever went wrong, the message is kept and shunted
@@ -80,12 +84,12 @@ def process_one(app: App, inbound_id: int) -> InboundState | None:
     return InboundState.SHUNTED
 
 
-def _process(app: App, inbound_id: int) -> InboundState | None:
+def _process(app: App, inbound_id: int, guess: Guess | None = None) -> InboundState | None:
     with app.sessions.begin() as session:
         inbound = _claim(session, inbound_id)
         if inbound is None:
             return None
-        case = _handle(session, app, inbound)
+        case = _handle(session, app, inbound, guess)
         log.info("%s", processed_line(session, inbound, case))
         return InboundState.PROCESSED
 
@@ -122,10 +126,14 @@ def shunt(app: App, inbound_id: int, error: str) -> None:
             inbound.case_id = None
 
 
-def _handle(session: Session, app: App, inbound: InboundMessage) -> Case | None:
-    """Decide and act; the case the mail threaded into, if any."""
-    raw = read_raw(session, inbound.id)  # once, a piece at a time: a big message is not held twice
-    mail = parse_mail(raw)
+def _handle(session: Session, app: App, inbound: InboundMessage, guess: Guess | None = None) -> Case | None:
+    """Decide and act; the case the mail threaded into, if any. ``guess``: the mail as a worker parsed
+    and classified it ahead (``mailbot.ahead``), if one did."""
+    # Read once, a piece at a time (a big message is not held twice); not at all when a worker parsed it.
+    raw = None if guess else read_raw(session, inbound.id)
+    mail = guess.mail if guess else parse_mail(raw or b"")
+    if guess:
+        quotes.remember(mail, guess.text)
     # Only reads until the case is known; what is set on the message is written once, with the rest.
     with session.no_autoflush:
         _identify(inbound, mail)
@@ -138,7 +146,7 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> Case | None:
         note = _reuse_note(inbound, reused)
         staff = staffmail.check_sender(app, mail)
         lookup = threading.find_thread(session, mail, app.references, staff=staff.person is not None)
-        verdict = app.classify(mail, lookup.match, raw, released=inbound.released_at is not None)
+        verdict = _verdict(session, app, inbound, mail, lookup, guess, raw)
         inbound.kind, inbound.rules_hit = verdict.kind, list(verdict.rules_hit)
         case = _thread_case(session, lookup)
     routing = Routing(session, app, inbound, mail, verdict, lookup, case, staff, note)
@@ -147,6 +155,23 @@ def _handle(session: Session, app: App, inbound: InboundMessage) -> Case | None:
         _record_note(session, app, inbound, note)
     _note_cuts(session, app, inbound, mail)
     return case
+
+
+def _verdict(
+    session: Session,
+    app: App,
+    inbound: InboundMessage,
+    mail: ParsedMail,
+    lookup: threading.ThreadLookup,
+    guess: Guess | None,
+    raw: bytearray | None,
+) -> Classification:
+    """The worker's verdict where what it assumed holds (new mail, not released); else worked out here."""
+    released = inbound.released_at is not None
+    if guess is not None and lookup.match is None and not released:
+        return guess.verdict
+    raw = raw if raw is not None else read_raw(session, inbound.id)
+    return app.classify(mail, lookup.match, raw, released=released)
 
 
 def _identify(inbound: InboundMessage, mail: ParsedMail) -> None:

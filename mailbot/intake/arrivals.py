@@ -77,9 +77,22 @@ class _Group:
 def _store_group(
     ledger: Ledger, client: IMAPClient, box: MailboxConfig, group: _Group, send_allowed: bool
 ) -> int:
-    """Fetch and store one group; a function of its own so that nothing fetched outlives it."""
+    """Fetch and store one group; a function of its own so that nothing fetched outlives it.
+
+    The group is stored in one transaction, with the folder's high-water mark: until it commits the UIDs
+    have not advanced and the mail is still in the mailbox, so a crash loses nothing (it is fetched again).
+    Should the database refuse one of them, that transaction is rolled back and each message is stored in
+    a transaction of its own, the refused one shunted with the error."""
+    arrivals = list(_fetch(client, group))
+    if len(arrivals) > 1:
+        try:
+            return _insert_all(ledger, box, arrivals, send_allowed)
+        except StatementError as exc:
+            if is_transient(exc):
+                raise
+            log.info("mailbox %s: storing UIDs %s one at a time: %s", box.name, group.uids, exc)
     stored = 0
-    for arrival in _fetch(client, group):
+    for arrival in arrivals:
         kept = _store_one(ledger, box, arrival, send_allowed)
         if kept is None:
             client.add_flags([arrival.uid], [SHUNTED_KEYWORD], silent=True)
@@ -161,6 +174,20 @@ def _store_one(ledger: Ledger, box: MailboxConfig, arrival: _Arrival, send_allow
         return _store_shunted(ledger, box, arrival, send_allowed, traceback.format_exc())
 
 
+def _insert_all(ledger: Ledger, box: MailboxConfig, arrivals: list[_Arrival], send_allowed: bool) -> int:
+    """Every arrival not stored before, in one transaction; how many were new."""
+    with ledger.sessions.begin() as session:
+        _advance(session, box, max(arrival.uid for arrival in arrivals))
+        known = _stored_uids(session, box, arrivals[0].uidvalidity, [arrival.uid for arrival in arrivals])
+        new = [arrival for arrival in arrivals if arrival.uid not in known]
+        rows = [_row(ledger, box, arrival, send_allowed) for arrival in new]
+        session.add_all(rows)
+        session.flush()
+        for row, arrival in zip(rows, new, strict=True):
+            write_raw(session, row.id, arrival.raw)
+    return len(new)
+
+
 def _insert(
     ledger: Ledger, box: MailboxConfig, arrival: _Arrival, send_allowed: bool, error: str | None = None
 ) -> bool:
@@ -168,24 +195,29 @@ def _insert(
         _advance(session, box, arrival.uid)
         if _already_stored(session, box, arrival.uidvalidity, arrival.uid):
             return False
-        row = InboundMessage(
-            mailbox=box.name,
-            folder=box.folder,
-            uidvalidity=arrival.uidvalidity,
-            uid=arrival.uid,
-            message_id=None if error else header_message_id(arrival.raw),
-            sha256=hashlib.sha256(arrival.raw).hexdigest(),
-            received_at=_aware(arrival.internaldate, ledger.clock()),
-            fetched_at=ledger.clock(),
-            state=InboundState.SHUNTED if error else InboundState.FETCHED,
-            send_allowed=send_allowed,
-            error=error,
-            processed_at=ledger.clock() if error else None,
-        )
-        session.add(row)
+        session.add(row := _row(ledger, box, arrival, send_allowed, error))
         session.flush()
         write_raw(session, row.id, arrival.raw)
     return True
+
+
+def _row(
+    ledger: Ledger, box: MailboxConfig, arrival: _Arrival, send_allowed: bool, error: str | None = None
+) -> InboundMessage:
+    return InboundMessage(
+        mailbox=box.name,
+        folder=box.folder,
+        uidvalidity=arrival.uidvalidity,
+        uid=arrival.uid,
+        message_id=None if error else header_message_id(arrival.raw),
+        sha256=hashlib.sha256(arrival.raw).hexdigest(),
+        received_at=_aware(arrival.internaldate, ledger.clock()),
+        fetched_at=ledger.clock(),
+        state=InboundState.SHUNTED if error else InboundState.FETCHED,
+        send_allowed=send_allowed,
+        error=error,
+        processed_at=ledger.clock() if error else None,
+    )
 
 
 def _store_shunted(
@@ -220,16 +252,19 @@ def _advance(session: Session, box: MailboxConfig, uid: int) -> None:
 
 
 def _already_stored(session: Session, box: MailboxConfig, uidvalidity: int, uid: int) -> bool:
-    return (
+    return bool(_stored_uids(session, box, uidvalidity, [uid]))
+
+
+def _stored_uids(session: Session, box: MailboxConfig, uidvalidity: int, uids: list[int]) -> set[int]:
+    return set(
         session.scalars(
-            select(InboundMessage.id).where(
+            select(InboundMessage.uid).where(
                 InboundMessage.mailbox == box.name,
                 InboundMessage.folder == box.folder,
                 InboundMessage.uidvalidity == uidvalidity,
-                InboundMessage.uid == uid,
+                InboundMessage.uid.in_(uids),
             )
-        ).first()
-        is not None
+        )
     )
 
 

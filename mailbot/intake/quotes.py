@@ -41,6 +41,12 @@ def new_text(mail: ParsedMail, languages: tuple[str, ...] = REPLY_LANGUAGES) -> 
     return found
 
 
+def remember(mail: ParsedMail, found: str, languages: tuple[str, ...] = REPLY_LANGUAGES) -> None:
+    """The new text of ``mail`` as it was worked out elsewhere (a worker reading ahead): not again here."""
+    global _last
+    _last = (weakref.ref(mail), languages, found)
+
+
 def _nothing() -> None:
     return None
 
