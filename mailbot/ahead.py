@@ -72,6 +72,8 @@ def _start_worker() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if _orphaned():  # the parent died before the prctl took effect
         os._exit(1)
+    if _app is not None:  # the parent's pooled connections are its own: never used or closed from here
+        _app.engine.dispose(close=False)
 
 
 def _orphaned() -> bool:
