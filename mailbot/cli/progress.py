@@ -51,13 +51,15 @@ def _watch(app: App, since: datetime, what: str, stop: threading.Event) -> None:
     from tqdm import tqdm
 
     bar = None
-    while not stop.wait(EVERY_SECONDS):
+    while True:  # a first look at once: a backlog that is quick to process still shows its bar
         done, left = processed_and_waiting(app, since)
         if bar is None and done + left >= WORTH_A_BAR:
             bar = tqdm(total=done + left, desc=what, unit="message", file=sys.stderr, leave=False)
         if bar is not None:
             bar.total, bar.n = done + left, done
             bar.refresh()
+        if stop.wait(EVERY_SECONDS):
+            break
     if bar is not None:
         bar.close()
 
