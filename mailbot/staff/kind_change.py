@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases import records, stages
+from mailbot.cases.requests import request_name
 from mailbot.cases.statutory import RequestClock, foi_clock, subject_access_clock
 from mailbot.db.models import Case, InboundMessage, InformationRequest
 from mailbot.outgoing import alerts
@@ -111,14 +112,10 @@ def _forward(
 ) -> str:
     people = [Recipient("", officer)] if officer else alerts.people_for(app, "lead")
     details = {
-        "request": _name(kind), "kind": kind, "law": clock.law, "due": clock.due,
+        "request": request_name(kind), "kind": kind, "law": clock.law, "due": clock.due,
         "latest_due": clock.latest_due, "original_text": "", "sender": case.complainant_address,
         "acknowledged": False,
     }  # fmt: skip
     key = f"reclassed:{case.ref}:{kind}:{clock.due.isoformat()}"
     sent = alerts.alert(session, app, case, FORWARD_LETTER, people, at, key, details)
     return ", ".join(sent) or "nobody (set [forwarding] " + kind + ")"
-
-
-def _name(kind: str) -> str:
-    return "subject access request" if kind == Kind.SUBJECT_ACCESS else "freedom of information request"
