@@ -466,3 +466,17 @@ def test_a_follow_up_period_in_other_words_cannot_be_read(argument: str) -> None
         commands._follow_up_date(argument, FRI_15_MAY_2026)
 
     assert str(refused.value) == f"cannot read {argument!r} as a period"
+
+
+def test_a_follow_up_sent_after_midnight_in_summer_counts_from_the_organisations_date(
+    app: App, session: Session
+) -> None:
+    # 23:30 UTC on Tuesday 15 June 2027 is 00:30 BST on Wednesday 16 June in London, where the person is.
+    case = open_case(session, app)
+    found, _unknown, _body = split_commands("#followup 1 day")
+    at = datetime(2027, 6, 15, 23, 30, tzinfo=ZoneInfo("UTC"))
+
+    assert commands.run(session, app, case, found, StaffMail(staff(app, "Priya Shah"), at, "")) == [
+        f"{case.ref} follow-up due 2027-06-17"
+    ]
+    assert case.follow_up_due == date(2027, 6, 17)

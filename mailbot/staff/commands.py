@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
@@ -198,7 +199,7 @@ CHECKS: dict[str, Callable[[App, Case, Command], None]] = {
     "stage": _check_stage,
     "extend": lambda app, case, c: _extension_parts(c.argument, case.status == CaseStatus.REQUEST) and None,
     "outcome": _check_outcome,
-    "followup": lambda app, case, c: _follow_up_date(c.argument, date.today()) and None,
+    "followup": lambda app, case, c: _follow_up_date(c.argument, app.clock().date()) and None,
     "party": lambda app, case, c: _party_parts(c.argument) and None,
     "hold": lambda app, case, c: None if c.argument.strip() else _refuse("give the reason for the hold"),
 }
@@ -311,7 +312,9 @@ def _note(session: Session, app: App, case: Case, command: Command, mail: StaffM
 
 
 def _followup(session: Session, app: App, case: Case, command: Command, mail: StaffMail) -> str:
-    case.follow_up_due = _follow_up_date(command.argument, mail.at.date())
+    # The organisation's date, not UTC's: a command sent at 00:30 on a summer night is sent on that day.
+    today = mail.at.astimezone(ZoneInfo(app.config.timezone)).date()
+    case.follow_up_due = _follow_up_date(command.argument, today)
     records.log_event(
         session, case, mail.person.primary, "follow-up", mail.at, f"due {case.follow_up_due}", mail.inbound
     )
