@@ -3,19 +3,25 @@ and the monthly purge job under ``mailbot run``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.app import build_app
 from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.config.retention import RetentionSettings, retention_from
 from mailbot.config.settings import load_config
+from mailbot.db.models import Case
 from mailbot.privacy.purge import PURGE_JOB, add_retention_job
-from mailbot.privacy.retention import expired_because
+from mailbot.privacy.retention import expired_because, plan
+from mailbot.vocabulary import CaseStatus
+from tests.test_commands import CONFIG as COMMANDS_CONFIG
 from tests.test_config import GOOD, ROOT, write
 
 CONFIG = Path("config.toml")
@@ -109,3 +115,31 @@ def test_the_monthly_job_runs_on_the_configured_day_and_time_unless_turned_off()
     config = SimpleNamespace(retention=read({"monthly_purge": False}), timezone="Europe/London")
     add_retention_job(off, SimpleNamespace(config=config))  # type: ignore[arg-type]
     assert off.get_jobs() == []
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMANDS_CONFIG, encoding="utf-8")
+    app = build_app(load_config(path, {}))
+    yield app.sessions
+    app.close()
+
+
+def test_a_case_closed_on_29_february_is_purged_six_years_on_28_february(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Closed Tuesday 29 February 2028; six years on, 2034 has no 29 February: its period ends on 28 February.
+    closed = datetime(2028, 2, 29, 10, 0, tzinfo=UTC)
+    case = Case(
+        ref="CMP-2028-0001", kind="complaint", policy="lgsco-hos-code", stage="stage1",
+        status=CaseStatus.CLOSED, mailbox="complaints", subject="Missed visits", complainant_name="Jo Bloggs",
+        complainant_address="jo.bloggs@example.net", received_at=closed - timedelta(days=30),
+        closed_at=closed, people_named=[],
+    )  # fmt: skip
+    with sessions.begin() as session:
+        session.add(case)
+    with sessions() as session:
+        assert plan(session, RetentionSettings(), datetime(2034, 2, 28, 9, 0, tzinfo=UTC)).cases == []
+        due = plan(session, RetentionSettings(), datetime(2034, 2, 28, 10, 0, tzinfo=UTC)).cases
+    assert [c.ref for c in due] == ["CMP-2028-0001"]

@@ -5,7 +5,7 @@ case. Cases on legal hold are listed apart: they are kept however old they are."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -16,6 +16,8 @@ from mailbot.config.retention import RetentionSettings
 from mailbot.db.models import Case, Correspondence, InboundMessage, Outbox
 from mailbot.privacy.scrub import UNSENT
 from mailbot.vocabulary import InboundState
+
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,13 @@ def plan(session: Session, settings: RetentionSettings, now: datetime) -> Retent
 
 def _candidates(session: Session, settings: RetentionSettings, now: datetime) -> list[Row[Any]]:
     """Cases not yet purged that could have expired; the exact test is ``expired_because``. A case's last mail
-    is never before it was received, so one received within the shortest period cannot have expired."""
-    shortest = now - relativedelta(years=min(settings.years_after_closure.values()))
-    not_closed = now - relativedelta(years=settings.not_closed_years)
+    is never before it was received, so one received within the shortest period cannot have expired.
+
+    A day wider than the periods: counted back, years from 28 February land on 28 February, while a case
+    closed on 29 February of a leap year has expired on that date already (``expired_because`` adds years).
+    """
+    shortest = now - relativedelta(years=min(settings.years_after_closure.values())) + ONE_DAY
+    not_closed = now - relativedelta(years=settings.not_closed_years) + ONE_DAY
     last_mail = (
         select(Correspondence.case_id, func.max(Correspondence.date).label("last_mail"))
         .group_by(Correspondence.case_id)
