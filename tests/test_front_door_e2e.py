@@ -19,15 +19,13 @@ from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, Clock
 from tests.mails import mail
 from tests.test_coordinators_e2e import COORDINATOR, staff_mail
-from tests.test_routing_e2e import STAFF
+from tests.test_routing_e2e import MONDAY, STAFF, deliver_at
 
 OFFICERS = """
 subject_access = "dpo@riverside.example"
 foi = "foi@riverside.example"
 """
 CONFIG = STAFF + OFFICERS
-# Monday 30 November 2026, 10:00 in London: a working day in every UK nation.
-MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 SPAM_HEADERS = (
     b"X-Spam-Checker-Version: SpamAssassin 4.0.0 (2022-12-13) on mx.riverside.example\r\n"
     b"X-Spam-Flag: YES\r\n"
@@ -41,13 +39,6 @@ def app(make_app: Callable[..., App], clock: Clock) -> App:
     app = make_app(extra=CONFIG)
     jobs.poll_cycle(app)  # first contact
     return app
-
-
-def deliver_at(dovecot: Dovecot, raw: bytes, when: datetime) -> None:
-    """With its INTERNALDATE, the receipt time the statutory clocks count from (a past date: Dovecot clamps a
-    future one to the present)."""
-    with dovecot.client() as imap:
-        imap.append("INBOX", raw, msg_time=when)
 
 
 def to(smtp: SmtpCapture, address: str) -> list[EmailMessage]:
@@ -79,7 +70,12 @@ def test_spam_our_server_flagged_is_held_unanswered_and_a_person_can_release_it(
     clock: Clock,
 ) -> None:
     body = "Please find my complaint: my father's carers did not come on Sunday and nobody rang us.\n"
-    dovecot.deliver(SPAM_HEADERS + mail(sender="sender@example.net", subject="Carers on Sunday", body=body))
+    # Received on the fixed Monday: the reference's year is the year of receipt, whatever day the suite runs.
+    deliver_at(
+        dovecot,
+        SPAM_HEADERS + mail(sender="sender@example.net", subject="Carers on Sunday", body=body),
+        MONDAY,
+    )
     jobs.poll_cycle(app)
 
     assert to(smtp_server, "sender@example.net") == []
@@ -293,8 +289,10 @@ def test_the_digest_counts_spam_held_and_lists_kinds_to_confirm(
     from mailbot.scheduled.digest.figures import gather
     from mailbot.scheduled.digest.week import digest_week
 
-    dovecot.deliver(SPAM_HEADERS + mail(sender="offers@example.com", subject="Cheap loans"))
-    dovecot.deliver(mail(sender="sam.ellis@example.net", subject="Tuesday", body="The lady on Tuesdays.\n"))
+    # Received on the fixed Monday, in the week the digest covers, whenever the suite runs.
+    deliver_at(dovecot, SPAM_HEADERS + mail(sender="offers@example.com", subject="Cheap loans"), MONDAY)
+    tuesdays = mail(sender="sam.ellis@example.net", subject="Tuesday", body="The lady on Tuesdays.\n")
+    deliver_at(dovecot, tuesdays, MONDAY)
     jobs.poll_cycle(app)
 
     settings = DigestSettings()
@@ -326,7 +324,12 @@ def test_mail_judged_out_of_scope_opens_no_case_and_the_digest_lists_it_for_a_pe
     from mailbot.scheduled.digest.letter import render_digest
     from mailbot.scheduled.digest.week import digest_week
 
-    dovecot.deliver(mail(sender="dan@brightleads.example.com", subject="Quick question", body=SALES_PITCH))
+    # Received on the fixed Monday, in the week the digest covers, whenever the suite runs.
+    deliver_at(
+        dovecot,
+        mail(sender="dan@brightleads.example.com", subject="Quick question", body=SALES_PITCH),
+        MONDAY,
+    )
     jobs.poll_cycle(app)
 
     assert cases(app) == [] and to(smtp_server, "dan@brightleads.example.com") == []

@@ -17,7 +17,7 @@ from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 from tests.test_classify import RULES
-from tests.test_front_door_e2e import CONFIG, run_cli, to
+from tests.test_front_door_e2e import CONFIG, MONDAY, deliver_at, run_cli, to
 
 CHAIN = load_chain(RULES)
 POLISH = (
@@ -79,7 +79,7 @@ def test_junk_is_held_unanswered_and_released_as_ordinary_mail(
 ) -> None:
     body = "Najlepsze oferty kredytowe bez zaświadczeń, szybka decyzja i przelew w ciągu godziny.\n"
     raw = mail(sender="oferty@example.pl", subject="Kredyt", body=body, headers={"Reply-To": "x@example.com"})
-    dovecot.deliver(raw)
+    deliver_at(dovecot, raw, MONDAY)  # a reference carries the year of receipt: fixed, whenever this runs
     jobs.poll_cycle(app)
 
     assert to(smtp_server, "oferty@example.pl") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
@@ -38,6 +39,17 @@ roles = ["chief_executive"]
 business_dispute = "contracts@riverside.example"
 staff_matter = "hr@riverside.example"
 """
+
+# Monday 30 November 2026, 10:00 in London: a working day in every UK nation. A fixed time of receipt: a
+# reference carries the year of receipt, so a test that names one must not depend on the day the suite runs.
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+def deliver_at(dovecot: Dovecot, raw: bytes, when: datetime) -> None:
+    """With its INTERNALDATE, the receipt time the statutory clocks count from (a past date: Dovecot clamps a
+    future one to the present)."""
+    with dovecot.client() as imap:
+        imap.append("INBOX", raw, msg_time=when)
 
 
 @pytest.fixture
@@ -263,13 +275,16 @@ def test_an_anonymous_complaint_is_recorded_but_acknowledged_only_where_a_reply_
 def test_a_reference_quoted_by_a_stranger_is_pointed_out_to_the_coordinator(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture
 ) -> None:
-    dovecot.deliver(mail(sender="jane.doe@example.net"))
+    # Both received on a fixed Monday: a reference carries the year of receipt, whenever the suite runs.
+    deliver_at(dovecot, mail(sender="jane.doe@example.net"), MONDAY)
     jobs.poll_cycle(app)
     with app.sessions() as session:
         ref = session.scalars(select(Case.ref)).one()
 
-    dovecot.deliver(
-        mail(sender="nosy@example.com", name="Nosy Parker", subject=f"RE: [{ref}] what happened?")
+    deliver_at(
+        dovecot,
+        mail(sender="nosy@example.com", name="Nosy Parker", subject=f"RE: [{ref}] what happened?"),
+        MONDAY,
     )
     jobs.poll_cycle(app)
 
