@@ -30,15 +30,15 @@ CAUGHT_AT_LEAST = {
     },
 }  # fmt: skip
 # Disclosures whose alert names their labelled category (issue 17's fourth round: organisational from 9 and
-# 11, discriminatory from 7 and 10).
+# 11, discriminatory from 7 and 10, domestic from 8 and 8, sexual from 10 and 9).
 NAMED_AT_LEAST = {
     "frozen.toml": {
-        "discriminatory": 12, "domestic": 8, "financial": 13, "modern_slavery": 9, "neglect": 18,
-        "organisational": 17, "physical": 17, "psychological": 25, "self_neglect": 8, "sexual": 10,
+        "discriminatory": 12, "domestic": 9, "financial": 13, "modern_slavery": 9, "neglect": 18,
+        "organisational": 17, "physical": 17, "psychological": 25, "self_neglect": 8, "sexual": 12,
     },
     "frozen2.toml": {
-        "discriminatory": 12, "domestic": 8, "financial": 18, "modern_slavery": 9, "neglect": 20,
-        "organisational": 21, "physical": 22, "psychological": 22, "self_neglect": 10, "sexual": 9,
+        "discriminatory": 12, "domestic": 11, "financial": 18, "modern_slavery": 9, "neglect": 20,
+        "organisational": 21, "physical": 22, "psychological": 22, "self_neglect": 10, "sexual": 12,
     },
 }  # fmt: skip
 # (disclosures caught, of disclosures; ordinary mails flagged at most, of ordinary mails); false alarms were
