@@ -3,7 +3,10 @@
 the worst case) and the ordinary mails alone (what most mail is like). Run by hand; the figures go in the
 README. Each figure is the least CPU time of several runs, so other work on a shared machine does not count.
 
-    .venv/bin/python benchmarks/safeguarding_screen.py
+    .venv/bin/python benchmarks/safeguarding_screen.py [--rules PATH]
+
+--rules screens with another indicator file (an older one from git, say) on the same text, for a before and
+after on one machine.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ def prose(examples: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
-    screening = load_screening(ROOT / "rules" / "safeguarding.toml")
+    rules = (
+        Path(sys.argv[sys.argv.index("--rules") + 1])
+        if "--rules" in sys.argv
+        else ROOT / "rules" / "safeguarding.toml"
+    )
+    screening = load_screening(rules)
     examples = tomllib.loads(EXAMPLES.read_text(encoding="utf-8"))["example"]
     dense, ordinary = prose(examples), prose([e for e in examples if not e["category"]])
     print("characters | every sentence a disclosure | ordinary mail")

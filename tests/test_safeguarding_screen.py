@@ -121,6 +121,8 @@ def test_work_is_bounded_for_a_huge_part(screening) -> None:
          "category[0].patterns[0]"),
         ('[terms]\ncarer = [1]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.carer[0]"),
         ('[terms]\nCarer = ["carer"]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n', "terms.Carer"),
+        ('[screening]\nname_first = ["y"]\n[[category]]\nkey = "x"\nname = "X"\nwords = ["a"]\n',
+         "screening.name_first[0]"),
     ],
 )  # fmt: skip
 def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, content: str, key: str) -> None:
@@ -129,6 +131,26 @@ def test_mistakes_in_the_indicator_file_name_the_file_and_key(tmp_path: Path, co
     with pytest.raises(ConfigError) as raised:
         load_screening(path)
     assert raised.value.key == key and str(path) in str(raised.value)
+
+
+def test_the_alert_names_who_or_why_before_what_and_an_unclear_type_last(screening) -> None:
+    # [screening] name_first: domestic (who) before physical (what), organisational (why) before neglect,
+    # and "harm named, type not yet clear" only after every specific type found.
+    text = (
+        "I don't want to make a fuss, but she was left in a wet pad all night. Everyone on the unit is "
+        "got up at 5am. Her husband hit her when she got home."
+    )
+    assert categories_found(screen(screening, [TextPart("text", text)])) == (
+        "domestic",
+        "organisational",
+        "physical",
+        "neglect",
+        "named",
+    )
+
+
+def test_the_order_of_naming_leaves_no_category_out(screening) -> None:
+    assert sorted(screening.name_first) == sorted(c.key for c in screening.categories)
 
 
 def test_who_the_mail_is_about_is_pointed_out_as_written() -> None:

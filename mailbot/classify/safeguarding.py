@@ -49,6 +49,7 @@ class Screening:
     negation_window: int
     already_reported: re.Pattern[str] | None
     needles: Needles  # every string the categories' patterns need, found in a text in one pass
+    name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,29 @@ def load_screening(path: Path) -> Screening:
     categories = tuple(
         _category(TomlReader(path, table, f"category[{i}]"), terms) for i, table in enumerate(tables)
     )
+    order = _name_first(top.sub("screening"), categories)
     top.finish()
     _check_unique(top, categories)
-    return Screening(categories, *screening, Needles(p for c in categories for p in c.patterns))
+    return Screening(categories, *screening, Needles(p for c in categories for p in c.patterns), order)
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
     negations = _strings(reader, "negations")
     window = reader.positive("negation_window_words", 4)
     reported = _strings(reader, "already_reported")
+    _strings(reader, "name_first")  # read by _name_first once the categories are known
     reader.finish()
     return phrase_pattern(negations, False), window, phrase_pattern(reported, False)
+
+
+def _name_first(reader: TomlReader, categories: Sequence[Category]) -> tuple[str, ...]:
+    """The categories in the order the alert names them; those the list leaves out follow in file order."""
+    keys = [c.key for c in categories]
+    listed = _strings(reader, "name_first")
+    for index, key in enumerate(listed):
+        if key not in keys:
+            raise reader.error(f"name_first[{index}]", f"{key!r} is not a category key ({', '.join(keys)})")
+    return tuple(dict.fromkeys([*listed, *keys]))
 
 
 def _terms(reader: TomlReader) -> dict[str, str]:
@@ -205,7 +218,8 @@ def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ..
             found = _first_match(category, text, folded)
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
-    return tuple(findings)
+    rank = {key: index for index, key in enumerate(screening.name_first)}
+    return tuple(sorted(findings, key=lambda f: rank.get(f.category, len(rank))))  # stable: parts in order
 
 
 def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
@@ -273,7 +287,7 @@ def people_named(text: str, limit: int = 3) -> tuple[str, ...]:
 
 
 def categories_found(findings: Iterable[Finding]) -> tuple[str, ...]:
-    """The categories of the findings, once each, in file order of discovery."""
+    """The categories of the findings, once each, in the order the alert names them (name_first)."""
     return tuple(dict.fromkeys(f.category for f in findings))
 
 
