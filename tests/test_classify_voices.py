@@ -54,6 +54,14 @@ def test_a_complaint_about_fees_that_asks_for_a_call_stays_a_complaint(chain: Ru
     assert judge(chain, body, subject="Fee increase").kind == "complaint"
 
 
+def test_a_providers_dispute_in_the_trades_words_is_not_taken_for_a_pitch(chain: RuleChain) -> None:
+    body = (
+        "We are one of the care providers on your framework contract. Our invoices for September are\n"
+        "unpaid and our rates were cut without notice. Could we book a call with your commissioning lead?\n"
+    )
+    assert judge(chain, body, subject="Framework payments").kind != "out_of_scope"
+
+
 def test_a_charitys_ask_for_prizes_is_out_of_scope(chain: RuleChain) -> None:
     body = (
         "Our scout group is raising money for a minibus and we are asking local businesses to donate raffle\n"

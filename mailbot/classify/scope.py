@@ -37,8 +37,9 @@ class ElsewhereRule(Rule):
 @register
 class MarksOfAVoiceRule(Rule):
     """Marks of ``at_least`` different groups (phrase lists in ``groups``, regular expressions in
-    ``pattern_groups``); ``unless`` phrases are blanked out first, and any of ``demanding`` found asks for
-    ``demanding_at_least`` groups instead (or, when that is not given, makes the rule miss)."""
+    ``pattern_groups``); ``unless`` phrases are blanked out first, any of ``stopped_by`` makes it miss, and
+    any of ``demanding`` asks for ``demanding_at_least`` groups instead (or, without that, makes it miss).
+    """
 
     type_name = "marks_of_a_voice"
     parameters: Mapping[str, Param] = {
@@ -52,6 +53,7 @@ class MarksOfAVoiceRule(Rule):
         "demanding_at_least": Param(
             int, help="groups needed where a 'demanding' phrase occurs (default: miss)"
         ),
+        "stopped_by": Param(list, help="phrases any of which makes the rule miss"),
     }
 
     def configure(self, params: Mapping[str, Any]) -> None:
@@ -65,11 +67,14 @@ class MarksOfAVoiceRule(Rule):
         self.unless = phrase_pattern(params.get("unless", ()), case_sensitive=False)
         self.demanding = phrase_pattern(params.get("demanding", ()), case_sensitive=False)
         self.demanding_at_least = params.get("demanding_at_least")
+        self.stopped_by = phrase_pattern(params.get("stopped_by", ()), case_sensitive=False)
 
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
         text = f"{context.subject}\n{context.body}"
         if self.unless is not None:
             text = self.unless.sub(" ", text)
+        if self.stopped_by is not None and self.stopped_by.search(text):
+            return False
         needed = self.at_least
         if self.demanding is not None and self.demanding.search(text):
             if self.demanding_at_least is None:
