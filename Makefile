@@ -18,8 +18,10 @@ system-packages:
 demo: system-packages $(STAMP)
 	$(PY) -m mailbot.demo
 
+# Two worker processes, each given whole test files (--dist loadfile): a file's module and session fixtures
+# and cached reports are then built once, in one worker. Each worker has its own basetemp and servers.
 test: system-packages $(STAMP)
-	MAILBOT_REQUIRE_SERVERS=$${MAILBOT_REQUIRE_SERVERS:-1} $(VENV)/bin/pytest -q
+	MAILBOT_REQUIRE_SERVERS=$${MAILBOT_REQUIRE_SERVERS:-1} $(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mailbot tests benchmarks

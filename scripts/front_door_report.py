@@ -59,6 +59,26 @@ class Report:
 
 
 def tuning(model: KindModel | None) -> Evaluation:
+    return _tuning_by_rules() if model is None else _tuning(model)
+
+
+def frozen(model: KindModel | None, path: Path = FROZEN) -> Evaluation:
+    return _frozen_by_rules(path.resolve()) if model is None else _frozen(model, path)
+
+
+# The rules alone judge a set the same way every time: each set is judged by them once per process, however
+# many reports (and models trained without one set or another) ask for it.
+@cache
+def _tuning_by_rules() -> Evaluation:
+    return _tuning(None)
+
+
+@cache
+def _frozen_by_rules(path: Path) -> Evaluation:
+    return _frozen(None, path)
+
+
+def _tuning(model: KindModel | None) -> Evaluation:
     chain, screening = _chain_and_screening()
     judgements = evaluate(LABELLED, LABELLED / "labels.csv", chain, OWN, screening, model).judgements
     for path in TUNING_SETS:
@@ -66,7 +86,7 @@ def tuning(model: KindModel | None) -> Evaluation:
     return Evaluation(judgements)
 
 
-def frozen(model: KindModel | None, path: Path = FROZEN) -> Evaluation:
+def _frozen(model: KindModel | None, path: Path) -> Evaluation:
     chain, screening = _chain_and_screening()
     return evaluate_set(path, chain, OWN, screening, model)
 

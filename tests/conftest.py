@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import mailbot.app
 from mailbot.app import App, build_app
 from mailbot.config.settings import load_config
 from mailbot.testing import (
@@ -27,6 +28,33 @@ from tests.corpus import corpus_location
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret"
+
+
+def _loaded_once(load: Callable[[Path], object]) -> Callable[[Path], object]:
+    """``load`` remembered by the file's path and bytes: a test that writes its own rules file has it read."""
+    loaded: dict[tuple[Path, bytes], object] = {}
+
+    def load_or_recall(path: Path) -> object:
+        try:
+            key = (Path(path).resolve(), Path(path).read_bytes())
+        except OSError:
+            return load(path)  # the loader's own error, naming the file, is what the test expects
+        if key not in loaded:
+            loaded[key] = load(path)
+        return loaded[key]
+
+    return load_or_recall
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rules_compiled_once() -> Iterator[None]:
+    """Every app a test builds compiles safeguarding.toml and classify.toml (some 1,700 regular expressions,
+    3-5 s on a busy 2-CPU machine); the result depends only on the file and is never changed after loading,
+    so the session compiles each file once. Tests of the loaders themselves call them directly."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mailbot.app, "load_screening", _loaded_once(mailbot.app.load_screening))
+        patch.setattr(mailbot.app, "load_chain", _loaded_once(mailbot.app.load_chain))
+        yield
 
 
 @pytest.fixture
