@@ -2,25 +2,23 @@
 servers (Dovecot in, the aiosmtpd capture out, SQLite and PostgreSQL in between).
 
 Each scenario adds what tests/test_hostile_threading.py and test_hostile_robustness.py do not already show:
-a stranger wearing the complainant's name, staff forged from look-alike domains, template syntax and markup
-in what a person writes, loops through our own mailboxes, and mail whose shape is hostile. Every scenario
-ends with the checks of `assert_safe`: only our headers on our mail, one recipient per letter, nothing of
-Margaret's case to an outsider, and every delivered message stored and processed or shunted, none lost.
+a stranger wearing the complainant's name, staff forged from look-alike senders, template syntax and markup
+in what a person writes, and the public notice marker in a complaint (test_attacks_mail.py: loops, floods
+and mail whose shape is hostile). Every scenario ends with the checks of `assert_safe`: only our headers on
+our mail, one recipient per letter, nothing of Margaret's case to an outsider, and every delivered message
+stored and processed or shunted, none lost.
 """
 
 from __future__ import annotations
 
-import gzip
 import re
-import time
 from collections.abc import Callable
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
 
 from mailbot.app import App
-from mailbot.db.models import Attachment, CaseEvent, InboundMessage
+from mailbot.db.models import InboundMessage
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.test_hostile_threading import (
@@ -30,8 +28,6 @@ from tests.test_hostile_threading import (
     MARGARET,
     MARGARET_NAME,
     MARGARETS_WORDS,
-    SAFEGUARDING,
-    SAFEGUARDING_LEAD,
     SHARED,
     World,
     assert_margaret_unchanged,
@@ -204,211 +200,7 @@ def test_markup_in_the_subject_name_and_body_is_escaped_in_every_html_part(world
     assert_safe(world)
 
 
-INJECTIONS = [
-    "Complaint\r\nBcc: mallory@evil.example",
-    "Complaint =?utf-8?q?x=0D=0ABcc:_mallory@evil.example?=",
-    "Complaint =?utf-8?b?eA0KQmNjOiBtYWxsb3J5QGV2aWwuZXhhbXBsZQ==?=",
-]
-
-
-@pytest.mark.parametrize("subject", INJECTIONS, ids=["crlf", "q-encoded", "b-encoded"])
-def test_a_subject_or_name_with_line_breaks_adds_no_header_or_recipient(world: World, subject: str) -> None:
-    name = subject.replace("Complaint", "Tom")
-    world.send(raw(ATTACKER, "x", subject.replace("\r\n", "\r\n "), COMPLAINT,
-                   from_header=f"{name.replace(chr(13) + chr(10), ' ')} <{ATTACKER}>"))  # fmt: skip
-
-    for message in world.smtp.messages:
-        assert "mallory@evil.example" not in message.message.get_all("Bcc", [])
-        assert message.message["Bcc"] is None and message.message["Cc"] is None
-    assert_safe(world)
-
-
-# == 4. Loops and floods =====================================================================================
-
-
-@pytest.mark.parametrize("sender", [SHARED, "COMPLAINTS+x@Riverside.Example"])
-def test_mail_from_our_own_addresses_is_never_answered_and_never_dropped(world: World, sender: str) -> None:
-    world.send(raw(sender, "Complaints", "Missed visits", COMPLAINT, "<own-1@riverside.example>"))
-
-    assert all(SHARED not in m.rcpt_tos and "feedback@riverside.example" not in m.rcpt_tos
-               for m in world.smtp.messages)  # fmt: skip
-    assert outcomes(world)[-1], "the message has no recorded outcome"
-    assert_safe(world)
-
-
-def test_a_null_return_path_gets_no_automatic_reply(world: World) -> None:
-    world.send(raw(headers=[("Return-Path", "<>")]))
-
-    assert world.to(ATTACKER) == []
-    assert outcomes(world)[-1]
-    assert_safe(world)
-
-
-def test_a_mail_to_500_recipients_writes_to_none_of_them(world: World) -> None:
-    others = [f"person{i}@list.example" for i in range(499)]
-    world.send(raw(to=", ".join([*others[:250], SHARED, *others[250:]])))
-
-    told = {r for m in world.smtp.messages for r in m.rcpt_tos}
-    assert not told & set(others)
-    assert_safe(world)
-
-
-def test_the_same_complaint_resent_with_a_new_message_id_opens_one_case_and_one_acknowledgement(
-    world: World,
-) -> None:
-    world.send(raw(message_id="<resend-1@evil.example>"))
-    world.send(raw(message_id="<resend-2@evil.example>"))
-
-    assert len([c for c in world.cases() if c.complainant_address == ATTACKER]) == 1
-    assert len(world.to(ATTACKER)) == 1
-    assert "threaded by repeat" in outcomes(world)[-1]
-    assert_safe(world)
-
-
-def test_a_first_complaint_asking_for_stage_two_sent_twice_stays_at_stage_one(world: World) -> None:
-    """Sent twice, a complaint that says it wants the next stage is one complaint, not an escalation."""
-    words = COMPLAINT + "\nI have complained before by phone. I want to escalate this to stage 2.\n"
-    world.send(raw(body=words, message_id="<twice-1@evil.example>"))
-    world.send(raw(body=words, message_id="<twice-2@evil.example>"))
-
-    [case] = world.cases()
-    assert case.stage == world.case(case.ref).stages[0].stage and len(world.to(ATTACKER)) == 1
-    assert_safe(world)
-
-
-def test_300_mails_from_one_sender_in_an_hour_open_their_first_case_and_hold_the_daily_cap(
-    world: World,
-) -> None:
-    started = time.monotonic()
-    for n in range(300):
-        world.dovecot.deliver(raw(subject=f"Complaint number {n}", message_id=f"<flood-{n}@evil.example>",
-                                  body=COMPLAINT + f"\nThis is mail {n}.\n"))  # fmt: skip
-        world.delivered += 1
-    world.send()
-    took = time.monotonic() - started
-
-    assert len(world.to(ATTACKER)) <= 3  # max_automatic_per_address_per_day
-    assert world.cases()[0].complainant_address == ATTACKER
-    assert len(world.to(COORDINATOR)) <= 10, len(world.to(COORDINATOR))
-    assert took < 600
-    assert_safe(world)
-
-
-# == 5. Hostile MIME =========================================================================================
-
-
-def multipart(parts: list[bytes], sender: str = ATTACKER, subject: str = "Complaint: missed visits") -> bytes:
-    boundary = "b0undary-xyz"
-    head = (f"From: Tom <{sender}>\r\nTo: {SHARED}\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
-            f"Message-ID: <mime-{time.monotonic_ns()}@evil.example>\r\nMIME-Version: 1.0\r\n"
-            f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n')  # fmt: skip
-    body = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
-    return head.encode() + body + b"--" + boundary.encode() + b"--\r\n"
-
-
-def text_part(text: str, charset: str = "utf-8") -> bytes:
-    return f"Content-Type: text/plain; charset={charset}\r\n\r\n{text}".encode()
-
-
-def nested(depth: int) -> bytes:
-    inner = raw(body=COMPLAINT)
-    for n in range(depth):
-        head = f"From: Tom <{ATTACKER}>\r\nTo: {SHARED}\r\nSubject: Fwd {n}\r\nMIME-Version: 1.0\r\n"
-        inner = (head + "Content-Type: message/rfc822\r\n\r\n").encode() + inner
-    return inner
-
-
-def test_hostile_shapes_are_each_processed_or_shunted_and_the_complaint_after_them_opens_a_case(
-    world: World,
-) -> None:
-    hostile = [
-        multipart([text_part(COMPLAINT)] + [text_part(f"part {n}") for n in range(5000)]),
-        nested(200),
-        raw(headers=[("X-Junk", "a" * 1_000_000)], message_id="<longhead@evil.example>"),
-        raw(subject="S" * 1_000_000, message_id="<longsubject@evil.example>"),
-        multipart([text_part("Ich m\xf6chte mich beschweren", "x-bogus-charset-99")]).replace(
-            "möchte".encode(), b"m\xf6chte"
-        ),
-        multipart([text_part(COMPLAINT, "utf-7")]),
-        raw(body="Complaint\x00 with NUL\x00bytes " * 50),
-    ]
-    for message in hostile:
-        world.dovecot.deliver(message)
-        world.delivered += 1
-    world.send(raw(MARGARET, MARGARET_NAME, "Mum's visits", COMPLAINT, "<after-all@example.net>"))
-
-    assert [c.complainant_address for c in world.cases() if c.complainant_address == MARGARET] == [MARGARET]
-    with world.app.sessions() as session:
-        rows = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
-    assert all(r.outcome or r.error for r in rows)
-    assert_safe(world)
-
-
-def attachment_mail(filename: str, payload: bytes, content_type: str = "application/octet-stream") -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"] = f"Tom <{ATTACKER}>", SHARED
-    message["Subject"], message["Message-ID"] = "Complaint: the care plan attached", "<attach-1@evil.example>"
-    message.set_content(COMPLAINT)
-    maintype, _, subtype = content_type.partition("/")
-    message.add_attachment(payload, maintype, subtype, filename=filename)
-    return message.as_bytes()
-
-
-@pytest.mark.parametrize(
-    "filename",
-    [
-        "../../../../etc/passwd",
-        "..\\..\\windows\\win.ini",
-        "/etc/shadow",
-        "a" * 10_000 + ".pdf",
-        "invoice\u202efdp.exe",
-        "care\x00plan.pdf",
-    ],
-    ids=["dotdot", "backslash", "absolute", "10k", "rtl", "nul"],
-)
-def test_a_hostile_attachment_name_is_stored_inside_the_store_and_listed_tamed(
-    world: World, filename: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    world.send(attachment_mail(filename, b"root:x:0:0:root:/root:/bin/bash\n"))
-
-    store = world.app.config.storage_dir.resolve()
-    for path in store.rglob("*"):
-        assert path.resolve().is_relative_to(store)
-    with world.app.sessions() as session:
-        [attachment] = session.scalars(select(Attachment))
-        assert len(attachment.filename) <= 255 and "/" not in attachment.filename
-    notice = world.to(COORDINATOR)[0].message.get_body(("plain",)).get_content()
-    assert "\u202e" not in notice and "\x00" not in notice
-    assert_safe(world)
-
-
-def test_a_gzip_bomb_attachment_costs_bounded_work(world: World) -> None:
-    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)
-    started = time.monotonic()
-    world.send(attachment_mail("notes.txt.gz", bomb, "application/gzip"))
-
-    assert time.monotonic() - started < 60
-    assert stranger_case(world).kind
-    assert_safe(world)
-
-
-def test_characters_that_reorder_text_never_reach_what_the_coordinator_reads(world: World) -> None:
-    """ "Tom\u202e reganaM" reads as "Tom Manager"; in the subject, the name and the quoted text alike."""
-    name, subject = "Tom\u202e reganaM \u200bSmith\u2066", "Complaint\u202e about visits"
-    world.send(raw(ATTACKER, name, subject, COMPLAINT + "\nSigned: \u2067Tom\u2069 \u202dx\u202c\n"))
-
-    for message in world.smtp.messages:
-        shown = everything_shown(message)
-        for ch in ("\u202e", "\u200b", "\u2066"):
-            assert ch not in shown or ch == "\u200b", (ch, message.raw[:500])
-    with world.app.sessions() as session:
-        events = list(session.scalars(select(CaseEvent.action)))
-    assert events
-    assert_safe(world)
-
-
-# == 6. A complainant writing our notice markers =============================================================
+# == 4. A complainant writing our notice markers =============================================================
 
 
 def test_a_complainant_writing_our_end_marker_cannot_hold_or_steer_the_coordinators_reply(
@@ -436,38 +228,4 @@ def test_a_complainant_writing_our_end_marker_cannot_hold_or_steer_the_coordinat
     text = " ".join(relay.message.get_body(("plain",)).get_content().split())
     assert words in text and "Reply to this email" not in text and "#close" not in text
     assert case.ref == "CMP-2026-0001"
-    assert_safe(world)
-
-
-MACHINE_MARKS = {
-    "auto-generated": [("Auto-Submitted", "auto-generated")],
-    "precedence-bulk": [("Precedence", "bulk")],
-    "list-headers": [
-        ("List-Id", "<residents.riverside.example>"),
-        ("List-Unsubscribe", "<mailto:x@y.example>"),
-    ],
-}
-
-
-@pytest.mark.parametrize("marks", list(MACHINE_MARKS))
-def test_a_disclosure_carrying_one_header_of_machine_mail_still_alerts_the_lead(
-    world: World, marks: str
-) -> None:
-    """A residents' list, a web form or a careless client can put a header of mass mail on what a person
-    wrote. Nobody is written to automatically, but the disclosure opens a case and reaches the lead."""
-    world.send(raw(headers=MACHINE_MARKS[marks], body=SAFEGUARDING))
-
-    [case] = world.cases()
-    assert case.complainant_address == ATTACKER and "safeguarding" in case.flags
-    assert world.to(ATTACKER) == []
-    assert len(world.to(SAFEGUARDING_LEAD)) == 1 and len(world.to(COORDINATOR)) == 1
-    assert_safe(world)
-
-
-def test_an_out_of_office_reply_saying_nothing_of_harm_is_still_left_alone(world: World) -> None:
-    world.send(raw(subject="Out of office", body="I am away until Monday and will reply when I am back.\n",
-                   headers=[("Auto-Submitted", "auto-replied")]))  # fmt: skip
-
-    assert world.cases() == [] and world.smtp.messages == []
-    assert outcomes(world)[-1].startswith("left alone")
     assert_safe(world)
