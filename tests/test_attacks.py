@@ -113,6 +113,25 @@ def test_a_forged_from_of_the_complainant_reaches_her_with_none_of_the_forgers_w
     assert_safe(world)
 
 
+def test_two_from_lines_cannot_slip_a_forged_escalation_past_our_servers_verdict(world: World) -> None:
+    """The old trick against DMARC: our server judges one From (the attacker's own domain, which passes),
+    while a reader takes the other. Two From lines are never proof of who wrote: the request is recorded, and
+    the case stays where it is until the coordinator confirms it."""
+    victim = open_margarets_case(world)
+    stage = world.case(victim.ref).stage
+    passed = "mx.riverside.example; spf=pass smtp.mailfrom=evil.example; dmarc=pass header.from=evil.example"
+    mail = raw(MARGARET, MARGARET_NAME, f"RE: {victim.ack['Subject']}",
+               "I am not satisfied with your response and want to escalate this to stage 2.\n",
+               "<two-froms@evil.example>", [("From", f"M Allory <{ATTACKER}>")])  # fmt: skip
+
+    world.send(stamped(mail, passed))
+
+    case = world.case(victim.ref)
+    assert case.stage == stage and "escalation not acted on" in [e.action for e in case.events]
+    assert world.to(ATTACKER) == []
+    assert_safe(world)
+
+
 # == 2. Forged staff ========================================================================================
 
 LOOKALIKES = {
