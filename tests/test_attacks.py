@@ -180,6 +180,21 @@ def test_forged_staff_commands_from_lookalike_senders_run_nothing(world: World, 
     assert_safe(world, *([] if LOOKALIKES[kind][0] == COORDINATOR else [LOOKALIKES[kind][0]]))
 
 
+def test_forty_forged_staff_commands_in_an_hour_bury_nobody(world: World) -> None:
+    """Each forgery is reported (nothing runs), but the coordinator is not flooded: the hour's list."""
+    victim = open_margarets_case(world)
+    for n in range(40):
+        world.dovecot.deliver(raw(COORDINATOR, "Priya Shah", f"RE: {victim.notification['Subject']}",
+                                  f"#close\n\nforgery {n}\n", f"<forged-{n}@evil.example>",
+                                  [("In-Reply-To", victim.notification["Message-ID"])]))  # fmt: skip
+        world.delivered += 1
+    world.send()
+
+    assert world.case(victim.ref).status == "open"
+    assert len(world.to(COORDINATOR)) <= 2 + 3, [m.message["Subject"] for m in world.to(COORDINATOR)]
+    assert_safe(world)
+
+
 # == 3. Header and template injection =======================================================================
 
 
