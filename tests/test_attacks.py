@@ -11,7 +11,6 @@ stored and processed or shunted, none lost.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
@@ -210,8 +209,9 @@ def test_template_syntax_from_the_sender_is_shown_as_written_and_never_run(world
     assert "{{ 7*7 }}" in text and "{{ organisation.name }}" in text
     for message in [*world.to(ATTACKER), *world.to(COORDINATOR)]:
         shown = everything_shown(message)
-        assert "49" not in re.sub(r"\d{3,}|cmp-\d{4}-\d{4}", "", shown), message.raw[:500]
-        assert "riverside care trust {{" not in shown
+        # Run, the syntax would read "Complaint 49", "Tom 49" and "Riverside Care Trust CMP-2026-0001".
+        assert "complaint 49" not in shown and "tom 49" not in shown, message.raw[:500]
+        assert "riverside care trust cmp-" not in shown
     assert_safe(world)
 
 
