@@ -86,6 +86,22 @@ def same_mailbox(value: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
+# Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a name, subject or
+# quoted text they reorder what a person reads ("Tom\u202e reganaM" shows as "Tom Manager"). Ordinary
+# right-to-left text needs none of them (the implicit algorithm lays it out); joiners (ZWJ, ZWNJ), which
+# Persian, Indic scripts and emoji need, are left alone.
+_REORDERING = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def shown(value: object) -> object:
+    """A value as a letter or notice shows it: text loses the characters that reorder what is read; other
+    values (dates, numbers) pass through. Markup stays Markup, so autoescaping treats it as before."""
+    if not isinstance(value, str):
+        return value
+    cleaned = value.translate(_REORDERING)
+    return value if cleaned == value else type(value)(cleaned)
+
+
 def _is_control(ch: str) -> bool:
     # Cc: C0/C1 controls (CR, LF, TAB, NUL); Cf: format characters such as bidi overrides; Zl/Zp: separators
     return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")

@@ -11,6 +11,7 @@ import email.policy
 from email.message import EmailMessage
 
 import pytest
+from markupsafe import Markup
 
 from mailbot import checked
 
@@ -150,3 +151,19 @@ def test_a_message_built_from_checked_values_has_only_our_headers(hostile: str) 
     assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
     reparsed = email.message_from_bytes(wire, policy=email.policy.default)
     assert reparsed["Reply-To"] is None and reparsed["Bcc"] is None
+
+
+def test_shown_text_loses_the_characters_that_reorder_it_and_keeps_joiners() -> None:
+    assert checked.shown("Tom\u202e reganaM\u202c") == "Tom reganaM"
+    assert (
+        checked.shown("\u2067\u05e9\u05dc\u05d5\u05dd\u2069 and \u202aLTR\u202c")
+        == "\u05e9\u05dc\u05d5\u05dd and LTR"
+    )
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # ZWNJ inside a word: needed, kept
+    assert checked.shown(persian) == persian and checked.shown("👩\u200d👧") == "👩\u200d👧"
+
+
+def test_shown_keeps_markup_markup_and_other_values_as_they_are() -> None:
+    safe = Markup("<b>\u202eA</b>")
+    assert isinstance(checked.shown(safe), Markup) and checked.shown(safe) == Markup("<b>A</b>")
+    assert checked.shown(42) == 42 and checked.shown(None) is None

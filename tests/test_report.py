@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from mailbot.app import App
-from mailbot.scheduled.report import ReportError, run_report_command
+from mailbot.scheduled.report import ReportError, as_csv, board_report, run_report_command
 from tests.conftest import Clock
 from tests.test_digest import NOW, STAFF, add_known_cases
 
@@ -78,3 +79,17 @@ def test_a_report_asked_for_wrongly_says_what_would_do(app: App) -> None:
         run_report_command(app, date(2026, 11, 29), date(2026, 11, 23), "csv")
     with pytest.raises(ReportError, match=r"accepted: csv, html"):
         run_report_command(app, date(2026, 11, 23), date(2026, 11, 29), "pdf")
+
+
+def test_no_csv_cell_starts_like_a_spreadsheet_formula(app: App) -> None:
+    """A stage label or outcome that begins with =, +, - or @ (from a policy file or an old record) is
+    written as text, so Excel or LibreOffice opening the board report runs nothing."""
+    report = board_report(app, date(2026, 11, 23), date(2026, 11, 29))
+    labels = dict(report.stage_labels)
+    labels["stage1"] = '=HYPERLINK("http://evil.example","Stage 1")'
+    outcomes = {**report.outcomes, "stage2": {"@SUM(1+1)": 1, "+1": 1, "-1": 1}}
+
+    cells = [c for row in rows(as_csv(replace(report, stage_labels=labels, outcomes=outcomes))) for c in row]
+
+    assert '\'=HYPERLINK("http://evil.example","Stage 1")' in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]

@@ -164,6 +164,10 @@ PICKS = [
     ("bounce", vouched, A_CASE, (), machines.link_bounce),
     ("auto_reply", nobody, A_CASE, (), machines.leave_alone),
     ("bulk", vouched, A_CASE, ("safeguarding",), machines.leave_alone),
+    # ... except a disclosure from outside in mail with a header of mass mail or an auto-reply: a person's
+    ("bulk", nobody, None, ("safeguarding",), table.as_a_persons_mail),
+    ("auto_reply", unvouched, A_CASE, ("safeguarding",), table.as_a_persons_mail),
+    ("bounce", nobody, None, ("safeguarding",), machines.link_bounce),
     ("auto_reply", nobody, None, ("staff_matter",), machines.leave_alone),
     # staff our server vouches for, on a case: their mail is theirs to relay or to command, whatever its kind
     ("staff_reply", vouched, A_CASE, (), by_staff.relay_or_run_commands),

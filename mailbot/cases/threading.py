@@ -16,7 +16,7 @@ from mailbot.cases.reference import ReferenceFormat
 from mailbot.classify import ThreadMatch
 from mailbot.db.models import Case, Correspondence, InboundMessage
 from mailbot.intake.parse import ParsedMail
-from mailbot.vocabulary import InboundState
+from mailbot.vocabulary import CaseStatus, InboundState
 
 __all__ = [
     "ThreadLookup", "find_thread", "is_party", "known_message", "reused_message_id",
@@ -52,7 +52,30 @@ def find_thread(
         if staff or is_party(session, case, sender):
             return ThreadLookup(ThreadMatch(case.ref, matched_by))
         refused = refused or ThreadLookup(None, _refusal(case, matched_by, sender), case.ref)
-    return refused or ThreadLookup(None)
+    repeat = _repeated_on(session, mail, sender)
+    if repeat is None:
+        return refused or ThreadLookup(None)
+    refusal = refused or ThreadLookup(None)
+    return ThreadLookup(ThreadMatch(repeat.ref, "repeat"), refusal.refused, refusal.quoted)
+
+
+def _repeated_on(session: Session, mail: ParsedMail, sender: str) -> Case | None:
+    """The open case of this sender that already holds a mail saying exactly this (the same subject, text
+    and attachments) under another Message-ID: a complaint sent twice, or resent by a client, is one
+    complaint, recorded on its case, not a second case and a second acknowledgement."""
+    if not sender:
+        return None
+    return session.scalars(
+        select(Case)
+        .join(InboundMessage, InboundMessage.case_id == Case.id)
+        .where(
+            Case.complainant_address == sender.lower(),
+            Case.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
+            InboundMessage.content_sha256 == content_hash(mail),
+        )
+        .order_by(Case.id)
+        .limit(1)
+    ).first()
 
 
 def _refusal(case: Case, matched_by: str, sender: str) -> str:

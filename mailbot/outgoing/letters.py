@@ -27,6 +27,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from mailbot import checked
 from mailbot.errors import UserError
 
 ENGLISH = "en"
@@ -85,6 +86,7 @@ class Letters:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=checked.shown,  # every value a letter shows, from whatever mail it came
         )
         env.filters["longdate"] = LONG_DATES[language]
         env.filters["translate"] = _translator(self._words(language))

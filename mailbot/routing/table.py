@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailbot.routing import by_staff, machines, new_case, on_case, outside, requests, spam
+from mailbot.routing import by_staff, machines, new_case, on_case, outside, requests, safeguarding, spam
 from mailbot.routing.context import Routing
 from mailbot.staff import staffmail
 from mailbot.vocabulary import FEEDBACK_KINDS, MACHINE_KINDS, ON_A_CASE, Kind
@@ -19,6 +19,20 @@ def is_spam(r: Routing) -> bool:
 
 def is_a_bounce(r: Routing) -> bool:
     return r.kind == Kind.BOUNCE
+
+
+def is_a_disclosure_in_mail_marked_as_a_machines(r: Routing) -> bool:
+    """One header of mass mail or an auto-reply (Precedence: bulk, Auto-Submitted, List-Id) can sit on what a
+    person wrote: a residents' list, a web form, a careless client. A disclosure in it is never left alone."""
+    # Our own alerts quote disclosures, and staff's own lists carry safeguarding training: they open nothing.
+    ours = "own_address" in r.verdict.flags or r.staff.person is not None
+    return r.kind in (Kind.BULK, Kind.AUTO_REPLY) and safeguarding.is_disclosure(r) and not ours
+
+
+def as_a_persons_mail(r: Routing) -> str:
+    """Opened (or added to its case) with the lead alerted; the kind stays a machine's, so nobody is written
+    to automatically and the coordinator's notice says so."""
+    return on_case.add_to_case(r) if r.case is not None else new_case.open_new_case(r)
 
 
 def is_from_a_machine(r: Routing) -> bool:
@@ -45,7 +59,9 @@ def is_unvouched_staff_naming_a_case(r: Routing) -> bool:
 
 
 def asks_to_escalate_its_case(r: Routing) -> bool:
-    return r.kind == Kind.ESCALATION and r.case is not None
+    # A mail sent again word for word (cases/threading: "repeat") asks nothing new: it goes on its case.
+    repeat = r.lookup.match is not None and r.lookup.match.matched_by == "repeat"
+    return r.kind == Kind.ESCALATION and r.case is not None and not repeat
 
 
 def belongs_on_its_case(r: Routing) -> bool:
@@ -78,6 +94,7 @@ class Route:
 ROUTES = (
     Route(is_spam, spam.hold_in_quarantine),
     Route(is_a_bounce, machines.link_bounce),
+    Route(is_a_disclosure_in_mail_marked_as_a_machines, as_a_persons_mail),
     Route(is_from_a_machine, machines.leave_alone),
     Route(is_vouched_staff_on_a_case, by_staff.relay_or_run_commands),
     Route(is_vouched_staff_commands_without_a_case, by_staff.refuse_commands_without_a_case),

@@ -336,8 +336,17 @@ def as_csv(report: BoardReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "item", "count", "out_of", "percent"))
-    writer.writerows(report_rows(report))
+    writer.writerows(tuple(_inert(cell) for cell in row) for row in report_rows(report))
     return out.getvalue()
+
+
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): stage labels and outcomes come from
+# the policy files and staff, not from mail, but whoever opens the report in Excel should never run one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: object) -> object:
+    return "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_START) else cell
 
 
 CELL = "padding: 4px 10px; border-bottom: 1px solid #e4e7ec; text-align: {align};"

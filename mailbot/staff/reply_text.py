@@ -58,7 +58,9 @@ def own_words(text: str, stripped: str, ours: Ours, names_a_case: bool = True) -
     if start is None:  # no notice of ours, or only quoted ("> "): what the quote stripper left is checked
         return _checked(stripped.strip(), ours)
     above = _unquoted(lines[: _header_start(lines, start, ours)])
-    end = _first(lines, (END,), after=start)
+    # The last end marker, not the first: the notice quotes the complainant's own words, and a complainant
+    # who writes the (public) end marker into her mail must not decide where the quote ends.
+    end = _last(lines, END, after=start)
     below = _without_signature(_unquoted(lines[end + 1 :])) if end is not None else ""
     if above and below:
         return ReplyWords("", "it has words both above and below the quoted notice, and either may be ours")
@@ -81,6 +83,12 @@ def _first(lines: list[str], markers: tuple[str, ...], after: int = -1) -> int |
          and any(marker in line.lower() for marker in markers)),
         None,
     )  # fmt: skip
+
+
+def _last(lines: list[str], marker: str, after: int) -> int | None:
+    """The last line after ``after`` holding the marker, not in a "> " quote."""
+    found = _first(list(reversed(lines[after + 1 :])), (marker,))
+    return None if found is None else len(lines) - 1 - found
 
 
 def _header_start(lines: list[str], marker: int, ours: Ours) -> int:

@@ -97,9 +97,12 @@ def sender_is_vouched(mail: ParsedMail, trusted_authserv_ids: frozenset[str]) ->
 
 
 def forgery_reported(mail: ParsedMail, trusted_servers: frozenset[str]) -> str | None:
-    """Why, when a trusted receiving server found DMARC failing for the From domain: the From is forged, or
-    at best unproven. None when no trusted server said so (no stamp, a pass, or no DMARC result at all)."""
-    from_domain, _problem = _from_domain(mail)
+    """Why, when a trusted receiving server found DMARC failing for the From domain, or the mail has several
+    From addresses: the From is forged, or at best unproven. None when no trusted server said so (no stamp, a
+    pass, or no DMARC result at all)."""
+    from_domain, problem = _from_domain(mail)
+    if _from_count(mail) > 1:  # the server may have judged one From while we read another: never proof
+        return problem
     stamp = topmost_trusted(mail.header_all(_HEADER), frozenset(s.lower() for s in trusted_servers))
     if from_domain is None or stamp is None:
         return None
@@ -184,16 +187,18 @@ _DOMAIN_OF = {"dmarc": _dmarc_domain, "dkim": _dkim_domain, "spf": _spf_domain}
 def _from_domain(mail: ParsedMail) -> tuple[str | None, str]:
     """The one From domain to check, or why there is none; several From addresses are never vouched for,
     since a receiving server may have judged a different one from the one we would read."""
+    if (count := _from_count(mail)) > 1:
+        return None, f"the mail names {count} From addresses; only one can be vouched for"
+    domain = _domain(mail.sender.email if mail.sender else None)
+    return (domain, "") if domain else (None, "the From line has no usable address")
+
+
+def _from_count(mail: ParsedMail) -> int:
+    """How many From addresses the mail names, in how many From fields, whichever is more."""
     fields = mail.header_all("from")
     # Only parts with an "@" count: a decoded display name "Shah, Priya" splits into a stray "Shah".
     addresses = [a for _, a in email.utils.getaddresses(list(fields)) if "@" in a]
-    if len(fields) > 1 or len(addresses) > 1:
-        return (
-            None,
-            f"the mail names {max(len(fields), len(addresses))} From addresses; only one can be vouched for",
-        )
-    domain = _domain(mail.sender.email if mail.sender else None)
-    return (domain, "") if domain else (None, "the From line has no usable address")
+    return max(len(fields), len(addresses))
 
 
 # --- domains and alignment ------------------------------------------------------------------------------
