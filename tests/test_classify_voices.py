@@ -165,3 +165,23 @@ def test_a_marks_of_a_voice_group_that_is_not_a_list_names_the_rule_and_the_grou
     assert "rule 'pitch'" in str(error.value) and "group 'prices' must be a list of strings" in str(
         error.value
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The surgery gets prescription change requests from your services three different ways. One shared\n"
+        "inbox for all of them would save our receptionists a lot of chasing. Just an idea.\n"
+        "Priya Shah, Practice Manager\n",
+        "Our practice manager asked me to pass on that the repeat prescription forms from your teams are\n"
+        "often missing the date of birth. A reminder at your next team meeting might help.\n",
+    ],
+)
+def test_a_surgery_writing_about_our_services_in_the_plural_is_ours(chain: RuleChain, body: str) -> None:
+    """Another organisation's words (a surgery, its practice manager, repeat prescriptions) with the writer
+    speaking of our homes, services or teams in the plural: feedback meant for us, never dropped as out of
+    scope (which opens no case and sends nothing)."""
+    assert (
+        judge(chain, body, sender="pm@healthcentre.example.org", subject="A suggestion").kind
+        != "out_of_scope"
+    )

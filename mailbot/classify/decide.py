@@ -63,6 +63,10 @@ def _choose(rules: RuleSide, p: Prediction | None) -> tuple[str, float, tuple[st
     heard = f"model: {p.kind} ({p.probability:.0%})"
     if rules.strength == "sure" or p.kind == rules.kind:
         return rules.kind, max(p.probabilities.get(rules.kind, 0.0), _rules_only(rules)), (said, heard)
+    if p.kind == Kind.OUT_OF_SCOPE and rules.strength == "leaning" and Kind.OUT_OF_SCOPE not in rules.signals:
+        # Out of scope opens no case and sends nothing: the model alone never drops mail a rule read as a
+        # person's feedback; some rule must have seen something outside our work too.
+        return rules.kind, max(p.probabilities.get(rules.kind, 0.0), _rules_only(rules) - 0.2), (said, heard)
     threshold = OUT_OF_SCOPE_AT if p.kind == Kind.OUT_OF_SCOPE else OVERRULE_AT
     if rules.strength == "fallen_through" and p.kind != Kind.OUT_OF_SCOPE:
         threshold = 0.0  # the catch-all knows nothing: the model's best guess is better
