@@ -26,10 +26,15 @@ from tests.mails import mail
 # time so a big message is not held twice); PostgreSQL reads them with a statement of its own (size and
 # first piece together), SQLite through its blob reader. A new complaint absorbed it (the claim on
 # PostgreSQL now takes SKIP LOCKED inside its UPDATE) and stays at 21.
-NEW_COMPLAINT = 21
-NEW_COMPLAINT_FLUSHES = 7
-REPLY = 11
-REPLY_FLUSHES = 2
+# Lowered (issue 15, second pass): a new complaint 21 statements and 7 flushes to 19 and 3 (PostgreSQL 18), a
+# reply 11 and 2 to 10 and 1 (SQLite 9): the case is written with its first stage in one INSERT instead of an
+# INSERT and an UPDATE; the letters of a case opened in this transaction are not looked up in the outbox (it
+# cannot hold one); the received mail's rows go with the next flush instead of one of their own; and the
+# reference counter, the persistent-sender count and the daily cap no longer flush what is pending first.
+NEW_COMPLAINT = 19
+NEW_COMPLAINT_FLUSHES = 3
+REPLY = 10
+REPLY_FLUSHES = 1
 
 
 @dataclass

@@ -30,7 +30,12 @@ class NewCase:
     coordinator: str | None = None
 
 
+OPENED = "cases opened"  # session.info: the cases this transaction opened
+
+
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
+    """The new case, added to the session but not yet written: what is set on it before the next flush (its
+    first stage, the staff it names) goes into the one INSERT."""
     sender = new.complainant
     case = Case(
         ref=new.ref,
@@ -49,8 +54,13 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         stages=[],  # a new case has none: known without asking the database
     )
     session.add(case)
-    session.flush()
+    session.info.setdefault(OPENED, set()).add(case)
     return case
+
+
+def opened_here(session: Session, case: Case) -> bool:
+    """Whether this transaction opened the case: nothing about it can have been written before."""
+    return case in session.info.get(OPENED, ())
 
 
 def record_inbound(
@@ -62,9 +72,10 @@ def record_inbound(
     new_text: str,
     store_dir: Path,
 ) -> Correspondence:
-    """Add a received mail to the case, with its attachments written to the content-addressed store."""
+    """Add a received mail to the case, with its attachments written to the content-addressed store; the rows
+    are written with the session's next flush."""
     entry = Correspondence(
-        case_id=case.id,
+        case=case,
         direction="in",
         kind=kind,
         from_address=mail.sender.email if mail.sender else "",
@@ -78,11 +89,9 @@ def record_inbound(
         inbound_id=inbound.id,
     )
     session.add(entry)
-    session.flush()
     for item in mail.attachments:
-        session.add(
+        entry.attachments.append(
             Attachment(
-                correspondence_id=entry.id,
                 sha256=save_blob(store_dir, item.payload),
                 filename=sanitise_filename(item.filename),
                 content_type=item.content_type,

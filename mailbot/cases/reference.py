@@ -38,8 +38,10 @@ class ReferenceFormat:
 
 def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
     """The next reference for the year, in one statement: the counter row is created or incremented by the
-    database and the new number returned (no read, then write), so two processes never share one."""
-    return fmt.make(year, session.execute(_next_seq(session, year)).scalar_one())
+    database and the new number returned (no read, then write), so two processes never share one. What is
+    pending in the session stays so: the counter depends on none of it, and it goes with the next flush."""
+    with session.no_autoflush:
+        return fmt.make(year, session.execute(_next_seq(session, year)).scalar_one())
 
 
 def _next_seq(session: Session, year: int) -> Any:

@@ -6,7 +6,7 @@ heard and nobody else would know.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mailbot.app import App
 from mailbot.cases import records, stages
@@ -29,7 +29,8 @@ def delivery_hooks(app: App) -> DeliveryHooks:
 def acknowledgement_sent(app: App, session: Session, row: Outbox) -> None:
     if row.purpose not in ACKNOWLEDGING or row.case_id is None or row.sent_at is None:
         return
-    case = session.get(Case, row.case_id)
+    # The case and its stages in one statement: marking it acknowledged reads the current stage.
+    case = session.get(Case, row.case_id, options=[joinedload(Case.stages)])
     if case is None or case.acknowledged_at is not None:
         return
     due = stages.mark_acknowledged(case, app.policies[case.policy], row.sent_at)

@@ -24,6 +24,7 @@ from mailbot.outgoing.outbox import (
     compose,
     outgoing_message_id,
     queue,
+    queued_here,
     refusal_reason,
 )
 from mailbot.policy import Policy
@@ -84,7 +85,7 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
     domain = app.config.organisation.domain
     cause = f"{case.stage}\0{request.key}"
     message_id = outgoing_message_id(message_id_key(session), request.letter, case.ref, cause, domain)
-    if session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None:
+    if _queued_before(session, case, message_id):
         return LetterResult(LetterStatus.ALREADY_QUEUED)
     policy = app.policies[case.policy]
     to = request.to or Recipient(case.complainant_name, case.complainant_address)
@@ -112,6 +113,14 @@ def send_letter(session: Session, app: App, case: Case, request: LetterRequest) 
     if blocked:
         return LetterResult(LetterStatus.BLOCKED, row, blocked)
     return LetterResult(LetterStatus.QUEUED, row)
+
+
+def _queued_before(session: Session, case: Case, message_id: str) -> bool:
+    """This very letter is in the outbox already. A case opened in this transaction has no letter but those
+    queued in it, so the database is not asked."""
+    if records.opened_here(session, case):
+        return message_id in queued_here(session)
+    return session.scalar(select(Outbox.id).where(Outbox.message_id == message_id)) is not None
 
 
 def letter_language(case: Case, letter: str) -> str:

@@ -13,7 +13,6 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from sqlalchemy import func, select
@@ -22,15 +21,19 @@ from sqlalchemy.orm import Session
 from mailbot import checked
 from mailbot.config.settings import Config
 from mailbot.db.models import Outbox
+from mailbot.outgoing import wire
 from mailbot.outgoing.letters import Letter
+from mailbot.outgoing.wire import WireLetter
 
 NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?|auto[-_.]?reply)([+\-._].*)?@",
     re.IGNORECASE,
 )
 HELD_STATES = ("pending", "sending", "sent", "held")
-# CRLF as SMTP wants it; headers are not folded below RFC 5322's hard limit, because Python's folder can break
-# straight after "Subject:" and mail clients then show the subject with a stray leading space.
+QUEUED = "letters queued"  # session.info: the Message-IDs queued in this transaction
+# For mail built as an EmailMessage (letters are written by ``wire``): CRLF as SMTP wants it; headers are
+# not folded below RFC 5322's hard limit, because Python's folder can break straight after "Subject:" and
+# mail clients then show the subject with a stray leading space.
 WIRE = email.policy.SMTP.clone(max_line_length=998)
 
 
@@ -64,25 +67,23 @@ def compose(
     thread: Threading,
     now: datetime,
     auto_submitted: str | None = "auto-replied",
-) -> EmailMessage:
+) -> WireLetter:
     """The letter as a MIME message. Names, subject and thread ids pass ``checked`` first: a value that came
     in a mail can neither add a header line nor make a line a strict server refuses (over 998 characters)."""
     org = config.organisation
-    message = EmailMessage()
     sender_name = checked.header_text(org.from_name, checked.SUBJECT_LIMIT)
-    message["From"] = formataddr((sender_name, org.from_address))
-    message["To"] = _to_header(to)
-    message["Subject"] = checked.subject(letter.subject)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{message_id}>"
-    _thread_headers(message, thread)
+    headers = [
+        wire.header("From", formataddr((sender_name, org.from_address))),
+        wire.header("To", _to_header(to)),
+        wire.header("Subject", checked.subject(letter.subject)),
+        wire.header("Date", format_datetime(now)),
+        wire.header("Message-ID", f"<{message_id}>"),
+        *_thread_headers(thread),
+    ]
     if auto_submitted:  # RFC 3834: "auto-replied" answers a mail, "auto-generated" (alerts) does not
-        message["Auto-Submitted"] = auto_submitted
-        message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
-    message.set_content(letter.text)
-    if letter.html:
-        message.add_alternative(letter.html, subtype="html")
-    return message
+        headers.append(wire.header("Auto-Submitted", auto_submitted))
+        headers.append(wire.header("X-Auto-Response-Suppress", "All"))  # no out-of-office replies (Exchange)
+    return WireLetter(message_id, wire.message_bytes(b"".join(headers), letter.text, letter.html))
 
 
 def _to_header(to: Recipient) -> str:
@@ -92,16 +93,16 @@ def _to_header(to: Recipient) -> str:
     return formataddr((checked.display_name(to.name), address))
 
 
-def _thread_headers(message: EmailMessage, thread: Threading) -> None:
+def _thread_headers(thread: Threading) -> list[bytes]:
     answered = checked.message_id(thread.in_reply_to)
-    if answered:
-        message["In-Reply-To"] = f"<{answered}>"
+    headers = [wire.header("In-Reply-To", f"<{answered}>")] if answered else []
     chain = [checked.message_id(m) for m in (*thread.references, *([answered] if answered else []))]
     # Long chains are trimmed from the oldest end, as clients do; 20 ids of at most 250 characters fold into
     # lines well under 998.
     unique = list(dict.fromkeys(m for m in chain if m))[-20:]
     if unique:
-        message["References"] = " ".join(f"<{m}>" for m in unique)
+        headers.append(wire.folded_ids("References", [f"<{m}>" for m in unique]))
+    return headers
 
 
 def refusal_reason(config: Config, address: str) -> str | None:
@@ -129,7 +130,18 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
         return refused
     # One mailbox, however it is written: target+1@ and Target+2@ count against target@'s cap.
     mailbox = checked.same_mailbox(address)
-    sent_today = session.scalar(
+    # Without flushing what is pending: queue() writes each outbox row at once, so every letter that counts
+    # is in the table already, and the rows pending go out with the next letter's flush instead of their own.
+    with session.no_autoflush:
+        sent_today = _sent_today(session, mailbox, now)
+    cap = config.delivery.max_automatic_per_address_per_day
+    if sent_today is not None and sent_today >= cap:
+        return f"daily cap of {cap} automatic mails to this address reached"
+    return None
+
+
+def _sent_today(session: Session, mailbox: str, now: datetime) -> int | None:
+    return session.scalar(
         select(func.count(Outbox.id)).where(
             Outbox.automatic.is_(True),
             Outbox.state.in_(HELD_STATES),
@@ -137,10 +149,6 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
             Outbox.created_at > now - timedelta(days=1),
         )
     )
-    cap = config.delivery.max_automatic_per_address_per_day
-    if sent_today is not None and sent_today >= cap:
-        return f"daily cap of {cap} automatic mails to this address reached"
-    return None
 
 
 def queue(
@@ -149,7 +157,7 @@ def queue(
     *,
     purpose: str,
     mailbox: str,
-    message: EmailMessage,
+    message: WireLetter,
     recipients: list[str],
     now: datetime,
     case_id: int | None,
@@ -158,7 +166,7 @@ def queue(
 ) -> Outbox:
     """Write the message to the outbox (state ``suppressed`` with the reason when it must not go)."""
     row = Outbox(
-        message_id=message["Message-ID"].strip("<>"),
+        message_id=message.message_id,
         purpose=purpose,
         automatic=automatic,
         case_id=case_id,
@@ -166,7 +174,7 @@ def queue(
         sender=config.organisation.from_address,
         recipients=recipients,
         recipient=checked.same_mailbox(recipients[0]) if recipients else "",
-        raw=message.as_bytes(policy=WIRE),
+        raw=message.raw,
         state="suppressed" if blocked else "pending",
         attempts=0,
         created_at=now,
@@ -176,7 +184,13 @@ def queue(
     )
     session.add(row)
     session.flush()
+    queued_here(session).add(row.message_id)
     return row
+
+
+def queued_here(session: Session) -> set[str]:
+    """The Message-IDs of the letters queued in this session (``session.info``): one a transaction."""
+    return session.info.setdefault(QUEUED, set())
 
 
 def sent_with_message_id(session: Session, message_ids: tuple[str, ...]) -> Outbox | None:

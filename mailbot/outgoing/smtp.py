@@ -271,8 +271,10 @@ def _write_answer(run: _Run, session: Session, answer: _Answer) -> str | None:
         log.warning("outbox %s: answer %r not recorded: the letter is no longer this run's",
                     answer.claimed.id, answer.reply)  # fmt: skip
         return None
-    row = session.get(Outbox, answer.claimed.id, populate_existing=True)
-    assert row is not None
+    # The row as just written, without reading it back: the claim's copy with the answer's values on it.
+    row = answer.claimed
+    for name, value in answer.values.items():
+        setattr(row, name, value)
     _after(run.hooks, session, row)
     return row.state
 

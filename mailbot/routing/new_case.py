@@ -3,7 +3,7 @@ the writer is acknowledged and the coordinator sees the mail."""
 
 from __future__ import annotations
 
-from mailbot.cases import records, stages
+from mailbot.cases import records
 from mailbot.db.models import Case
 from mailbot.outgoing import alerts
 from mailbot.policy import Policy
@@ -14,7 +14,7 @@ from mailbot.routing.kinds import opening_stage
 from mailbot.routing.opening import complainant, open_case
 from mailbot.staff import commands
 from mailbot.staff.reply_text import MARKERS
-from mailbot.vocabulary import FEEDBACK_KINDS, RECORDED_STAGE, Kind
+from mailbot.vocabulary import FEEDBACK_KINDS, Kind
 
 USAGE_LINES = tuple(commands.USAGE.values())
 ALERTS = (  # flag, alert letter, the staff role it goes to unless the policy names another
@@ -30,13 +30,7 @@ def open_new_case(r: Routing) -> str:
         kind = Kind.COMPLAINT
     policy = r.app.policy_for(r.inbound.mailbox)
     writer = complainant(r)
-    case = open_case(r, policy, kind, writer)
-    stage = opening_stage(policy, kind)
-    if stage != RECORDED_STAGE:
-        # The acknowledgement is written now, so a response counted from it runs from now: the date the letter
-        # promises is the date the case holds.
-        acknowledged = r.now if r.inbound.send_allowed else None
-        stages.start_stage(r.session, case, policy, stage, r.inbound.received_at, acknowledged)
+    case = open_case(r, policy, kind, writer, opening_stage(policy, kind))
     if writer is not None and writer != r.mail.sender:
         how = "forwarded by staff" if r.staff.person else "sent on by a trusted sender"
         records.log_event(r.session, case, r.actor, how, r.now, f"for {writer.email}")

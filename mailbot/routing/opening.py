@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from mailbot import checked
-from mailbot.cases import records
+from mailbot.cases import records, stages
 from mailbot.cases.reference import issue_reference
 from mailbot.db.models import Case
 from mailbot.intake import forwarded
@@ -16,9 +16,13 @@ from mailbot.intake.headers import Address
 from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 from mailbot.staff.trust import sender_is_vouched
+from mailbot.vocabulary import RECORDED_STAGE
 
 
-def open_case(r: Routing, policy: Policy, kind: str, complainant: Address | None) -> Case:
+def open_case(
+    r: Routing, policy: Policy, kind: str, complainant: Address | None, stage: str = RECORDED_STAGE
+) -> Case:
+    """The case written with its first ``stage`` begun (a recorded case has none) in one INSERT."""
     received = r.inbound.received_at
     ref = issue_reference(r.session, r.app.references, received.astimezone(policy.calendar.zone).year)
     flags = (*r.verdict.flags, *(["persistent"] if _persistent(r, complainant) else []))
@@ -28,6 +32,13 @@ def open_case(r: Routing, policy: Policy, kind: str, complainant: Address | None
     )  # fmt: skip
     case = records.open_case(r.session, new, r.mail)
     case.people_named = _staff_named(r)
+    if stage != RECORDED_STAGE:
+        # The acknowledgement is written now, so a response counted from it runs from now: the date the letter
+        # promises is the date the case holds.
+        acknowledged = r.now if r.inbound.send_allowed else None
+        stages.start_stage(r.session, case, policy, stage, received, acknowledged)  # writes case and stage
+    else:
+        r.session.flush()  # the case's id, for the rows that follow
     records.record_inbound(r.session, case, r.mail, r.inbound, kind, r.text, r.app.config.storage_dir)
     r.inbound.case_id = case.id
     records.log_event(
@@ -66,11 +77,12 @@ def _persistent(r: Routing, complainant: Address | None) -> bool:
         return False
     settings = r.app.config.cases
     since = r.inbound.received_at - timedelta(days=settings.persistent_within_days)
-    earlier = r.session.scalar(
-        select(func.count(Case.id)).where(
-            Case.complainant_address == complainant.email, Case.received_at >= since
+    with r.session.no_autoflush:  # cases are written as they are opened: nothing pending counts here
+        earlier = r.session.scalar(
+            select(func.count(Case.id)).where(
+                Case.complainant_address == complainant.email, Case.received_at >= since
+            )
         )
-    )
     return (earlier or 0) + 1 >= settings.persistent_after
 
 
