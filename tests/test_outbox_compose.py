@@ -492,3 +492,14 @@ def test_plus_tags_of_one_mailbox_share_its_daily_cap(config: Config, session: S
         assert automatic_block_reason(session, config, variant, NOW) == (
             "daily cap of 2 automatic mails to this address reached"
         )
+
+
+@pytest.mark.parametrize("value", ["Hello\r\nBcc: someone@example.org", "Hello\nBcc: x@example.org", "a\0b"])
+def test_a_header_value_that_would_start_another_header_is_refused_on_the_wire(value: str) -> None:
+    """The last guard behind mailbot.checked: the wire writer never writes a line break into a header."""
+    from mailbot.outgoing.wire import folded_ids, header
+
+    with pytest.raises(ValueError, match="Subject"):
+        header("Subject", value)
+    with pytest.raises(ValueError, match="References"):
+        folded_ids("References", ["<a@example.org>", f"<{value}@example.org>"])

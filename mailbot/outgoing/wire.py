@@ -38,6 +38,8 @@ class WireLetter:
 
 def header(name: str, value: str) -> bytes:
     """One header; text outside ASCII as RFC 2047 encoded words, so no server has to guess a charset."""
+    if any(c in value for c in "\r\n\0"):  # values come through mailbot.checked; this is the last guard
+        raise ValueError(f"header {name}: a line break or NUL in its value would start another header")
     if not value.isascii():
         value = Header(value, "utf-8", maxlinelen=HEADER_WORD, header_name=name).encode(linesep="\r\n")
     return f"{name}: {value}".encode("ascii") + CRLF
@@ -46,6 +48,8 @@ def header(name: str, value: str) -> bytes:
 def folded_ids(name: str, ids: Sequence[str]) -> bytes:
     """``<id> <id> ...``, folded between ids where a line would pass the limit (ids are at most 252)."""
     lines, line = [], f"{name}:"
+    if any(c in item for item in ids for c in "\r\n\0 "):
+        raise ValueError(f"header {name}: a Message-ID holding a space, line break or NUL")
     for item in ids:
         if len(line) + 1 + len(item) > LINE_LIMIT:
             lines.append(line)
