@@ -130,3 +130,14 @@ def test_a_case_file_needs_a_html_or_pdf_name(
     status, _, err = invoke(app, capsys, "cases", "file", world.jane[0], "--out", "casefile.docx")
     assert status == 2 and "name a .html or .pdf file" in err
     assert PHOTO  # the photo is what the HTML test finds drawn inline
+
+
+def test_the_case_file_shows_no_character_that_reorders_what_is_read(tmp_path: Path) -> None:
+    """A sender's name written to read backwards ("Tom", U+202E, " reganaM" shows as "Tom Manager") is shown
+    in the case file as written, without the override, as letters and notices show it."""
+    from mailbot.casefile.pages import environment
+
+    (tmp_path / "probe.html").write_text("<p>{{ name }}</p><p>{{ note }}</p>", encoding="utf-8")
+    probe = environment(tmp_path).get_template("probe.html")
+    page = probe.render(name="Tom\u202e reganaM", note="\u2067x\u2069")
+    assert page == "<p>Tom reganaM</p><p>x</p>"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
+from mailbot import checked
 from mailbot.config.settings import SHIPPED_TEMPLATES
 from mailbot.errors import UserError
 
@@ -29,8 +30,10 @@ class DocumentError(UserError):
 
 def environment(templates_dir: Path) -> Environment:
     loader = ChoiceLoader([FileSystemLoader(str(templates_dir)), FileSystemLoader(str(SHIPPED_TEMPLATES))])
+    # checked.shown: the characters that reorder what is read ("Tom\u202e reganaM" read as "Tom Manager") are
+    # taken out of every value shown, as in letters and notices.
     env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True)  # fmt: skip
+                      lstrip_blocks=True, finalize=checked.shown)  # fmt: skip
     env.filters.update(datauri=data_uri, size=file_size, day=day, moment=moment)
     env.globals["EMBED_LIMIT"] = EMBED_LIMIT
     return env
