@@ -299,6 +299,10 @@ def write_rules(tmp_path: Path, text: str) -> Path:
             "rule 'x': pattern '(unclosed' is not a valid regular expression",
         ),
         (
+            '[[rule]]\nname = "x"\ntype = "pattern"\npatterns = ["\\bnewsletter\\b"]\n',
+            "rule 'x': pattern '\\x08newsletter\\x08' holds a backspace or form feed",
+        ),
+        (
             '[[rule]]\nname = "x"\ntype = "has_content"\nkind = "grumble"\n',
             "rule 'x': unknown kind 'grumble'; accepted: [",
         ),

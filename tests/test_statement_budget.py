@@ -31,9 +31,9 @@ from tests.mails import mail
 # INSERT and an UPDATE; the letters of a case opened in this transaction are not looked up in the outbox (it
 # cannot hold one); the received mail's rows go with the next flush instead of one of their own; and the
 # reference counter, the persistent-sender count and the daily cap no longer flush what is pending first.
-# Raised: a new complaint 19 to 20 (PostgreSQL 19) for the check that a complaint sent again word for word under
-# a new Message-ID joins the sender's open case instead of opening a second one with a second acknowledgement
-# (cases/threading.py, found by tests/test_attacks.py): one query on the sender and the content's hash.
+# Raised: a new complaint 19 to 20 (PostgreSQL 19) for the check that a complaint sent again word for word
+# under a new Message-ID joins the sender's open case instead of opening a second one with a second
+# acknowledgement (cases/threading.py, found by tests/test_attacks.py): one query on sender and content hash.
 NEW_COMPLAINT = 20
 NEW_COMPLAINT_FLUSHES = 3
 REPLY = 10

@@ -68,6 +68,11 @@ def register(rule_class: type[Rule]) -> type[Rule]:
 def compile_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for pattern in patterns:
+        if "\b" in pattern or "\f" in pattern:
+            raise ValueError(
+                f"pattern {pattern!r} holds a backspace or form feed: in TOML a \\b or \\f inside double "
+                "quotes is that character, not the regular expression's; write the pattern in single quotes"
+            )
         try:
             compiled.append(re.compile(pattern, re.IGNORECASE))
         except re.error as exc:
