@@ -164,6 +164,10 @@ def test_supplier_invoice_dispute(chain: RuleChain) -> None:
         ("", "MAILER-DAEMON@mx.example.org", "Undelivered Mail Returned to Sender", "bounce"),
         ("", "Jo <jo@example.org>", "Undeliverable: Your complaint C-1", "bounce"),
         ("Return-Path: <>\n", "Jo <jo@example.org>", "Hello", "bounce"),
+        # a site counting what waits there is a notification, whoever it claims to be from
+        ("", "Kim <kim@example.org>", "You have 5 unread messages", "bulk"),
+        ("", "Kim <kim@example.org>", "12 new matches waiting for you!", "bulk"),
+        ("", "Jo <jo@example.org>", "2 new messages to the office were never answered", "complaint"),
     ],
 )
 def test_machines_are_never_answered(

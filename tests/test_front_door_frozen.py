@@ -29,14 +29,15 @@ def test_no_persons_mail_is_taken_for_a_machine() -> None:
             assert [j.file for j in people if j.kind in MACHINES] == []
 
 
-def test_machine_mail_answered_stays_at_the_microsoft_365_verdict_the_set_does_not_trust() -> None:
-    # fz-126 carries a Microsoft 365 spam verdict, but the set trusts only mx.riverside.example, so the
-    # verdict rightly counts for nothing and its words alone do not mark it as junk (fz-123, the other, is
-    # now out of scope: no case, no reply).
+def test_no_machine_mail_is_answered() -> None:
+    # fz-126 carries a Microsoft 365 spam verdict the set does not trust (it trusts only
+    # mx.riverside.example), so the verdict rightly counts for nothing; it is a site's count of waiting
+    # messages ("3 new messages for you"), which the system-notification-subject rule now knows as
+    # notification mail (fz-123, the other once answered, is out of scope: no case, no reply).
     answered = [
         j.file for j in measured().frozen_model.judgements if j.expected_kind in MACHINES and j.answered
     ]
-    assert set(answered) <= {"fz-126"}
+    assert answered == []
     second = measured2().frozen_model.judgements
     assert [j.file for j in second if j.expected_kind in MACHINES and j.answered] == []
 
