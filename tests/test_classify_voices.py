@@ -185,3 +185,33 @@ def test_a_surgery_writing_about_our_services_in_the_plural_is_ours(chain: RuleC
         judge(chain, body, sender="pm@healthcentre.example.org", subject="A suggestion").kind
         != "out_of_scope"
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The agency told me there weren't any vacancies for evening calls, so my dad has had no tea\n"
+        "visit for three weeks. This is unacceptable.\n",
+        "Please let me know a good time to call me back about Mum's missed visits. I am very unhappy\n"
+        "with how this has been handled.\n",
+        "I have been volunteering at Oak Lodge for two years and I want to complain about how the night\n"
+        "staff speak to residents.\n",
+        "My son is on an apprenticeship with your company and his supervisor shouted at him in front of\n"
+        "residents. I want this investigated.\n",
+    ],
+)
+def test_a_grievance_using_a_sellers_or_job_seekers_phrase_stays_a_persons_mail(
+    chain: RuleChain, body: str
+) -> None:
+    """Out of scope opens no case and sends nothing: one word of a grievance keeps a mail that happens to use
+    a pitch's or a job seeker's phrase ("any vacancies", "a good time to call", "volunteering") a person's."""
+    assert judge(chain, body, subject="Dad's care").kind != "out_of_scope"
+
+
+def test_our_own_complaints_address_in_a_phishing_mail_is_no_grievance(chain: RuleChain) -> None:
+    body = (
+        "Your mailbox complaints@riverside.example is full and will stop receiving mail tonight.\n"
+        "Validate your account below to keep it open.\n"
+    )
+    verdict = judge(chain, body, sender="it-desk@mailcare.example.net", subject="Mailbox full")
+    assert verdict.kind == "out_of_scope"
