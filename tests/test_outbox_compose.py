@@ -19,7 +19,6 @@ from mailbot.config.settings import Config, load_config
 from mailbot.db.session import make_engine, make_sessionmaker, upgrade
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.outbox import (
-    WIRE,
     Recipient,
     Threading,
     automatic_block_reason,
@@ -97,7 +96,7 @@ def composed(
 
 def as_received(message: EmailMessage) -> EmailMessage:
     """The message as the receiving server and the recipient's client read it, from the bytes we send."""
-    parsed = message_from_bytes(message.as_bytes(policy=WIRE), policy=email_policy.default)
+    parsed = message_from_bytes(message.raw, policy=email_policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -229,7 +228,7 @@ def test_names_and_subjects_outside_ascii_arrive_as_written(config: Config) -> N
     message = composed(config, letter=letter, to=zoe)
     received = as_received(message)
 
-    head = message.as_bytes(policy=WIRE).split(b"\r\n\r\n", 1)[0]
+    head = message.raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()  # encoded words: no server has to guess a header's charset
     assert received["To"].addresses[0].display_name == "Zoë Ó Briain"
     assert received["Subject"] == f"[{REF}] {WELSH}"
@@ -240,7 +239,7 @@ def test_a_long_subject_is_one_line_on_the_wire(config: Config) -> None:
     subject = f"[{REF}] " + "We have received your complaint about the home care visits in Northwich " * 2
     letter = Letter(subject.strip(), LETTER.text, None)
 
-    wire = composed(config, letter=letter).as_bytes(policy=WIRE)
+    wire = composed(config, letter=letter).raw
 
     assert f"\r\nSubject: {subject.strip()}\r\n".encode() in wire  # no fold, so no stray leading space
     assert b"\n" not in wire.replace(b"\r\n", b"")  # CRLF line ends throughout, as SMTP wants
@@ -445,7 +444,7 @@ def header_names(wire: bytes) -> list[bytes]:
 def test_thread_ids_that_are_not_msg_ids_never_reach_a_header(config: Config, hostile: str) -> None:
     thread = Threading(hostile, (hostile, "jo-1@mail.example.net"))
 
-    wire = composed(config, thread).as_bytes(policy=WIRE)
+    wire = composed(config, thread).raw
 
     assert b"attacker" not in wire and b"aaaa" not in wire
     assert b"\r\nReferences: <jo-1@mail.example.net>\r\n" in wire
@@ -461,7 +460,7 @@ def test_a_name_and_subject_from_a_mail_cannot_add_lines_or_overlong_ones(config
     subject = "[CMP-2026-0042] " + "x" * 20_000 + "\r\nReply-To: attacker@evil.example"
     message = composed(config, letter=Letter(subject, "Hello\n", None), to=Recipient(name, JO.address))
 
-    wire, received = message.as_bytes(policy=WIRE), as_received(message)
+    wire, received = message.raw, as_received(message)
 
     assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
     assert received["Reply-To"] is None and received["Bcc"] is None and b"attacker" not in wire

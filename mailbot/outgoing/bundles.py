@@ -32,7 +32,7 @@ from mailbot.db.installation import message_id_key
 from mailbot.db.models import Case, CaseEvent, Correspondence, Outbox
 from mailbot.outgoing.letters import Letter, long_date
 from mailbot.outgoing.notices import LetterRequest, LetterResult, send_letter
-from mailbot.outgoing.outbox import WIRE, Recipient, Threading, compose, outgoing_message_id, queue
+from mailbot.outgoing.outbox import Recipient, Threading, compose, outgoing_message_id, queue
 from mailbot.staff.reply_text import MARKERS
 from mailbot.vocabulary import OutboxState
 
@@ -137,7 +137,7 @@ def _add_to_bundle(session: Session, app: App, case: Case, hour: _Hour) -> Outbo
     rewritten = session.execute(
         update(Outbox)
         .where(Outbox.message_id == message_id, Outbox.state == OutboxState.PENDING)
-        .values(raw=message.as_bytes(policy=WIRE))
+        .values(raw=message.raw)
         .execution_options(synchronize_session=False)
     )
     return _find(session, message_id) if rewritten.rowcount == 1 else None

@@ -7,7 +7,6 @@ header value is written from a checked value (``mailbot.checked``), whatever Pyt
 
 from __future__ import annotations
 
-import email.policy
 import hashlib
 import hmac
 import re
@@ -31,10 +30,6 @@ NO_REPLY = re.compile(
 )
 HELD_STATES = ("pending", "sending", "sent", "held")
 QUEUED = "letters queued"  # session.info: the Message-IDs queued in this transaction
-# For mail built as an EmailMessage (letters are written by ``wire``): CRLF as SMTP wants it; headers are
-# not folded below RFC 5322's hard limit, because Python's folder can break straight after "Subject:" and
-# mail clients then show the subject with a stray leading space.
-WIRE = email.policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
-from typing import Any
 
 CRLF = b"\r\n"
 LINE_LIMIT = 998  # RFC 5322's hard limit on a line, headers folded only above it
@@ -29,11 +28,6 @@ class WireLetter:
 
     message_id: str
     raw: bytes
-
-    def as_bytes(self, policy: Any = None) -> bytes:
-        """The bytes as they go to the server (``policy`` is accepted for callers written for EmailMessage;
-        the bytes are already in SMTP's form)."""
-        return self.raw
 
 
 def header(name: str, value: str) -> bytes:
