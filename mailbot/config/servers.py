@@ -13,6 +13,7 @@ from mailbot.config.reader import ConfigError, TomlReader
 
 TLS_MODES = ("tls", "starttls", "none")
 MAX_IDLE_MINUTES = 28
+DEFAULT_IDLE_RENEW_MINUTES = 5
 SENT_COPY = ("auto", "yes", "no")  # file a copy in Sent: "auto" where the server does not file its own
 
 
@@ -34,7 +35,10 @@ class MailboxConfig:
     oauth: OAuthSettings | None = None
     file_sent_copy: str = "auto"  # auto: not where the SMTP server files its own copy (Gmail, Microsoft 365)
     idle: bool = True  # wait for new mail with IMAP IDLE in `run`; polled where false or the server lacks it
-    idle_renew_minutes: int = 25  # servers may drop an IDLE after 29 minutes (RFC 2177), so renew it before
+    # IDLE is begun again this often, with a look at the folder in between: servers may drop an IDLE after
+    # 29 minutes (RFC 2177), and Dovecot does not announce mail that came between the last look and the IDLE,
+    # so such a mail waits at most this long.
+    idle_renew_minutes: int = DEFAULT_IDLE_RENEW_MINUTES
 
     @property
     def is_loopback(self) -> bool:
@@ -119,7 +123,7 @@ def _mailbox(reader: TomlReader, environ: Mapping[str, str], policy: str, base: 
 
 
 def _idle_renew_minutes(reader: TomlReader) -> int:
-    minutes = reader.positive("idle_renew_minutes", 25)
+    minutes = reader.positive("idle_renew_minutes", DEFAULT_IDLE_RENEW_MINUTES)
     if minutes > MAX_IDLE_MINUTES:
         raise reader.error(
             "idle_renew_minutes",
