@@ -21,6 +21,7 @@ from mailbot.app import App
 from mailbot.db.models import Attachment, Case
 from mailbot.intake.store import blob_path
 from mailbot.scheduled import jobs
+from mailbot.scheduled.idle import STOP_WAIT_SECONDS
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, ROOT
 from tests.mails import mail
@@ -226,9 +227,25 @@ def test_run_polls_on_a_schedule_and_stops_cleanly_on_sigterm(
         _wait_for(lambda: len(smtp_server.messages) == 1, "the acknowledgement")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output.decode()
+        output = _stopped(process)
+    assert process.returncode == 0, output
+    assert "stopping" in output
     assert smtp_server.messages[0].rcpt_tos == ("scheduled@example.net",)
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> str:
+    """The output of a service told to stop. On SIGTERM each mailbox reader may finish what it is doing for
+    up to a minute (STOP_WAIT_SECONDS), so that is waited for, and more; a service that has not stopped by
+    then is killed and its output shown."""
+    try:
+        output, _ = process.communicate(timeout=STOP_WAIT_SECONDS + 30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(
+            f"did not stop on SIGTERM; its output:\n{output.decode(errors='replace')}"
+        ) from None
+    return output.decode(errors="replace")
 
 
 def _first_contact_made(app: App) -> bool:
