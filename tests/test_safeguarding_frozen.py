@@ -42,8 +42,9 @@ NAMED_AT_LEAST = {
     },
 }  # fmt: skip
 # (disclosures caught, of disclosures; ordinary mails flagged at most, of ordinary mails); false alarms were
-# 15 and 10 before the fourth round cut harmless uses seen in these sets.
-OVERALL = {"frozen.toml": (117, 117, 11, 109), "frozen2.toml": (128, 128, 7, 111)}
+# 15 and 10 before the fourth round cut harmless uses seen in these sets, and the first set's 11 fell to 10 in
+# the fifth ("nobody was hurt" after a fire drill, cut by kind from a fresh batch).
+OVERALL = {"frozen.toml": (117, 117, 10, 109), "frozen2.toml": (128, 128, 7, 111)}
 
 
 @cache

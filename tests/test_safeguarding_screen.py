@@ -46,7 +46,12 @@ def test_the_indicator_file_covers_the_ten_statutory_categories(screening) -> No
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"][:40] for e in EXAMPLES])
 def test_tuning_examples(screening, example) -> None:
     found = categories_found(screen(screening, [TextPart("text", example["text"])]))
-    if example["category"]:
+    if "known_wrong_name" in example:
+        # Flagged, but the alert names another category; kept and counted, not hidden.
+        assert found != () and example["category"] not in found, (
+            f"now named right; remove known_wrong_name: {example['text']}"
+        )
+    elif example["category"]:
         assert example["category"] in found
     elif "known_false_alarm" in example:
         # A false alarm kept and counted, not hidden: when the indicators stop raising it, drop the note.

@@ -187,12 +187,15 @@ class AnchoredPattern:
     start_strings: frozenset[str] | None = (
         None  # the strings themselves, when the one-pass scan finds them all
     )
+    at_word_start: bool = False  # the pattern opens with \b before a letter: "son" in "person" is no start
 
     @classmethod
     def of(cls, pattern: re.Pattern[str]) -> AnchoredPattern:
         starts = starting_strings(pattern)
         listed = starts if starts and min(map(len, starts)) >= _SHORT else None
-        return cls(pattern, needed_strings(pattern), None if starts is None else _places_of(starts), listed)
+        word = bool(starts) and pattern.pattern.startswith(r"\b") and all(_is_word(s[0]) for s in starts)
+        places = None if starts is None else _places_of(starts, word)
+        return cls(pattern, needed_strings(pattern), places, listed, word)
 
     def search(self, text: str, folded: FoldedText) -> re.Match[str] | None:
         if any(strings.isdisjoint(folded.found) for strings in self.needs):
@@ -203,9 +206,12 @@ class AnchoredPattern:
         # the same order, finds the same first match (lookbehinds and \b still see the text before it).
         # Where the start words are very common, the engine's own search on from the next one is quicker.
         if self.start_strings is not None and folded.positions is not None:
-            return self._search_at(text, folded.places(self.start_strings))
+            places = folded.places(self.start_strings)
+            if self.at_word_start:
+                places = [p for p in places if p == 0 or not _is_word(text[p - 1])]
+            return self._search_at(text, places)
         place = self.starts.search(folded.folded)
-        for _ in range(_TRY_ONE_BY_ONE):
+        for _ in range(_TRY_AT_WORD_STARTS if self.at_word_start else _TRY_ONE_BY_ONE):
             if place is None:
                 return None
             found = self.pattern.match(text, place.start())
@@ -223,11 +229,24 @@ class AnchoredPattern:
 
 
 _TRY_ONE_BY_ONE = 64  # places tried one at a time before the engine searches on from the next
+# A pattern opening at a word start finds its places by a \b scan, which skips the insides of words; the
+# engine's own search would try its whole alternation at every place ({kin} has forty words), so it is left
+# to the scan for longer.
+_TRY_AT_WORD_STARTS = 4096
 
 
-def _places_of(strings: frozenset[str]) -> re.Pattern[str]:
-    """The start strings as one alternation: the engine skips quickly to a place whose first letter fits."""
-    return re.compile("|".join(map(re.escape, sorted(strings, key=len, reverse=True))))
+def _places_of(strings: frozenset[str], at_word_start: bool = False) -> re.Pattern[str]:
+    """The start strings as one alternation: the engine skips quickly to a place whose first letter fits.
+    A pattern that opens with \\b before a letter can only start where a word starts: short names like "son"
+    or "ex" ({kin}) occur inside many words, and each would otherwise be tried (folding keeps letters
+    letters, so a word start in the folded text is one in the text)."""
+    alternatives = "|".join(map(re.escape, sorted(strings, key=len, reverse=True)))
+    return re.compile(rf"\b(?:{alternatives})" if at_word_start else alternatives)
+
+
+def _is_word(ch: str) -> bool:
+    """What the engine's \\w matches in a str pattern without re.ASCII."""
+    return ch.isalnum() or ch == "_"
 
 
 _SHORT = 3  # strings shorter than this are looked for one by one: they occur in nearly every mail
