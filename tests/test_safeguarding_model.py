@@ -4,18 +4,26 @@ mail and machine mail are not; [cases] safeguarding_backstop = false turns it of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from mailbot.app import App
 from mailbot.classify import classify, load_chain
 from mailbot.classify.safeguarding import Screening, load_screening, screen
 from mailbot.classify.safeguarding_model import SafeguardingModel, SafeguardingModelError, load, windows
 from mailbot.config.settings import load_config
+from mailbot.db.models import CaseEvent
 from mailbot.intake.parse import parse_mail
+from mailbot.scheduled import jobs
+from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
 from tests.test_config import GOOD, write
+from tests.test_routing_e2e import STAFF
+from tests.test_safeguarding_e2e import LEAD, sent_to, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "rules" / "safeguarding_model.json"
@@ -127,3 +135,21 @@ def test_long_text_is_read_in_overlapping_stretches() -> None:
     stretches = windows(text)
     assert len(stretches) > 5 and all(len(s) <= 800 for s in stretches)
     assert stretches[1].startswith(stretches[0].split(". ")[-1])  # one sentence shared
+
+
+def test_the_lead_is_told_the_statistical_screen_raised_it(
+    make_app: Callable[..., App], dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    app = make_app(extra=STAFF)
+    jobs.poll_cycle(app)
+    dovecot.deliver(mail(sender="rita.hale@example.net", name="Rita Hale", subject="Mum", body=NEW_WORDS[0]))
+    jobs.poll_cycle(app)
+    [alert] = sent_to(smtp_server, LEAD)
+    body = text_of(alert)
+    assert "raised by the statistical screen, not a named indicator" in body
+    assert "the words that weighed most: “" in body
+    assert "no indicator in rules/safeguarding.toml matched" in body
+    assert len(sent_to(smtp_server, "rita.hale@example.net")) == 1  # still acknowledged
+    with app.sessions() as session:
+        [event] = session.scalars(select(CaseEvent).where(CaseEvent.action == "safeguarding alert")).all()
+        assert "raised by the statistical screen" in event.detail

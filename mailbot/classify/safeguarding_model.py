@@ -18,7 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +75,19 @@ class SafeguardingModel:
     threshold: float  # a stretch at or over this probability of a disclosure is flagged
     trained_on: str  # fingerprint of the examples
     examples: int
+    # The weights by n-gram (each column's weight for every class): a stretch's few n-grams are added up
+    # column by column, several times faster than row by row over a dict.
+    columns: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(zip(*self.coef, strict=True)))
 
     def probabilities(self, text: str) -> tuple[dict[str, float], dict[int, float]]:
         """Each class's probability for one stretch of text, and its weighted n-grams (column: value)."""
         vector = self.vector(text)
-        scores = [
-            self.intercept[k] + sum(self.coef[k][c] * v for c, v in vector.items())
-            for k in range(len(self.classes))
-        ]
+        scores = list(self.intercept)
+        for column, value in vector.items():
+            scores = [s + w * value for s, w in zip(scores, self.columns[column], strict=True)]
         return dict(zip(self.classes, _softmax(scores), strict=True)), vector
 
     def vector(self, text: str) -> dict[int, float]:
@@ -124,7 +129,7 @@ class SafeguardingModel:
     def most_suspicious(self, parts: Iterable[tuple[str, str]]) -> Suspicion | None:
         """The highest-scoring stretch over the parts (where, text), reading at most READ_LIMIT characters.
         The subject is read with the text after it: a few words alone are too few to judge."""
-        best: Suspicion | None = None
+        best: tuple[float, str, str] | None = None  # (probability, stretch, where); explained once, at the end
         budget, subject = READ_LIMIT, ""
         for where, text in parts:
             if where == "subject":
@@ -132,10 +137,10 @@ class SafeguardingModel:
                 continue
             text, subject = subject + text, ""
             for window in windows(text[:budget]):
-                found = self.judge(window, where)
-                best = found if best is None or found.probability > best.probability else best
+                probability = 1.0 - self.probabilities(window)[0][ORDINARY]
+                best = (probability, window, where) if best is None or probability > best[0] else best
             budget -= min(len(text), budget)
-        return best
+        return None if best is None else self.judge(best[1], best[2])
 
 
 _NAMES: dict[int, dict[int, str]] = {}
