@@ -96,8 +96,10 @@ def _name(header: str, batch: str, group: str, extra: int) -> tuple[str, str, in
         return "1st", "1st", extra
     if batch == "early":  # the file's own header
         return batch, group, extra
-    if _ADDENDA.match(header) or header.startswith("# ordinary mail"):
+    if header.startswith("# ordinary mail"):
         return batch, group, extra
+    if _ADDENDA.match(header):  # added later, so not part of the 6th batch's first run
+        return f"{batch.removesuffix('-addenda')}-addenda", group, extra
     if _FOLLOWERS.match(header):
         return _follower_name(batch), group, extra
     return f"added-{extra + 1}", f"added-{extra + 1}", extra + 1
@@ -122,7 +124,7 @@ def frozen_mails(path: Path) -> list[Labelled]:
 
 
 def labelled_mails(path: Path) -> list[Labelled]:
-    """The kind-labelled care mails: a disclosure is one flagged 'safeguarding' (its category is not given)."""
+    """The kind-labelled care mails: a disclosure is one flagged 'safeguarding' (no category is given)."""
     name = path.stem
     return [
         Labelled(name, name, m["id"], m["subject"], m.get("body", ""),

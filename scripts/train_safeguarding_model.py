@@ -186,45 +186,44 @@ def flagged(s: Scored, threshold: float, rules: bool | None) -> bool:
 
 
 def report(scored: list[Scored], corpus: list[Scored], thresholds: list[float]) -> str:
+    columns = "backstop alone | indicators alone | indicators + backstop | corpus (as deployed)"
     lines = ["", "Held out, all groups (disclosures caught / ordinary mails flagged):", "",
-             "| threshold | backstop alone | indicators alone | indicators + backstop | corpus (as deployed) |",
-             "| ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+             f"| threshold | {columns} |", "| ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     d = [s for s in scored if s.categories]
     o = [s for s in scored if not s.categories]
-    lines.append(
-        f"| (none) | | {_rate(d, o, None, s_rules=True)} | | {sum(c.rules for c in corpus)} of {len(corpus)} |"
-    )
+    n = len(corpus)
+    lines.append(f"| (none) | | {_rate(d, o, None)} | | {sum(c.rules for c in corpus)} of {n} |")
     for t in thresholds:
         alone = (
             f"{sum(s.backstop >= t for s in d)} of {len(d)} / {sum(s.backstop >= t for s in o)} of {len(o)}"
         )
-        both = _rate(d, o, t, s_rules=True)
-        lines.append(
-            f"| {t:.2f} | {alone} | | {both} | {sum(flagged(c, t, c.rules) for c in corpus)} of {len(corpus)} |"
-        )
+        deployed = sum(flagged(c, t, c.rules) for c in corpus)
+        lines.append(f"| {t:.2f} | {alone} | | {_rate(d, o, t)} | {deployed} of {n} |")
     lines += first_runs(scored, thresholds)
     return "\n".join(lines)
 
 
-def _rate(d: list[Scored], o: list[Scored], t: float | None, s_rules: bool) -> str:
+def _rate(d: list[Scored], o: list[Scored], t: float | None) -> str:
     caught = sum(flagged(s, t, s.rules) if t is not None else s.rules for s in d)
     alarms = sum(flagged(s, t, s.rules) if t is not None else s.rules for s in o)
-    return f"{caught} of {len(d)} ({100 * caught / len(d):.1f}%) / {alarms} of {len(o)} ({100 * alarms / len(o):.1f}%)"
+    return f"{caught} of {len(d)} ({caught / len(d):.1%}) / {alarms} of {len(o)} ({alarms / len(o):.1%})"
 
 
 def first_runs(scored: list[Scored], thresholds: list[float]) -> list[str]:
-    """The honest comparison: each batch's first-run indicators, alone and with a backstop that never saw it."""
+    """The honest comparison: each batch's first-run indicators, alone and with a backstop that never saw
+    it."""
     rows = [s for s in scored if s.first_run is not None]
     head = " | ".join(f"with backstop at {t:.2f}" for t in thresholds)
-    lines = ["", "First runs (indicators as they stood before each batch; disclosures / ordinary flagged):", "",
-             f"| batch | indicators alone | {head} |", "| --- | ---: |" + " ---: |" * len(thresholds)]  # fmt: skip
+    rule = "| --- | ---: |" + " ---: |" * len(thresholds)
+    lines = ["", "First runs (indicators as they stood before each batch; disclosures / ordinary flagged):",
+             "", f"| batch | indicators alone | {head} |", rule]  # fmt: skip
     for batch in [*dict.fromkeys(s.batch for s in rows), "all"]:
         these = [s for s in rows if batch in ("all", s.batch)]
         d, o = [s for s in these if s.categories], [s for s in these if not s.categories]
         cells = [_pair(d, o, lambda s: bool(s.first_run))]
         cells += [_pair(d, o, lambda s, t=t: flagged(s, t, s.first_run)) for t in thresholds]
         lines.append(f"| {batch} | " + " | ".join(cells) + " |")
-    lines += per_category(rows, thresholds[len(thresholds) // 2])
+    lines += per_category(rows, THRESHOLD)
     return lines
 
 

@@ -129,7 +129,9 @@ class SafeguardingModel:
     def most_suspicious(self, parts: Iterable[tuple[str, str]]) -> Suspicion | None:
         """The highest-scoring stretch over the parts (where, text), reading at most READ_LIMIT characters.
         The subject is read with the text after it: a few words alone are too few to judge."""
-        best: tuple[float, str, str] | None = None  # (probability, stretch, where); explained once, at the end
+        best: tuple[float, str, str] | None = (
+            None  # (probability, stretch, where); explained once, at the end
+        )
         budget, subject = READ_LIMIT, ""
         for where, text in parts:
             if where == "subject":
