@@ -153,3 +153,13 @@ def test_the_lead_is_told_the_statistical_screen_raised_it(
     with app.sessions() as session:
         [event] = session.scalars(select(CaseEvent).where(CaseEvent.action == "safeguarding alert")).all()
         assert "raised by the statistical screen" in event.detail
+
+
+def test_check_config_loads_the_model_named(tmp_path: Path) -> None:
+    from mailbot.cli.check_config import data_findings
+
+    missing = load_config(write(tmp_path, GOOD + '\n[cases]\nsafeguarding_model = "gone.json"\n'), {})
+    [bad] = [f for f in data_findings(missing) if not f.ok]
+    assert "cases.safeguarding_model" in bad.text and "gone.json" in bad.text
+    shipped = load_config(write(tmp_path, GOOD), {})
+    assert "safeguarding model: loaded" in [f.text for f in data_findings(shipped)]
