@@ -1,7 +1,7 @@
 """Train the safeguarding backstop (mailbot/classify/safeguarding_model.py) and measure it held out.
 
     python scripts/train_safeguarding_model.py [--threshold P] [--extra FILE ...] [--out PATH]
-    python scripts/train_safeguarding_model.py --evaluate [--extra FILE ...]
+    python scripts/train_safeguarding_model.py --evaluate    (then --cached re-prints its tables)
 
 Training reads the tuning set, the two seen frozen safeguarding sets, the kind-labelled care mails
 (tests/data/labelled_*.toml: their ordinary mails only, as their disclosures carry no category) and, as
@@ -24,6 +24,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from scripts.safeguarding_sets import (  # noqa: E402
 
 MODEL = ROOT / "rules" / "safeguarding_model.json"
 THRESHOLD = 0.7  # chosen by --evaluate; see the README's Safeguarding section
-CACHE = Path("/tmp") / "wt-sgmodel" / "held_out.json"
+CACHE = Path(tempfile.gettempdir()) / "mailbot-backstop-evaluation" / "held_out.json"  # for --cached
 TRAIN_LIMIT = 4000  # characters of a mail learnt from: the opening holds what a mail is about
 
 
