@@ -100,6 +100,11 @@ def load_screening_finds(body: str) -> bool:
     return bool(classify(parse_mail(mail(body=body)), chain, screening=rules_alone()).safeguarding)
 
 
+def test_a_few_words_are_too_few_to_judge() -> None:
+    assert model().most_suspicious([("new text", "Nobody has rung me yet.")]) is None  # a reply on a case
+    assert model().most_suspicious([("subject", "Mum"), ("text", "Nobody came today.")]) is None
+
+
 @pytest.mark.parametrize("body", ORDINARY)
 def test_an_ordinary_mail_is_not_flagged(body: str) -> None:
     assert "safeguarding" not in verdict(body, subject="Invoice and visits").flags
