@@ -91,7 +91,7 @@ def build_app(config: Config, migrate: bool = True, clock: Callable[[], datetime
         make_sessionmaker(engine),
         policies,
         load_chain(config.cases.classify_rules),
-        load_screening(config.cases.safeguarding_rules),
+        load_screening(config.cases.safeguarding_rules, config.cases.safeguarding_model),
         Letters(config.cases.templates_dir),
         ReferenceFormat(config.cases.reference_format),
         clock,

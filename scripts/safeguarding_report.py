@@ -4,6 +4,9 @@ Usage: python scripts/safeguarding_report.py [tests/data/safeguarding/frozen.tom
        python scripts/safeguarding_report.py tests/data/safeguarding_tuning/examples.toml
        python scripts/safeguarding_report.py --misses FILE   (and list each missed disclosure and each
                                                               false alarm with the words that raised it)
+       python scripts/safeguarding_report.py --backstop FILE (the indicators with the statistical
+                                                              backstop, rules/safeguarding_model.json,
+                                                              as deployed by default)
 
 The tuning set's examples (`[[example]]`: category, text) are measured the same way, each built as a mail
 whose body is the example's text (quoted and forwarded blocks included as written).
@@ -45,6 +48,7 @@ class Tally:
     false_alarms: int
     misses: tuple[str, ...] = ()  # "id [categories]: subject / body" of each disclosure not flagged
     alarms: tuple[str, ...] = ()  # "id: category 'words' ... / body" of each ordinary mail flagged
+    by_backstop: tuple[int, int] = (0, 0)  # disclosures and ordinary mails flagged by the backstop alone
 
 
 def as_message(entry: dict[str, object]) -> bytes:
@@ -71,17 +75,19 @@ def as_entries(path: Path) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def tally(path: Path = FROZEN) -> Tally:
+def tally(path: Path = FROZEN, backstop: bool = False) -> Tally:
+    model = ROOT / "rules" / "safeguarding_model.json" if backstop else None
     chain, screening = (
         load_chain(ROOT / "rules" / "classify.toml"),
-        load_screening(ROOT / "rules" / "safeguarding.toml"),
+        load_screening(ROOT / "rules" / "safeguarding.toml", model),
     )
     labelled, caught, right = Counter[str](), Counter[str](), Counter[str]()
     disclosures = found = ordinary = alarms = 0
-    missed, raised = [], []
+    missed, raised, statistical = [], [], Counter[str]()
     for entry in as_entries(path):
         verdict = classify(parse_mail(as_message(entry)), chain, screening=screening)
         flagged = "safeguarding" in verdict.flags
+        statistical[str(entry["label"])] += any(f.statistical is not None for f in verdict.safeguarding)
         named = set(categories_found(verdict.safeguarding))
         if entry["label"] == "ordinary":
             ordinary, alarms = ordinary + 1, alarms + flagged
@@ -96,7 +102,19 @@ def tally(path: Path = FROZEN) -> Tally:
             labelled[category] += 1
             caught[category] += flagged
             right[category] += category in named
-    return Tally(labelled, caught, right, disclosures, found, ordinary, alarms, tuple(missed), tuple(raised))
+    by_backstop = (statistical["disclosure"], statistical["ordinary"])
+    return Tally(
+        labelled,
+        caught,
+        right,
+        disclosures,
+        found,
+        ordinary,
+        alarms,
+        tuple(missed),
+        tuple(raised),
+        by_backstop,
+    )
 
 
 def _one_line(entry: dict[str, object]) -> str:
@@ -113,6 +131,10 @@ def table(t: Tally) -> str:
         lines.append(f"| {category} | {n} | {t.caught[category]} | {t.right_category[category]} |")
     lines.append(f"| **all disclosures** | {t.disclosures} | {t.disclosures_caught} | |")
     lines.append(f"| ordinary mails flagged (false alarms) | {t.ordinary} | {t.false_alarms} | |")
+    if any(t.by_backstop):
+        lines.append(
+            f"\nFlagged by the backstop alone: {t.by_backstop[0]} disclosures, {t.by_backstop[1]} ordinary"
+        )
     return "\n".join(lines)
 
 
@@ -121,6 +143,6 @@ def listing(t: Tally) -> str:
 
 
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a != "--misses"]
-    measured = tally(Path(arguments[0]) if arguments else FROZEN)
+    arguments = [a for a in sys.argv[1:] if a not in ("--misses", "--backstop")]
+    measured = tally(Path(arguments[0]) if arguments else FROZEN, "--backstop" in sys.argv)
     print(table(measured) + (listing(measured) if "--misses" in sys.argv else ""))

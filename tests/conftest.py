@@ -30,17 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret"
 
 
-def _loaded_once(load: Callable[[Path], object]) -> Callable[[Path], object]:
-    """``load`` remembered by the file's path and bytes: a test that writes its own rules file has it read."""
-    loaded: dict[tuple[Path, bytes], object] = {}
+def _loaded_once(load: Callable[..., object]) -> Callable[..., object]:
+    """``load`` remembered by the file's path and bytes (and any further file it is given, such as the
+    safeguarding backstop's model): a test that writes its own rules file has it read."""
+    loaded: dict[tuple[object, ...], object] = {}
 
-    def load_or_recall(path: Path) -> object:
+    def load_or_recall(path: Path, *more: Path | None) -> object:
         try:
-            key = (Path(path).resolve(), Path(path).read_bytes())
+            key = (Path(path).resolve(), Path(path).read_bytes(), *more)
         except OSError:
-            return load(path)  # the loader's own error, naming the file, is what the test expects
+            return load(path, *more)  # the loader's own error, naming the file, is what the test expects
         if key not in loaded:
-            loaded[key] = load(path)
+            loaded[key] = load(path, *more)
         return loaded[key]
 
     return load_or_recall

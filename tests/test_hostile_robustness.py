@@ -359,6 +359,8 @@ def test_a_database_error_while_processing_one_message_shunts_it_alone(
 
 
 def big_body(megabytes: int) -> str:
+    # The safeguarding backstop reads "missed the visit again and nobody rang" as possible neglect (0.76
+    # on these stretches; README, Safeguarding: the false-alarm cost), so the lead is alerted too.
     words = "the carers missed the visit again and nobody rang to tell us "
     return "Dear Sir or Madam, I want to complain. " + words * (megabytes * 1024 * 1024 // len(words))
 
@@ -385,7 +387,9 @@ def test_a_10_mb_single_line_body_is_classified_recorded_and_notified_as_an_exce
     [notification] = [m for m in smtp_server.messages if m.rcpt_tos == (COORDINATOR,)]
     assert len(notification.raw) < 64 * 1024  # not the whole text twice (it was 21.8 MB)
     assert "The rest of the message is not shown here" in plain(notification.message)
-    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    assert envelopes(smtp_server) == [(SAFEGUARDING_LEAD,), ("jane.doe@example.net",), (COORDINATOR,)]
+    [alert] = [m for m in smtp_server.messages if m.rcpt_tos == (SAFEGUARDING_LEAD,)]
+    assert len(alert.raw) < 64 * 1024  # the lead's alert is an excerpt too
     every_message_accounted_for(app, dovecot)
 
 
@@ -405,7 +409,7 @@ def test_a_5_mb_html_only_complaint_is_read_from_a_bounded_prefix(
     jobs.poll_cycle(app)
 
     assert [c.kind for c in cases(app)] == ["complaint"]
-    assert envelopes(smtp_server) == [("jane.doe@example.net",), (COORDINATOR,)]
+    assert envelopes(smtp_server) == [(SAFEGUARDING_LEAD,), ("jane.doe@example.net",), (COORDINATOR,)]
     every_message_accounted_for(app, dovecot)
 
 

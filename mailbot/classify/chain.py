@@ -193,7 +193,9 @@ def classify(
         verdict = decide(verdict, rules, prediction)
     if screening is None:
         return verdict
-    return with_safeguarding(verdict, screen(screening, safeguarding_parts(mail, thread)))
+    # The backstop reads a person's mail only: machine mail alerts on a named indicator or not at all.
+    parts = safeguarding_parts(mail, thread)
+    return with_safeguarding(verdict, screen(screening, parts, backstop=not verdict.is_machine))
 
 
 def model_text(context: MailContext) -> str:

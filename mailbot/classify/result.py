@@ -38,8 +38,17 @@ class Finding:
     where: str
     negated: bool = False
     already_reported: bool = False
+    # Raised by the statistical backstop, not a named indicator: its probability of a disclosure, and
+    # `words` are then the mail's n-grams that weighed most, already quoted.
+    statistical: float | None = None
 
     def describe(self) -> str:
+        if self.statistical is not None:
+            return (
+                f"{self.category_name}: raised by the statistical screen, not a named indicator "
+                f"(probability {self.statistical:.2f}); the words that weighed most: {self.words} "
+                f"in the {self.where}"
+            )
         notes = [*(["preceded by a negation"] if self.negated else []),
                  *(["the writer says it was already reported"] if self.already_reported else [])]  # fmt: skip
         suffix = f" ({'; '.join(notes)})" if notes else ""

@@ -18,6 +18,8 @@ from typing import Any
 from mailbot.classify.anchors import AnchoredPattern, FoldedText, Needles
 from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
+from mailbot.classify.safeguarding_model import UNCLEAR, SafeguardingModel, Suspicion
+from mailbot.classify.safeguarding_model import load as load_backstop
 from mailbot.classify.wording import phrase_pattern
 from mailbot.config.reader import ConfigError, TomlReader
 from mailbot.intake.attachment_text import read_attachment
@@ -50,6 +52,7 @@ class Screening:
     already_reported: re.Pattern[str] | None
     needles: Needles  # every string the categories' patterns need, found in a text in one pass
     name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
+    backstop: SafeguardingModel | None = None  # the statistical screen for when no indicator is found
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,9 @@ class TextPart:
     text: str
 
 
-def load_screening(path: Path) -> Screening:
-    """Read and check the indicator file; a mistake names the file, the key and what would be accepted."""
+def load_screening(path: Path, backstop: Path | None = None) -> Screening:
+    """Read and check the indicator file; a mistake names the file, the key and what would be accepted.
+    With ``backstop``, the statistical screen's model file (classify/safeguarding_model.py) is loaded too."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -76,7 +80,8 @@ def load_screening(path: Path) -> Screening:
     order = _name_first(top.sub("screening"), categories)
     top.finish()
     _check_unique(top, categories)
-    return Screening(categories, *screening, Needles(p for c in categories for p in c.patterns), order)
+    needles = Needles(p for c in categories for p in c.patterns)
+    return Screening(categories, *screening, needles, order, load_backstop(backstop) if backstop else None)
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
@@ -206,8 +211,10 @@ def _check_unique(top: TomlReader, categories: Sequence[Category]) -> None:
         seen.add(category.key)
 
 
-def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ...]:
-    """Every indicator in every part, at most one finding per category and part (the first words found)."""
+def screen(screening: Screening, parts: Iterable[TextPart], backstop: bool = True) -> tuple[Finding, ...]:
+    """Every indicator in every part, at most one finding per category and part (the first words found).
+    When none is found, the backstop (if loaded and ``backstop``) may still raise one finding of its own."""
+    parts = list(parts)
     findings: list[Finding] = []
     budget = MAIL_LIMIT
     for part in parts:
@@ -218,8 +225,29 @@ def screen(screening: Screening, parts: Iterable[TextPart]) -> tuple[Finding, ..
             found = _first_match(category, text, folded)
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
+    if not findings and backstop and screening.backstop is not None:
+        return _backstop_finding(screening, screening.backstop, parts)
     rank = {key: index for index, key in enumerate(screening.name_first)}
     return tuple(sorted(findings, key=lambda f: rank.get(f.category, len(rank))))  # stable: parts in order
+
+
+def _backstop_finding(
+    screening: Screening, model: SafeguardingModel, parts: list[TextPart]
+) -> tuple[Finding, ...]:
+    """The statistical screen over the same text, flagged only over its threshold; the finding says so."""
+    found: Suspicion | None = model.most_suspicious((p.where, normalise_wording(p.text)) for p in parts)
+    if found is None or found.probability < model.threshold:
+        return ()
+    names = {**{c.key: c.name for c in screening.categories}, UNCLEAR: "Type not clear: read it"}
+    return (
+        Finding(
+            category=found.category,
+            category_name=names.get(found.category, found.category),
+            words=", ".join(f"“{w}”" for w in found.words),
+            where=found.where,
+            statistical=round(found.probability, 2),
+        ),
+    )
 
 
 def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
@@ -295,6 +323,7 @@ def as_details(findings: Sequence[Finding]) -> list[Mapping[str, Any]]:
     """The findings as plain data, for an alert's template and the case's audit trail."""
     return [
         {"category": f.category, "category_name": f.category_name, "words": f.words, "where": f.where,
-         "negated": f.negated, "already_reported": f.already_reported, "summary": f.describe()}
+         "negated": f.negated, "already_reported": f.already_reported, "summary": f.describe(),
+         "statistical": f.statistical}
         for f in findings
     ]  # fmt: skip

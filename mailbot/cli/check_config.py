@@ -125,6 +125,7 @@ def data_findings(config: Config) -> Iterator[Finding]:
     """The classification and safeguarding rules and the letters load as the running bot loads them."""
     from mailbot.classify import load_chain
     from mailbot.classify.safeguarding import load_screening
+    from mailbot.classify.safeguarding_model import load as load_backstop
     from mailbot.outgoing.letters import Letters
 
     loaders: tuple[tuple[str, Callable[[], object]], ...] = (
@@ -132,6 +133,9 @@ def data_findings(config: Config) -> Iterator[Finding]:
         ("cases.safeguarding_rules", lambda: load_screening(config.cases.safeguarding_rules)),
         ("cases.templates_dir", lambda: Letters(config.cases.templates_dir)),
     )
+    if config.cases.safeguarding_model is not None:  # the backstop is on: its model must load too
+        model = config.cases.safeguarding_model
+        loaders += (("cases.safeguarding_model", lambda: load_backstop(model)),)
     for key, load in loaders:
         try:
             load()

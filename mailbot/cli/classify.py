@@ -54,7 +54,8 @@ def _print_eval(args: argparse.Namespace, config: Config, model: KindModel | Non
 
     evaluation = evaluate_any(
         args.directory, args.labels, load_chain(config.cases.classify_rules), config.own_addresses,
-        screening=load_screening(config.cases.safeguarding_rules), model=model,
+        screening=load_screening(config.cases.safeguarding_rules, config.cases.safeguarding_model),
+        model=model,
         trusted_servers=config.spam.trusted_servers, each=counted("classifying"),
     )  # fmt: skip
     print(format_evaluation(evaluation), end="")
@@ -87,10 +88,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if config is None or not database_exists(config.database_url):
         # Without a configuration file, the rules shipped with mailbot, and no address counted as our own.
         chain = load_chain(config.cases.classify_rules if config else SHIPPED_CLASSIFY_RULES)
-        screening = load_screening(
-            config.cases.safeguarding_rules
+        screening = (
+            load_screening(config.cases.safeguarding_rules, config.cases.safeguarding_model)
             if config
-            else SHIPPED_CLASSIFY_RULES.with_name("safeguarding.toml")
+            else load_screening(
+                SHIPPED_CLASSIFY_RULES.with_name("safeguarding.toml"),
+                SHIPPED_CLASSIFY_RULES.with_name("safeguarding_model.json"),
+            )
         )
         own, trusted = (
             (config.own_addresses, config.spam.trusted_servers) if config else (frozenset(), frozenset())

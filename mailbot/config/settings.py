@@ -55,6 +55,9 @@ class CasesConfig:
     # When the kind of new feedback is unsure: "complaint" runs it on the complaint clock (the protective
     # reading most policies state: "if in doubt, treat it as a complaint"); "best_guess" keeps the guess.
     when_unsure: str = "complaint"
+    # The safeguarding backstop's model (classify/safeguarding_model.py); None when [cases]
+    # safeguarding_backstop = false, and the indicators screen alone.
+    safeguarding_model: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,7 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
     persistent_after = reader.positive("persistent_after", 3)
     persistent_within_days = reader.positive("persistent_within_days", 30)
     when_unsure = reader.choice("when_unsure", ("complaint", "best_guess"), "complaint")
+    backstop = _backstop_model(reader, base, safeguarding)
     reader.finish()
     return CasesConfig(
         reference_format,
@@ -298,7 +302,18 @@ def _cases(reader: TomlReader, base: Path) -> CasesConfig:
         persistent_after,
         persistent_within_days,
         when_unsure,
+        backstop,
     )
+
+
+def _backstop_model(reader: TomlReader, base: Path, safeguarding: Path) -> Path | None:
+    """The backstop's model: as named, else beside the indicators when one is there, else the shipped one."""
+    if not reader.get("safeguarding_backstop", bool, True, "true or false"):
+        reader.text("safeguarding_model", None)  # read, so naming a model with the backstop off is no error
+        return None
+    beside = safeguarding.with_name("safeguarding_model.json")
+    shipped = SHIPPED_CLASSIFY_RULES.with_name("safeguarding_model.json")
+    return _path(base, reader.text("safeguarding_model", str(beside if beside.exists() else shipped)))
 
 
 def _own_or_shipped(reader: TomlReader, base: Path, key: str, shipped: Path) -> Path:
