@@ -26,13 +26,18 @@ MACHINES = frozenset({"auto_reply", "bounce", "bulk", "spam"})
 #   (classify/decide.py: the model alone never turns mail a rule read as a person's into out of scope), which
 #   kept 214 with that comment right and one more sales pitch taken for a complaint. So one mail of the set is
 #   no longer unseen. Safeguarding 130 of 138, 33 of 117 false alarms.
+# Measured a third time after the fifth round (issue 17: the statistical backstop, built and chosen only on
+# held-out batches of the other sets, and 88 more indicators; nobody building either opened these sets):
+#   the indicators alone still 130 of 138 and 33 false alarms; as deployed, with the backstop, every one of
+#   the 138 disclosures caught, in every category, and 43 of 117 ordinary mails flagged.
 KIND_RIGHT = {"rules + model": 214, "rules alone": 181}  # of 225
 PERSON_KIND_RECALL = {"complaint": 57, "concern": 29, "compliment": 24, "comment": 19, "out_of_scope": 14}
 CAUGHT = {
     "discriminatory": 11, "domestic": 14, "financial": 23, "modern_slavery": 14, "neglect": 20,
     "organisational": 25, "physical": 22, "psychological": 34, "self_neglect": 14, "sexual": 14,
 }  # fmt: skip
-DISCLOSURES_CAUGHT, DISCLOSURES, FALSE_ALARMS_AT_MOST, ORDINARY = 130, 138, 33, 117
+DISCLOSURES_CAUGHT, DISCLOSURES, FALSE_ALARMS_AT_MOST, ORDINARY = 130, 138, 33, 117  # indicators alone
+DEPLOYED_FALSE_ALARMS_AT_MOST = 43  # with the backstop, which catches all 138
 
 
 @cache
@@ -43,6 +48,11 @@ def kinds() -> Report:
 @cache
 def screened() -> Tally:
     return tally(DATA / "safeguarding" / "frozen3.toml")
+
+
+@cache
+def screened_as_deployed() -> Tally:
+    return tally(DATA / "safeguarding" / "frozen3.toml", backstop=True)
 
 
 def test_no_persons_mail_is_taken_for_a_machine_and_no_machine_mail_is_answered() -> None:
@@ -86,3 +96,11 @@ def test_overall_recall_and_false_alarms() -> None:
     assert (screened().disclosures, screened().ordinary) == (DISCLOSURES, ORDINARY)
     assert screened().disclosures_caught >= DISCLOSURES_CAUGHT
     assert screened().false_alarms <= FALSE_ALARMS_AT_MOST
+
+
+def test_as_deployed_every_disclosure_is_caught_in_every_category() -> None:
+    deployed = screened_as_deployed()
+    assert (deployed.disclosures, deployed.ordinary) == (DISCLOSURES, ORDINARY)
+    assert {c: deployed.caught[c] for c in CAUGHT if deployed.caught[c] < deployed.labelled[c]} == {}
+    assert deployed.disclosures_caught == DISCLOSURES
+    assert deployed.false_alarms <= DEPLOYED_FALSE_ALARMS_AT_MOST
