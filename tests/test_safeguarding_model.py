@@ -151,6 +151,7 @@ def test_the_lead_is_told_the_statistical_screen_raised_it(
     jobs.poll_cycle(app)
     [alert] = sent_to(smtp_server, LEAD)
     body = text_of(alert)
+    assert "(statistical screen)" in alert["Subject"]  # the lead can tell it from a named indicator unopened
     assert "raised by the statistical screen, not a named indicator" in body
     assert "the words that weighed most: “" in body
     assert "no indicator in rules/safeguarding.toml matched" in body
