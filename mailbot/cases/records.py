@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot import checked
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
+from mailbot.db.notes import transaction_notes
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
@@ -30,7 +31,7 @@ class NewCase:
     coordinator: str | None = None
 
 
-OPENED = "cases opened"  # session.info: the cases this transaction opened
+OPENED = "cases opened"  # transaction_notes: the cases this transaction opened
 
 
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
@@ -54,13 +55,13 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         stages=[],  # a new case has none: known without asking the database
     )
     session.add(case)
-    session.info.setdefault(OPENED, set()).add(case)
+    transaction_notes(session).setdefault(OPENED, set()).add(case)
     return case
 
 
 def opened_here(session: Session, case: Case) -> bool:
     """Whether this transaction opened the case: nothing about it can have been written before."""
-    return case in session.info.get(OPENED, ())
+    return case in transaction_notes(session).get(OPENED, ())
 
 
 def record_inbound(

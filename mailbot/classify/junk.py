@@ -6,6 +6,7 @@ marks and hits at ``min_marks``; what it holds is quarantined, never deleted, an
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -51,7 +52,7 @@ class JunkMarksRule(Rule):
         checks = {
             "not in our languages": self._foreign(words),
             "replies asked for at another domain": _reply_elsewhere(mail),
-            "HTML with an empty text part": bool(context.html.strip()) and len(_WORD.findall(mail.text)) < 5,
+            "HTML with an empty text part": bool(context.html.strip()) and _fewer_words(mail.text, 5),
             "a link to its own web site": len(words) < SHORT_WORDS and _links_home(mail, text),
             "stock junk phrases": self.phrases is not None and bool(self.phrases.search(text)),
         }
@@ -60,8 +61,13 @@ class JunkMarksRule(Rule):
     def _foreign(self, words: list[str]) -> bool:
         if len(words) < self.min_words:
             return False
-        ours = sum(word.casefold() in self.our_words for word in words)
+        ours = sum(map(self.our_words.__contains__, map(str.casefold, words)))
         return ours < self.min_share * len(words)
+
+
+def _fewer_words(text: str, count: int) -> bool:
+    """Fewer than ``count`` words, known without reading past the count-th (a text part may be long)."""
+    return sum(1 for _ in itertools.islice(_WORD.finditer(text), count)) < count
 
 
 def _domain(address: str) -> str:

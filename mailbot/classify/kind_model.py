@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ MIN_EXAMPLES = 12  # fewer than this, or fewer than two kinds, and the rules dec
 WORDS = {"analyzer": "word", "ngram_range": (1, 2), "lowercase": True, "token_pattern": r"(?u)\b\w\w+\b"}
 CHARS = {"analyzer": "char_wb", "ngram_range": (3, 5), "lowercase": True}
 TEXT_LIMIT = 4000  # characters of a mail the model reads: the opening says what a mail is
+KNOWN_WORDS = 100_000  # words whose character n-grams a model remembers (bounded memory: a few MB)
 
 
 class KindModelError(UserError):
@@ -68,8 +71,11 @@ class KindModel:
 
     def predict(self, text: str, top: int = 5) -> Prediction:
         vector = self._vector(text)
+        columns, values = list(vector), list(vector.values())
+        # The same products summed in the same order as a generator over the vector would (so the same
+        # floating-point result to the last bit), without Python's per-item overhead.
         scores = [
-            self.intercept[k] + sum(self.coef[k][col] * value for col, value in vector.items())
+            self.intercept[k] + sum(map(mul, map(self.coef[k].__getitem__, columns), values))
             for k in range(len(self.kinds))
         ]
         probabilities = _softmax(scores)
@@ -84,8 +90,9 @@ class KindModel:
     def _vector(self, text: str) -> dict[int, float]:
         vector: dict[int, float] = {}
         offset = 0
-        for part, analyse in zip(self.parts, _analysers(), strict=True):
-            counts = Counter(gram for gram in analyse(clip(text)) if gram in part.vocabulary)
+        clipped = clip(text)
+        counted = (self._word_counts(clipped), self._char_counts(clipped))
+        for part, counts in zip(self.parts, counted, strict=True):
             weights = {
                 part.vocabulary[g]: (1 + math.log(n)) * part.idf[part.vocabulary[g]]
                 for g, n in counts.items()
@@ -96,11 +103,42 @@ class KindModel:
         return vector
 
     def _strongest(self, vector: dict[int, float], kind: int, top: int) -> tuple[tuple[str, float], ...]:
-        names = self._names()
+        names = self._names
         pushes = sorted(((self.coef[kind][c] * v, c) for c, v in vector.items()), reverse=True)
         return tuple((names[c], round(push, 4)) for push, c in pushes[:top] if push > 0)
 
+    def _word_counts(self, text: str) -> Counter[str]:
+        vocabulary = self.parts[0].vocabulary
+        return Counter(gram for gram in _analysers()[0](text) if gram in vocabulary)
+
+    def _char_counts(self, text: str) -> Counter[str]:
+        """The character n-grams the model knows, counted as scikit-learn's char_wb analyser counts them
+        over the whole text, in the same order of first appearance: each distinct word is analysed once
+        (a word's n-grams never cross its ends) and remembered for the next mail."""
+        known = self._known_grams
+        counts: Counter[str] = Counter()
+        for word, times in Counter(text.lower().split()).items():
+            grams = known.get(word)
+            if grams is None:
+                grams = self._grams_of(word)
+            for gram in grams:
+                counts[gram] += times
+        return counts
+
+    def _grams_of(self, word: str) -> tuple[str, ...]:
+        vocabulary = self.parts[1].vocabulary
+        grams = tuple(gram for gram in _analysers()[1](word) if gram in vocabulary)
+        if len(self._known_grams) < KNOWN_WORDS:
+            self._known_grams[word] = grams
+        return grams
+
+    @cached_property
+    def _known_grams(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    @cached_property
     def _names(self) -> dict[int, str]:
+        """Column -> n-gram, for explaining a prediction; built once a model (it has every n-gram)."""
         words, chars = self.parts
         names = {col: f"word “{gram}”" for gram, col in words.vocabulary.items()}
         offset = len(words.idf)

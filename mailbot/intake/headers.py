@@ -127,7 +127,10 @@ def addresses(message: Message, parser: mailparser.MailParser | None, name: str)
 
 
 def _has_raw_bytes(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _RAW_BYTE.search(text) is not None
+
+
+_RAW_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as surrogateescape keeps it
 
 
 def _stdlib_addresses(raw: list[str]) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from mailbot import checked
 from mailbot.config.settings import Config
 from mailbot.db.models import Outbox
+from mailbot.db.notes import transaction_notes
 from mailbot.outgoing import wire
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.wire import WireLetter
@@ -29,7 +30,7 @@ NO_REPLY = re.compile(
     re.IGNORECASE,
 )
 HELD_STATES = ("pending", "sending", "sent", "held")
-QUEUED = "letters queued"  # session.info: the Message-IDs queued in this transaction
+QUEUED = "letters queued"  # transaction_notes: the Message-IDs queued in this transaction
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,8 @@ def queue(
 
 
 def queued_here(session: Session) -> set[str]:
-    """The Message-IDs of the letters queued in this session (``session.info``): one a transaction."""
-    return session.info.setdefault(QUEUED, set())
+    """The Message-IDs of the letters queued in this transaction (forgotten when it ends)."""
+    return transaction_notes(session).setdefault(QUEUED, set())
 
 
 def sent_with_message_id(session: Session, message_ids: tuple[str, ...]) -> Outbox | None:

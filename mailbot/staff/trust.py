@@ -100,8 +100,9 @@ def forgery_reported(mail: ParsedMail, trusted_servers: frozenset[str]) -> str |
     """Why, when a trusted receiving server found DMARC failing for the From domain, or the mail has several
     From addresses: the From is forged, or at best unproven. None when no trusted server said so (no stamp, a
     pass, or no DMARC result at all)."""
-    from_domain, problem = _from_domain(mail)
-    if _from_count(mail) > 1:  # the server may have judged one From while we read another: never proof
+    count = _from_count(mail)
+    from_domain, problem = _from_domain(mail, count)
+    if count > 1:  # the server may have judged one From while we read another: never proof
         return problem
     stamp = topmost_trusted(mail.header_all(_HEADER), frozenset(s.lower() for s in trusted_servers))
     if from_domain is None or stamp is None:
@@ -184,10 +185,11 @@ def _spf_domain(result: AuthResult) -> str | None:
 _DOMAIN_OF = {"dmarc": _dmarc_domain, "dkim": _dkim_domain, "spf": _spf_domain}
 
 
-def _from_domain(mail: ParsedMail) -> tuple[str | None, str]:
+def _from_domain(mail: ParsedMail, count: int | None = None) -> tuple[str | None, str]:
     """The one From domain to check, or why there is none; several From addresses are never vouched for,
-    since a receiving server may have judged a different one from the one we would read."""
-    if (count := _from_count(mail)) > 1:
+    since a receiving server may have judged a different one from the one we would read. ``count``: the
+    From addresses, when the caller counted them already."""
+    if (count := _from_count(mail) if count is None else count) > 1:
         return None, f"the mail names {count} From addresses; only one can be vouched for"
     domain = _domain(mail.sender.email if mail.sender else None)
     return (domain, "") if domain else (None, "the From line has no usable address")
