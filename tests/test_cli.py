@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,10 +17,10 @@ from mailbot.app import App
 from mailbot.db.models import Attachment, Case
 from mailbot.intake.store import blob_path
 from mailbot.scheduled import jobs
-from mailbot.scheduled.idle import STOP_WAIT_SECONDS
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, ROOT
 from tests.mails import mail
+from tests.services import running, with_schedule
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -214,38 +210,12 @@ def test_extension_within_the_policy_maximum_is_sent_and_beyond_it_refused(
 def test_run_polls_on_a_schedule_and_stops_cleanly_on_sigterm(
     app: App, dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
 ) -> None:
-    config = app.config.path
-    config.write_text(config.read_text().replace("[smtp]", "[schedule]\npoll_interval_seconds = 1\n\n[smtp]"))
-    env = {**os.environ, **ENVIRON}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    config = with_schedule(app, poll_seconds=1)
+    with running(config, tmp_path / "run.log"):  # stopped with SIGTERM; it must exit 0, saying it stops
         _wait_for(lambda: _first_contact_made(app), "the first poll")
         dovecot.deliver(mail(sender="scheduled@example.net"))
         _wait_for(lambda: len(smtp_server.messages) == 1, "the acknowledgement")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output = _stopped(process)
-    assert process.returncode == 0, output
-    assert "stopping" in output
     assert smtp_server.messages[0].rcpt_tos == ("scheduled@example.net",)
-
-
-def _stopped(process: subprocess.Popen[bytes]) -> str:
-    """The output of a service told to stop. On SIGTERM each mailbox reader may finish what it is doing for
-    up to a minute (STOP_WAIT_SECONDS), so that is waited for, and more; a service that has not stopped by
-    then is killed and its output shown."""
-    try:
-        output, _ = process.communicate(timeout=STOP_WAIT_SECONDS + 30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        raise AssertionError(
-            f"did not stop on SIGTERM; its output:\n{output.decode(errors='replace')}"
-        ) from None
-    return output.decode(errors="replace")
 
 
 def _first_contact_made(app: App) -> bool:

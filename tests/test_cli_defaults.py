@@ -3,6 +3,7 @@ shows the coming digest (with this week's mail), ``poll`` alone is one cycle."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -11,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import mailbot.app
 from mailbot import cli
 from mailbot.app import App
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
-from tests.conftest import ENVIRON, ROOT
+from tests.conftest import ENVIRON, ROOT, Clock
 from tests.mails import mail
 from tests.test_routing_e2e import STAFF
 
@@ -36,18 +38,32 @@ def test_classify_without_a_configuration_file_uses_the_shipped_rules(
     assert missed.startswith(f"{examples / '01-missed-visits.eml'}: complaint safeguarding")
 
 
+# The last second of a digest's week (Monday digests: Monday to Sunday), where a date read twice could be read
+# on both sides of midnight.
+LAST_SECOND_OF_A_WEEK = datetime(2026, 11, 22, 23, 59, 59, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.mark.parametrize("moment", [None, LAST_SECOND_OF_A_WEEK], ids=["now", "last-second-of-a-week"])
 def test_digest_preview_shows_the_coming_digest_and_poll_alone_is_one_cycle(
+    moment: datetime | None,
     make_app: Callable[..., App],
     dovecot: Dovecot,
     smtp_server: SmtpCapture,
+    clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    clock.now = moment or clock.now
     app = make_app(extra=STAFF)
     for name, value in ENVIRON.items():
         monkeypatch.setenv(name, value)
+    # The commands run on the test's clock, read once, and the mail arrives at that moment: on the real
+    # clock, a preview just after midnight at the end of the digest's week would show the next week, holding
+    # neither "today" nor the mail.
+    monkeypatch.setattr(mailbot.app, "build_app", functools.partial(mailbot.app.build_app, clock=app.clock))
     jobs.poll_cycle(app)  # first contact
-    dovecot.deliver(mail(sender="jane.doe@example.net"))
+    with dovecot.client() as imap:
+        imap.append("INBOX", mail(sender="jane.doe@example.net", date=clock.now), msg_time=clock.now)
     assert cli.main(["--config", str(app.config.path), "poll"]) == 0
     assert "complaints: 1 new message(s)" in capsys.readouterr().out
 

@@ -14,7 +14,16 @@ import time
 from pathlib import Path
 
 from mailbot.testing import Dovecot, SmtpCapture
-from mailbot.testing.crashes import Tally, bot, complaint, kill_at, measure_phases, run_to_the_end, tally
+from mailbot.testing.crashes import (
+    Tally,
+    bot,
+    complaint,
+    finished,
+    kill_at,
+    measure_phases,
+    run_to_the_end,
+    tally,
+)
 from tests.conftest import ENVIRON, write_config
 
 KILLS = 10
@@ -73,7 +82,7 @@ def test_two_workers_at_once_store_acknowledge_and_file_each_message_once(
         mailbox.deliver(15)
         workers = [bot(config, ENVIRON, "poll", "--once") for _ in range(2)]
         for worker in workers:
-            worker.communicate(timeout=300)
+            finished(worker)
 
     result = tally(database_url, smtp_server, dovecot, mailbox.senders)
     assert_once(result, "two workers")

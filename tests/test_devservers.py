@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import selectors
 import signal
@@ -32,7 +33,7 @@ from mailbot.testing import (
     require,
     skip_or_fail,
 )
-from mailbot.testing.host import free_port
+from mailbot.testing.host import reserved_port
 
 RAW = (
     b"From: Ann <ann@example.org>\r\nTo: complaints@example.org\r\n"
@@ -69,10 +70,22 @@ def smtp_auth() -> Iterator[SmtpCapture]:
 # --------------------------------------------------------------------------- helpers
 
 
-def test_free_port_can_be_bound() -> None:
-    port = free_port()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+def test_a_reserved_port_is_bound_by_the_server_started_for_it_and_by_nobody_else() -> None:
+    with reserved_port() as port:
+        with socket.socket() as other, pytest.raises(OSError) as taken:  # another test's server, say
+            other.bind(("127.0.0.1", port))
+        assert taken.value.errno == errno.EADDRINUSE
+        picked = []
+        for _ in range(200):  # what bind(0) and connect() hand out
+            with socket.socket() as anyone:
+                anyone.bind(("127.0.0.1", 0))
+                picked.append(anyone.getsockname()[1])
+        assert port not in picked
+        with socket.socket() as server:  # as Dovecot, PostgreSQL, rspamd and aiosmtpd bind
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", port))
+            server.listen()
+            assert _port_open(port)
 
 
 def test_skip_or_fail_skips_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,6 +159,24 @@ def test_dovecot_rejects_a_wrong_password(dovecot: Dovecot) -> None:
 
 
 @pytest.mark.servers
+def test_dovecot_tells_when_a_client_waits_in_idle(dovecot: Dovecot) -> None:
+    import time
+
+    def idling_soon(expected: int) -> int:
+        deadline = time.monotonic() + 10
+        while dovecot.idling() != expected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return dovecot.idling()
+
+    with dovecot.client() as imap:
+        imap.select_folder("INBOX")
+        assert dovecot.idling() == 0
+        imap.idle()
+        assert idling_soon(1) == 1 and dovecot.idling("feedback") == 0
+        imap.idle_done()
+        assert idling_soon(0) == 0
+
+
 def test_two_dovecots_run_side_by_side(dovecot: Dovecot, tmp_path: Path) -> None:
     with Dovecot(tmp_path / "second", users={"other": "pw"}) as second:
         assert second.port != dovecot.port

@@ -4,10 +4,7 @@ not at the next poll; a restarted server is connected to again; a server without
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,62 +22,12 @@ from mailbot.leases import Roll
 from mailbot.scheduled import idle as idle_module
 from mailbot.scheduled.jobs import CycleReport, process_and_deliver
 from mailbot.testing import Dovecot, SmtpCapture
-from tests.conftest import ENVIRON, PASSWORD
+from tests.conftest import PASSWORD
 from tests.mails import mail
+from tests.services import running, wait_for, wait_until_idling, with_schedule
 
 HOUR = 3600
-# Dovecot does not announce a mail that arrived between a client's last command and its IDLE (the reader's
-# renewal finds it, minutes later). Mail here is delivered once the reader has had a moment to be back in
-# IDLE, as a person's mail arrives, and not in that moment after its last look.
-SETTLE_SECONDS = 1.0
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-class Service:
-    """A `mailbot run` process whose log is written to a file the test can read while it runs."""
-
-    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.process, self.log = process, log
-
-    def said(self, words: str) -> bool:
-        return words in self.log.read_text(errors="replace")
-
-
-@contextmanager
-def running(config: Path, log: Path) -> Iterator[Service]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
-            env={**os.environ, **ENVIRON}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        service = Service(process, log)
-        try:
-            yield service
-        except BaseException:
-            print(f"--- the service's log ({log}) ---\n{log.read_text(errors='replace')}")  # shown on failure
-            raise
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-    assert process.returncode == 0, log.read_text()
-    assert "stopping" in log.read_text()
-
-
-def with_schedule(app: App, poll_seconds: int) -> Path:
-    config = app.config.path
-    schedule = f"[schedule]\npoll_interval_seconds = {poll_seconds}\n\n[smtp]"
-    config.write_text(config.read_text().replace("[smtp]", schedule, 1))
-    return config
-
-
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> float:
-    """Seconds it took for ``condition`` to hold."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > seconds:
-            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def first_contact_made(app: App) -> bool:
@@ -104,7 +51,7 @@ def test_new_mail_is_acknowledged_within_seconds_without_waiting_for_the_poll(
         wait_for(lambda: service.said("waiting for mail with IDLE"), "the reader to begin IDLE")
         took = []
         for n in range(3):
-            time.sleep(SETTLE_SECONDS)
+            wait_until_idling(dovecot)
             dovecot.deliver(mail(sender=f"person{n}@example.net", subject=f"Complaint {n}"))
             sender = f"person{n}@example.net"
             took.append(wait_for(lambda s=sender: acknowledgements_to(smtp_server, s) == 1, "an ack"))
@@ -127,7 +74,7 @@ def test_a_restarted_server_is_connected_to_again_and_its_mail_acknowledged(
         dovecot.restart()  # every connection dropped, the server back on the same port a moment later
         wait_for(lambda: service.said("connecting again"), "the reader to notice")
         wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
-        time.sleep(SETTLE_SECONDS)
+        wait_until_idling(dovecot)
         dovecot.deliver(mail(sender="after.restart@example.net"))
         wait_for(lambda: acknowledgements_to(smtp_server, "after.restart@example.net") == 1, "the ack")
     assert len(smtp_server.messages) == 1
@@ -146,7 +93,7 @@ def test_a_dropped_connection_is_made_again(
         assert kick.returncode == 0, kick.stderr
         wait_for(lambda: service.said("closed the connection during IDLE"), "the reader to notice")
         wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
-        time.sleep(SETTLE_SECONDS)
+        wait_until_idling(dovecot)
         dovecot.deliver(mail(sender="after.kick@example.net"))
         wait_for(lambda: acknowledgements_to(smtp_server, "after.kick@example.net") == 1, "the ack")
 

@@ -257,7 +257,7 @@ def test_run_waiting_with_idle_logs_in_with_a_fresh_token_when_it_connects_again
     dovecot: Dovecot,
     smtp_server: SmtpCapture,
 ) -> None:
-    from tests.test_idle_e2e import SETTLE_SECONDS, running, wait_for, with_schedule
+    from tests.services import running, wait_for, wait_until_idling, with_schedule
 
     keys = microsoft_app(tmp_path, authority, "riverside-mailbot", "complaints")
     app = make_app(
@@ -272,6 +272,6 @@ def test_run_waiting_with_idle_logs_in_with_a_fresh_token_when_it_connects_again
         dovecot.restart()
         wait_for(lambda: service.log.read_text().count("waiting for mail with IDLE") == 2, "IDLE again")
         assert len(authority.tokens_issued("riverside-mailbot")) > before  # a new token for the new login
-        time.sleep(SETTLE_SECONDS)  # back in IDLE, not in the moment after its first look
+        wait_until_idling(dovecot)  # back in IDLE, not in the moment after its first look
         dovecot.deliver(mail(sender="after.expiry@example.net"))
         wait_for(lambda: acknowledgements_to(smtp_server, "after.expiry@example.net") == 1, "the ack")

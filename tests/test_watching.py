@@ -5,12 +5,7 @@ its own process, against real servers, scraped over HTTP."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -25,14 +20,10 @@ from mailbot.config.reader import ConfigError
 from mailbot.config.settings import load_config
 from mailbot.db.models import Case
 from mailbot.testing import Dovecot, SmtpCapture
+from mailbot.testing.host import reserved_port
 from tests.conftest import ENVIRON
 from tests.mails import mail
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.services import running, wait_for, with_schedule
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -43,14 +34,6 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-
-
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 40) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def scraped(port: int) -> Callable[[], dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
@@ -64,32 +47,28 @@ def scraped(port: int) -> Callable[[], dict[tuple[str, tuple[tuple[str, str], ..
 
 
 def test_run_serves_metrics_and_logs_one_json_line_per_message(
-    app: App, dovecot: Dovecot, smtp_server: SmtpCapture
+    app: App, dovecot: Dovecot, smtp_server: SmtpCapture, tmp_path: Path
 ) -> None:
-    port = free_port()
-    config = app.config.path
-    config.write_text(
-        config.read_text().replace(
-            "[smtp]",
-            f'[schedule]\npoll_interval_seconds = 1\n\n[metrics]\nlisten = "127.0.0.1:{port}"\n\n[smtp]',
-        )
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "--log-format", "json", "run"],
-        env={**os.environ, **ENVIRON}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        metrics = scraped(port)
-        wait_for(
-            lambda: ("mailbot_poll_duration_seconds", (("mailbox", "complaints"),)) in metrics(), "a poll"
-        )
-        dovecot.deliver(mail(sender="jane.doe@example.net"))
-        wait_for(lambda: metrics().get(("mailbot_letters", (("state", "sent"),))) == 1, "the letter sent")
-        figures = metrics()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+    # The port is held until the service listens on it: a port merely picked was once taken by another
+    # test's Dovecot during the service's start-up, and its IMAP greeting scraped.
+    with reserved_port() as port:
+        config = with_schedule(app, poll_seconds=1, more=f'[metrics]\nlisten = "127.0.0.1:{port}"\n\n')
+        with running(config, tmp_path / "run.log", "--log-format", "json") as service:
+            metrics = scraped(port)
+            wait_for(
+                lambda: ("mailbot_poll_duration_seconds", (("mailbox", "complaints"),)) in metrics(),
+                "a poll",
+                seconds=40,
+                every=0.2,
+            )
+            dovecot.deliver(mail(sender="jane.doe@example.net"))
+            wait_for(
+                lambda: metrics().get(("mailbot_letters", (("state", "sent"),))) == 1,
+                "the letter sent",
+                40,
+                0.2,
+            )
+            figures = scrape(port)
 
     assert figures[("mailbot_messages", (("kind", "complaint"), ("state", "processed")))] == 1
     assert figures[("mailbot_outbox_backlog", ())] == 0
@@ -102,7 +81,7 @@ def test_run_serves_metrics_and_logs_one_json_line_per_message(
     assert figures[("mailbot_oldest_unacknowledged_complaint_age_seconds", ())] == 0
     assert 0 < figures[("mailbot_poll_duration_seconds", (("mailbox", "complaints"),))] < 30
 
-    entries = [json.loads(line) for line in err.splitlines()]  # every line is JSON
+    entries = [json.loads(line) for line in service.log.read_text().splitlines()]  # every line is JSON
     with app.sessions() as session:
         ref = session.scalars(select(Case.ref)).one()
     [processed] = [e for e in entries if e["message"].startswith("message ") and ref in e["message"]]

@@ -22,6 +22,7 @@ from mailbot.db.models import Case, InboundMessage, MailboxState, WorkerLease
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.conftest import ENVIRON, PASSWORD, mailbox_table
 from tests.mails import mail
+from tests.services import print_log
 
 BOXES = ("box1", "box2", "box3", "box4")
 PER_BOX = 10
@@ -99,6 +100,10 @@ def test_four_workers_handle_every_message_once_and_share_the_mailboxes(
                 wait_for(lambda: len(smtp_server.messages) >= total, "every acknowledgement", 120)
                 wait_for(lambda: len(set(readers(app).values())) == 4, "one mailbox for each worker", 90)
                 time.sleep(2)  # a duplicate, were one on its way, would arrive meanwhile
+            except BaseException:
+                for log in logs:
+                    print_log(log, log.stem)
+                raise
             finally:
                 for process in workers:
                     process.send_signal(signal.SIGTERM)

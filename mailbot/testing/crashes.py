@@ -63,10 +63,21 @@ def bot(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes
     )  # fmt: skip
 
 
+def finished(process: subprocess.Popen[bytes], timeout: float = 300) -> bytes:
+    """What the bot logged, once it has exited; if it runs past ``timeout``, it is killed and its log raised
+    (a hung run must not leave the test waiting without a word, nor the process behind)."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        err = process.communicate()[1].decode(errors="replace")
+        raise RuntimeError(f"bot still running after {timeout:g} s, killed; its log:\n{err}") from None
+
+
 def run_to_the_end(config: Path, env: dict[str, str], timeout: float = 300) -> str:
     """One ``poll --once`` left to finish; its log. Raises if it fails for a reason other than a mailbox."""
     process = bot(config, env, "poll", "--once")
-    err = process.communicate(timeout=timeout)[1]
+    err = finished(process, timeout)
     if process.returncode not in (0, 1):
         raise RuntimeError(f"poll --once exited {process.returncode}:\n{err.decode(errors='replace')}")
     return err.decode(errors="replace")

@@ -23,8 +23,9 @@ from mailbot.testing.host import (
     LOOPBACK,
     START_ATTEMPTS,
     check_config_path,
-    free_port,
+    group_titles,
     log_tail,
+    reserved_port,
     stop_process_group,
 )
 
@@ -92,11 +93,11 @@ class Dovecot:
         binary = find_dovecot()
         self._prepare_dirs()
         for attempt in range(1, START_ATTEMPTS + 1):
-            self.port = free_port()
-            self.config_path.write_text(self._render_config())
-            self._proc = self._spawn(binary)
-            if self._wait_until_ready(last_attempt=attempt == START_ATTEMPTS):
-                return
+            with reserved_port() as self.port:
+                self.config_path.write_text(self._render_config())
+                self._proc = self._spawn(binary)
+                if self._wait_until_ready(last_attempt=attempt == START_ATTEMPTS):
+                    return
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -109,9 +110,10 @@ class Dovecot:
         """Stop the server (dropping every connection) and start it again on the same port, with its mail."""
         if self._proc is not None:
             stop_process_group(self._proc)
-        self._proc = self._spawn(find_dovecot())
-        if not self._wait_until_ready(last_attempt=True):
-            raise ServerStartError(f"dovecot did not come back on port {self.port}")
+        with reserved_port(self.port):  # no other server or connection takes it while this one starts
+            self._proc = self._spawn(find_dovecot())
+            if not self._wait_until_ready(last_attempt=True):
+                raise ServerStartError(f"dovecot did not come back on port {self.port}")
 
     def __enter__(self) -> Self:
         self.start()
@@ -180,6 +182,16 @@ class Dovecot:
         raise ServerStartError(
             f"dovecot gave no IMAP greeting on port {self.port} within {self.start_timeout:g} s; "
             f"log tail:\n{log_tail(self.log_path)}"
+        )
+
+    def idling(self, user: str = "complaints") -> int:
+        """How many of ``user``'s connections wait in IDLE now: mail delivered then is announced to them
+        (Dovecot does not announce mail that lands between a client's last command and its IDLE)."""
+        if self._proc is None:
+            return 0
+        return sum(
+            f"/imap [{user} " in title and title.rstrip().endswith(" IDLE]")
+            for title in group_titles(self._proc.pid)
         )
 
     @contextlib.contextmanager

@@ -28,6 +28,9 @@ auth_failure_delay = 0
 # Trusted loopback clients are exempt from the failed-login penalty delay.
 login_trusted_networks = 127.0.0.0/8
 mail_fsync = never
+# Each imap process's title names the command it runs ("[complaints 127.0.0.1 IDLE]"): a test sees a
+# client waiting in IDLE instead of guessing how long it takes to get there.
+verbose_proctitle = yes
 mail_location = maildir:~/Maildir
 {privileges}
 {oauth2_passdbs}passdb {{

@@ -11,20 +11,29 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from mailbot.testing.availability import ServerUnavailable
 
 LOOPBACK = "127.0.0.1"
-# A port that was free a moment ago can be taken before the server binds it; each server retries.
+# A reserved port can still be taken by a server outside this suite that binds it by number; each retries.
 START_ATTEMPTS = 3
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+@contextlib.contextmanager
+def reserved_port(port: int = 0) -> Iterator[int]:
+    """A port on 127.0.0.1 (a free one by default) held until the block ends, for a server started inside it.
+
+    A port merely picked is free for anyone until the server binds it: rspamd binds some 20 s after it
+    starts, and meanwhile another test's server or any outgoing connection could take it. Held by a socket
+    bound with SO_REUSEADDR and not listening, the port is handed to no other bind(0) or connect(), yet a
+    server binding it with SO_REUSEADDR (Dovecot, PostgreSQL, rspamd, aiosmtpd and Python's HTTP servers
+    all do) gets it. So the block starts the server and waits until it answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind((LOOPBACK, port))
+        yield int(holder.getsockname()[1])
 
 
 def is_root() -> bool:
@@ -74,6 +83,15 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> 
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
+
+
+def group_titles(pgid: int) -> list[str]:
+    """The command lines (process titles) of the live processes in group ``pgid``."""
+    titles = []
+    for pid in _live_group_members(pgid):
+        with contextlib.suppress(OSError):  # the process exited while we looked
+            titles.append((Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return titles
 
 
 def _live_group_members(pgid: int) -> list[int]:

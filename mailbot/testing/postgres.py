@@ -15,9 +15,9 @@ from mailbot.testing.host import (
     LOOPBACK,
     START_ATTEMPTS,
     check_config_path,
-    free_port,
     is_root,
     log_tail,
+    reserved_port,
     unprivileged_user,
 )
 
@@ -127,10 +127,10 @@ class PostgresCluster:
 
     def _start_server(self) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
-            self.port = free_port()
-            wait = ["-w", "-t", str(int(self.start_timeout))]
-            options = ["-l", str(self.log_path), "-o", f"-p {self.port}"]
-            result = self._run("pg_ctl", "-D", str(self.data_dir), *wait, *options, "start", check=False)
+            with reserved_port() as self.port:  # until it listens (pg_ctl -w waits for that)
+                wait = ["-w", "-t", str(int(self.start_timeout))]
+                options = ["-l", str(self.log_path), "-o", f"-p {self.port}"]
+                result = self._run("pg_ctl", "-D", str(self.data_dir), *wait, *options, "start", check=False)
             if result.returncode == 0:
                 return
             log = log_tail(self.log_path)

@@ -18,10 +18,11 @@ from typing import Self
 from mailbot.testing.availability import ServerStartError, ServerUnavailable
 from mailbot.testing.host import (
     LOOPBACK,
+    START_ATTEMPTS,
     check_config_path,
-    free_port,
     is_root,
     log_tail,
+    reserved_port,
     stop_process_group,
     unprivileged_user,
 )
@@ -54,6 +55,7 @@ class Rspamd:
         # Its configuration and state live in a folder of its own under the system temp dir: rspamd's workers
         # run as _rspamd, who cannot enter a test's private tmp_path.
         self._state: Path | None = None
+        self._log_start = 0
 
     @property
     def url(self) -> str:
@@ -65,10 +67,14 @@ class Rspamd:
 
     def start(self) -> None:
         binary = find_rspamd()
-        self.port = free_port()
-        self._write_config()
-        self._proc = self._spawn(binary)
-        self._wait_until_ready()
+        for attempt in range(1, START_ATTEMPTS + 1):
+            # rspamd binds only once its rules are loaded, some 20 s after it starts: the port is held
+            # meanwhile, and a port taken all the same (by a server outside this suite) means another try.
+            with reserved_port() as self.port:
+                self._write_config()
+                self._proc = self._spawn(binary)
+                if self._wait_until_ready(last_attempt=attempt == START_ATTEMPTS):
+                    return
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -107,6 +113,7 @@ class Rspamd:
         variables = [f"--var={name}={self._state / folder}" for name, folder in folders]
         user = ["-u", "_rspamd", "-g", "_rspamd"] if is_root() else []
         with self.log_path.open("ab") as log:
+            self._log_start = log.tell()  # what this start writes, apart from an earlier attempt's
             return subprocess.Popen(
                 [binary, "-f", *user, "-c", str(STOCK_CONFIG), *variables],
                 stdin=subprocess.DEVNULL,
@@ -115,22 +122,30 @@ class Rspamd:
                 start_new_session=True,
             )
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, last_attempt: bool) -> bool:
+        """True once it answers; False if its port was taken (try another)."""
         assert self._proc is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self.stop()
+                if not last_attempt and "Address already in use" in self._log_since_start():
+                    return False
                 raise ServerStartError(f"rspamd exited during start-up; log tail:\n{log_tail(self.log_path)}")
             with contextlib.suppress(OSError):
                 if b'"reject"' in self.check(f"Subject: ping\r\n\r\n{GTUBE}\r\n".encode(), timeout=5):
-                    return
+                    return True
             time.sleep(0.5)
         self.stop()
         raise ServerStartError(
             f"rspamd did not answer on port {self.port} within {self.start_timeout:g} s; "
             f"log tail:\n{log_tail(self.log_path)}"
         )
+
+    def _log_since_start(self) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def check(self, raw: bytes, timeout: float = 30) -> bytes:
         request = urllib.request.Request(f"{self.url}/checkv2", data=raw, method="POST")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from mailbot.testing.availability import ServerStartError, ServerUnavailable
-from mailbot.testing.host import LOOPBACK, START_ATTEMPTS, free_port
+from mailbot.testing.host import LOOPBACK, START_ATTEMPTS, reserved_port
 
 
 def find_aiosmtpd() -> None:
@@ -211,7 +211,8 @@ class SmtpCapture:
             self.outdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
-                self._start_controller()
+                with reserved_port() as port:  # until the server listens: asyncio binds with SO_REUSEADDR
+                    self._start_controller(port)
                 return
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
@@ -219,13 +220,14 @@ class SmtpCapture:
 
     def resume(self) -> None:
         """Listen again on the port it had before ``stop``: the end of an outage, as a client sees one."""
-        self._start_controller(self.port)
+        with reserved_port(self.port):
+            self._start_controller(self.port)
 
-    def _start_controller(self, port: int | None = None) -> None:
+    def _start_controller(self, port: int) -> None:
         find_aiosmtpd()
         from aiosmtpd.controller import Controller
 
-        self.port = port or free_port()
+        self.port = port
         handler = _CaptureHandler(self)
         controller = Controller(
             handler,
