@@ -78,7 +78,7 @@ class KindModel:
             self.intercept[k] + sum(map(mul, map(self.coef[k].__getitem__, columns), values))
             for k in range(len(self.kinds))
         ]
-        probabilities = _softmax(scores)
+        probabilities = softmax(scores)
         best = max(range(len(self.kinds)), key=probabilities.__getitem__)
         return Prediction(
             self.kinds[best],
@@ -231,7 +231,8 @@ def _char_grams(text: str) -> list[str]:
     return grams
 
 
-def _softmax(scores: Sequence[float]) -> list[float]:
+def softmax(scores: Sequence[float]) -> list[float]:
+    """Scores to probabilities, as scikit-learn's multinomial logistic regression does."""
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mailbot.classify.kind_model import softmax
 from mailbot.errors import UserError
 
 FORMAT = "mailbot-safeguarding-model/1"
@@ -91,7 +92,7 @@ class SafeguardingModel:
         scores = list(self.intercept)
         for column, value in vector.items():
             scores = [s + w * value for s, w in zip(scores, self.columns[column], strict=True)]
-        return dict(zip(self.classes, _softmax(scores), strict=True)), vector
+        return dict(zip(self.classes, softmax(scores), strict=True)), vector
 
     def vector(self, text: str) -> dict[int, float]:
         """TF-IDF as scikit-learn computes it: (1 + log count) x idf, scaled to unit length."""
@@ -204,13 +205,6 @@ def train(
         trained_on=fingerprint(examples),
         examples=len(examples) + len(negatives),
     )
-
-
-def _softmax(scores: Sequence[float]) -> list[float]:
-    top = max(scores)
-    exps = [math.exp(s - top) for s in scores]
-    total = sum(exps)
-    return [e / total for e in exps]
 
 
 # --- the shipped file -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import functools
 import itertools
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from mailparser_reply import EmailReplyParser
 from mailparser_reply.parser import EmailMessage
@@ -133,41 +133,33 @@ def _may_repeat_none(after: str) -> bool:
 
 
 def _group_end(source: str, opened: int) -> int:
-    depth, index = 0, opened
-    while index < len(source):
-        char = source[index]
-        if char == "\\":
-            index += 1
-        elif char == "[":
-            index = _class_end(source, index)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
+    """Where the group opened at ``opened`` closes (or the end of the pattern)."""
+    for index, char, depth in _structure(source, opened):
+        if char == ")" and depth == 0:
+            return index
     return len(source)
 
 
 def _top_level_branches(source: str) -> list[str]:
     """The pattern's alternatives at the outermost level (escapes, character classes and groups respected)."""
-    branches, depth, start, index = [], 0, 0, 0
+    bars = [index for index, char, depth in _structure(source, 0) if char == "|" and depth == 0]
+    return [source[a + 1 : b] for a, b in itertools.pairwise([-1, *bars, len(source)])]
+
+
+def _structure(source: str, index: int) -> Iterator[tuple[int, str, int]]:
+    """Each "(", ")" and "|" of a pattern from ``index`` that is not escaped or in a character class, with
+    the depth of groups after it."""
+    depth = 0
     while index < len(source):
         char = source[index]
         if char == "\\":
             index += 1  # the escaped character is skipped with it
         elif char == "[":
             index = _class_end(source, index)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            branches.append(source[start:index])
-            start = index + 1
+        elif char in "()|":
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            yield index, char, depth
         index += 1
-    return [*branches, source[start:]]
 
 
 def _class_end(source: str, index: int) -> int:
