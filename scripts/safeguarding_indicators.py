@@ -186,6 +186,14 @@ def page(rules_text: str, examples: list[dict]) -> str:
         'come between within the sentence. A "no" or "not" before the words is shown in the alert,',
         "never used to stay silent.",
         "",
+        "When no indicator is found in a person's mail, a statistical screen",
+        "(`rules/safeguarding_model.json`, learnt from the labelled examples) reads it as well and may",
+        "still alert. Its alerts say so in the subject (\"statistical screen\"), name the type it",
+        "thinks most likely (or \"type not clear: read it\") and quote the words that weighed most:",
+        "read the mail and judge. It catches disclosures worded in ways no indicator below has, at",
+        "the cost of more alerts about ordinary complaints. `[cases] safeguarding_backstop = false`",
+        "turns it off; the README says how to retrain it on your own examples.",
+        "",
         *_naming_order(data),
     ]
     for category in data["category"]:
