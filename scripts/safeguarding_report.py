@@ -142,7 +142,19 @@ def listing(t: Tally) -> str:
     return "\n".join(["", "MISSED DISCLOSURES", *t.misses, "", "FALSE ALARMS", *t.alarms])
 
 
+def _arguments(argv: list[str]) -> tuple[Path, bool, bool]:
+    """(the set, --backstop, --misses); --help prints the usage, anything unknown exits with it."""
+    usage = __doc__.split("\n\n")[1]
+    if "-h" in argv or "--help" in argv:
+        print(usage)
+        sys.exit(0)
+    files = [a for a in argv if a not in ("--misses", "--backstop")]
+    if len(files) > 1 or any(a.startswith("-") for a in files):
+        sys.exit(f"safeguarding_report.py: unknown arguments {files}\n{usage}")
+    return (Path(files[0]) if files else FROZEN), "--backstop" in argv, "--misses" in argv
+
+
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a not in ("--misses", "--backstop")]
-    measured = tally(Path(arguments[0]) if arguments else FROZEN, "--backstop" in sys.argv)
-    print(table(measured) + (listing(measured) if "--misses" in sys.argv else ""))
+    path, backstop, misses = _arguments(sys.argv[1:])
+    measured = tally(path, backstop)
+    print(table(measured) + (listing(measured) if misses else ""))
