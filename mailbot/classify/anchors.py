@@ -197,6 +197,19 @@ class AnchoredPattern:
         places = None if starts is None else _places_of(starts, word)
         return cls(pattern, needed_strings(pattern), places, listed, word)
 
+    @classmethod
+    def starting_with(cls, pattern: re.Pattern[str], starts: frozenset[str]) -> AnchoredPattern:
+        """A pattern known to start every match with one of ``starts`` (folded), after a lookbehind for a
+        word start at most: a phrase list, whose first words give the strings (too many for `of` to list)."""
+        starts = _without(starts, lambda a, b: b.startswith(a))
+        listed = starts if min(map(len, starts)) >= _SHORT else None
+        word = all(_is_word(s[0]) for s in starts)
+        return cls(pattern, (starts,), _places_of(starts, word), listed, word)
+
+    def may_match(self, folded: FoldedText) -> bool:
+        """False when the text lacks a string every match needs: the pattern cannot match it."""
+        return not any(strings.isdisjoint(folded.found) for strings in self.needs)
+
     def search(self, text: str, folded: FoldedText) -> re.Match[str] | None:
         if any(strings.isdisjoint(folded.found) for strings in self.needs):
             return None

@@ -40,6 +40,8 @@ class Category:
     pattern: re.Pattern[str] | None  # the words and the Welsh words, as one whole-word alternation
     patterns: tuple[AnchoredPattern, ...]  # each run only where the words it needs occur (anchors.py)
     not_when: re.Pattern[str] | None
+    # not_when with the strings its matches start with: run only on a text that holds one of them.
+    not_when_starts: AnchoredPattern | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def load_screening(path: Path, backstop: Path | None = None) -> Screening:
     order = _name_first(top.sub("screening"), categories)
     top.finish()
     _check_unique(top, categories)
-    needles = Needles(p for c in categories for p in c.patterns)
+    needles = Needles(p for c in categories for p in (*c.patterns, c.not_when_starts) if p)
     return Screening(categories, *screening, needles, order, load_backstop(backstop) if backstop else None)
 
 
@@ -118,13 +120,15 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
         *(form for w in _strings(reader, "welsh") for form in welsh_forms(w)),
     ]
     patterns = _patterns(reader, "patterns", terms)
+    not_when = _strings(reader, "not_when")
     category = Category(
         key=key,
         name=reader.text("name"),
         definition=reader.get("definition", str, "", "a sentence or two on the category"),
         pattern=words_pattern(words),
         patterns=patterns,
-        not_when=phrase_pattern(_strings(reader, "not_when"), case_sensitive=False),
+        not_when=phrase_pattern(not_when, case_sensitive=False),
+        not_when_starts=_anchored(phrase_pattern(not_when, case_sensitive=False), not_when),
     )
     reader.finish()
     if category.pattern is None and not patterns:
@@ -149,6 +153,23 @@ def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
         for first, rests in groups.items()
     )
     return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.IGNORECASE)
+
+
+def _first_letters(phrase: str) -> str:
+    """The letters every match of a wording.phrase_pattern phrase starts with, folded: its first word up to a
+    trailing *. Empty where that word is not plain ASCII: other letters fold as the engine decides."""
+    words = normalise_wording(phrase).split()
+    if not words or not words[0].isascii():
+        return ""
+    return words[0].lower().split("*")[0]
+
+
+def _anchored(pattern: re.Pattern[str] | None, phrases: list[str]) -> AnchoredPattern | None:
+    """The phrase pattern with the strings its matches start with; None where a phrase gives no string."""
+    starts = [_first_letters(p) for p in phrases]
+    if pattern is None or not starts or "" in starts:
+        return None
+    return AnchoredPattern.starting_with(pattern, frozenset(starts))
 
 
 def _word_regex(word: str) -> str:
@@ -251,7 +272,9 @@ def _backstop_finding(
 
 
 def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
-    if category.not_when is not None:
+    if category.not_when is not None and (
+        category.not_when_starts is None or category.not_when_starts.may_match(folded)
+    ):
         blanks: list[tuple[int, int]] = []
         text = category.not_when.sub(lambda m: _blank(m, blanks), text)
         folded = folded.blanked(text, blanks) if blanks else folded
