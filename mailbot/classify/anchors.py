@@ -282,6 +282,20 @@ class Needles:
         )
         self.beginnings = {s: [s[:n] for n in range(_SHORT, len(s) + 1) if s[:n] in long] for s in long}
         self.longest = max(map(len, wanted), default=0)
+        # Each pattern listed under the strings of its first (rarest) set: the few a text may match are then
+        # found from the strings it holds, without asking each of several hundred patterns in turn.
+        self.listed: dict[str, list[int]] = {}
+        self.always = {id(p) for p in patterns if not p.needs}
+        for pattern in patterns:
+            for s in pattern.needs[0] if pattern.needs else ():
+                self.listed.setdefault(s, []).append(id(pattern))
+
+    def may_match(self, found: set[str]) -> set[int]:
+        """The id() of each pattern whose first set of strings has one in ``found`` (or that needs none)."""
+        ids = set(self.always)
+        for s in found:
+            ids.update(self.listed.get(s, ()))
+        return ids
 
     def found_in(self, folded: str) -> set[str]:
         found = {s for s in self.short if s in folded}
@@ -307,6 +321,7 @@ class FoldedText:
         self.folded = fold(text)
         self.needles = needles
         self.found, self.positions = needles.placed_in(self.folded)
+        self.may_match = needles.may_match(self.found)  # id() of the patterns worth running on it
 
     def places(self, strings: frozenset[str]) -> list[int]:
         """Where any of the strings starts, in order (each found by the one pass)."""
@@ -323,4 +338,5 @@ class FoldedText:
         edge = self.needles.longest
         windows = (blanked.folded[max(0, start - edge) : end + edge] for start, end in spans)
         blanked.found = self.found.union(*(self.needles.found_in(window) for window in windows))
+        blanked.may_match = self.needles.may_match(blanked.found)
         return blanked

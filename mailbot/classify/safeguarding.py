@@ -279,7 +279,8 @@ def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[
         text = category.not_when.sub(lambda m: _blank(m, blanks), text)
         folded = folded.blanked(text, blanks) if blanks else folded
     matches = [m for m in (category.pattern.search(text) if category.pattern else None,
-                           *(p.search(text, folded) for p in category.patterns)) if m]  # fmt: skip
+                           *(p.search(text, folded) for p in category.patterns
+                             if id(p) in folded.may_match)) if m]  # fmt: skip
     return min(matches, key=lambda m: m.start()) if matches else None
 
 
