@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.classify.anchors import AnchoredPattern, FoldedText, Needles
+from mailbot.classify.first_words import first_matches, first_words_scan
 from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.safeguarding_model import UNCLEAR, SafeguardingModel, Suspicion
@@ -42,6 +43,7 @@ class Category:
     not_when: re.Pattern[str] | None
     # not_when with the strings its matches start with: run only on a text that holds one of them.
     not_when_starts: AnchoredPattern | None = None
+    words: tuple[str, ...] = ()  # the words and Welsh words the pattern is made of
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Screening:
     needles: Needles  # every string the categories' patterns need, found in a text in one pass
     name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
     backstop: SafeguardingModel | None = None  # the statistical screen for when no indicator is found
+    first_words: re.Pattern[str] | None = None  # where any category's words could start (first_words.py)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,9 @@ def load_screening(path: Path, backstop: Path | None = None) -> Screening:
     top.finish()
     _check_unique(top, categories)
     needles = Needles(p for c in categories for p in (*c.patterns, c.not_when_starts) if p)
-    return Screening(categories, *screening, needles, order, load_backstop(backstop) if backstop else None)
+    model = load_backstop(backstop) if backstop else None
+    scan = first_words_scan(w for c in categories for w in c.words)
+    return Screening(categories, *screening, needles, order, model, scan)
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
@@ -128,6 +133,7 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
         pattern=words_pattern(words),
         patterns=patterns,
         not_when=phrase_pattern(not_when, case_sensitive=False),
+        words=tuple(words),
         not_when_starts=_anchored(phrase_pattern(not_when, case_sensitive=False), not_when),
     )
     reader.finish()
@@ -242,8 +248,10 @@ def screen(screening: Screening, parts: Iterable[TextPart], backstop: bool = Tru
         text = normalise_wording(part.text[: min(SCREEN_LIMIT, budget)])
         budget -= len(text)
         folded = FoldedText(text, screening.needles)
+        lists = [(c.key, c.pattern) for c in screening.categories if c.pattern is not None]
+        words = first_matches(screening.first_words, lists, text)
         for category in screening.categories:
-            found = _first_match(category, text, folded)
+            found = _first_match(category, text, folded, words.get(category.key))
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
     if not findings and backstop and screening.backstop is not None:
@@ -271,14 +279,19 @@ def _backstop_finding(
     )
 
 
-def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
+def _first_match(
+    category: Category, text: str, folded: FoldedText, words: re.Match[str] | None
+) -> re.Match[str] | None:
+    """The first indicator of the category; ``words`` is its word list's first match in the text."""
     if category.not_when is not None and (
         category.not_when_starts is None or category.not_when_starts.may_match(folded)
     ):
         blanks: list[tuple[int, int]] = []
         text = category.not_when.sub(lambda m: _blank(m, blanks), text)
-        folded = folded.blanked(text, blanks) if blanks else folded
-    matches = [m for m in (category.pattern.search(text) if category.pattern else None,
+        if blanks:
+            folded = folded.blanked(text, blanks)
+            words = category.pattern.search(text) if category.pattern else None  # on the blanked text
+    matches = [m for m in (words,
                            *(p.search(text, folded) for p in category.patterns
                              if id(p) in folded.may_match)) if m]  # fmt: skip
     return min(matches, key=lambda m: m.start()) if matches else None
