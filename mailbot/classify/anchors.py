@@ -300,18 +300,9 @@ class Needles:
     def found_in(self, folded: str) -> set[str]:
         found = {s for s in self.short if s in folded}
         if self.scan is not None:
-            longest = {m.group(1) for m in self.scan.finditer(folded)}
+            longest = set(self.scan.findall(folded))  # the longest string at each place, gathered in C
             found.update(s for at_place in longest for s in self.beginnings[at_place])
         return found
-
-    def placed_in(self, folded: str) -> tuple[set[str], dict[str, list[int]]]:
-        """What found_in finds, and where each string of three or more letters starts, in order."""
-        positions: dict[str, list[int]] = {}
-        if self.scan is not None:
-            for m in self.scan.finditer(folded):
-                for s in self.beginnings[m.group(1)]:
-                    positions.setdefault(s, []).append(m.start())
-        return {s for s in self.short if s in folded} | positions.keys(), positions
 
 
 class FoldedText:
@@ -320,14 +311,26 @@ class FoldedText:
     def __init__(self, text: str, needles: Needles) -> None:
         self.folded = fold(text)
         self.needles = needles
-        self.found, self.positions = needles.placed_in(self.folded)
+        self.found = needles.found_in(self.folded)
+        # Where each string starts, looked up when a pattern asks: most strings found are never asked about.
+        self.positions: dict[str, list[int]] | None = {}
         self.may_match = needles.may_match(self.found)  # id() of the patterns worth running on it
 
     def places(self, strings: frozenset[str]) -> list[int]:
-        """Where any of the strings starts, in order (each found by the one pass)."""
-        assert self.positions is not None
-        lists = [self.positions[s] for s in strings if s in self.positions]
+        """Where any of the strings starts, in order."""
+        lists = [self._starts_of(s) for s in strings if s in self.found]
         return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+
+    def _starts_of(self, string: str) -> list[int]:
+        """Every place the string starts in the folded text, overlapping ones too (as the scan saw them)."""
+        assert self.positions is not None
+        if string not in self.positions:
+            starts, place = [], self.folded.find(string)
+            while place != -1:
+                starts.append(place)
+                place = self.folded.find(string, place + 1)
+            self.positions[string] = starts
+        return self.positions[string]
 
     def blanked(self, text: str, spans: Iterable[tuple[int, int]]) -> FoldedText:
         """The same text with harmless phrases blanked out (a category's `not_when`): only strings that
