@@ -44,6 +44,7 @@ class Category:
     # not_when with the strings its matches start with: run only on a text that holds one of them.
     not_when_starts: AnchoredPattern | None = None
     words: tuple[str, ...] = ()  # the words and Welsh words the pattern is made of
+    harmless: tuple[str, ...] = ()  # the not_when phrases
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Screening:
     name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
     backstop: SafeguardingModel | None = None  # the statistical screen for when no indicator is found
     first_words: re.Pattern[str] | None = None  # where any category's words could start (first_words.py)
+    any_harmless: re.Pattern[str] | None = None  # every category's not_when phrases: most mail has none
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def load_screening(path: Path, backstop: Path | None = None) -> Screening:
     needles = Needles(p for c in categories for p in (*c.patterns, c.not_when_starts) if p)
     model = load_backstop(backstop) if backstop else None
     scan = first_words_scan(w for c in categories for w in c.words)
-    return Screening(categories, *screening, needles, order, model, scan)
+    harmless = phrase_pattern([h for c in categories for h in c.harmless], case_sensitive=False)
+    return Screening(categories, *screening, needles, order, model, scan, harmless)
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
@@ -134,6 +137,7 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
         patterns=patterns,
         not_when=phrase_pattern(not_when, case_sensitive=False),
         words=tuple(words),
+        harmless=tuple(not_when),
         not_when_starts=_anchored(phrase_pattern(not_when, case_sensitive=False), not_when),
     )
     reader.finish()
@@ -250,8 +254,10 @@ def screen(screening: Screening, parts: Iterable[TextPart], backstop: bool = Tru
         folded = FoldedText(text, screening.needles)
         lists = [(c.key, c.pattern) for c in screening.categories if c.pattern is not None]
         words = first_matches(screening.first_words, lists, text)
+        # One search for every category's not_when phrases: where none occurs, no category blanks any.
+        harmless = screening.any_harmless is not None and screening.any_harmless.search(text) is not None
         for category in screening.categories:
-            found = _first_match(category, text, folded, words.get(category.key))
+            found = _first_match(category, text, folded, words.get(category.key), harmless)
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
     if not findings and backstop and screening.backstop is not None:
@@ -280,11 +286,14 @@ def _backstop_finding(
 
 
 def _first_match(
-    category: Category, text: str, folded: FoldedText, words: re.Match[str] | None
+    category: Category, text: str, folded: FoldedText, words: re.Match[str] | None, harmless: bool
 ) -> re.Match[str] | None:
-    """The first indicator of the category; ``words`` is its word list's first match in the text."""
-    if category.not_when is not None and (
-        category.not_when_starts is None or category.not_when_starts.may_match(folded)
+    """The first indicator of the category; ``words`` is its word list's first match in the text, ``harmless``
+    whether any category's not_when phrase occurs in it."""
+    if (
+        harmless
+        and category.not_when is not None
+        and (category.not_when_starts is None or category.not_when_starts.may_match(folded))
     ):
         blanks: list[tuple[int, int]] = []
         text = category.not_when.sub(lambda m: _blank(m, blanks), text)
