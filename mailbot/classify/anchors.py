@@ -197,6 +197,19 @@ class AnchoredPattern:
         places = None if starts is None else _places_of(starts, word)
         return cls(pattern, needed_strings(pattern), places, listed, word)
 
+    @classmethod
+    def starting_with(cls, pattern: re.Pattern[str], starts: frozenset[str]) -> AnchoredPattern:
+        """A pattern known to start every match with one of ``starts`` (folded), after a lookbehind for a
+        word start at most: a phrase list, whose first words give the strings (too many for `of` to list)."""
+        starts = _without(starts, lambda a, b: b.startswith(a))
+        listed = starts if min(map(len, starts)) >= _SHORT else None
+        word = all(_is_word(s[0]) for s in starts)
+        return cls(pattern, (starts,), _places_of(starts, word), listed, word)
+
+    def may_match(self, folded: FoldedText) -> bool:
+        """False when the text lacks a string every match needs: the pattern cannot match it."""
+        return not any(strings.isdisjoint(folded.found) for strings in self.needs)
+
     def search(self, text: str, folded: FoldedText) -> re.Match[str] | None:
         if any(strings.isdisjoint(folded.found) for strings in self.needs):
             return None
@@ -269,22 +282,27 @@ class Needles:
         )
         self.beginnings = {s: [s[:n] for n in range(_SHORT, len(s) + 1) if s[:n] in long] for s in long}
         self.longest = max(map(len, wanted), default=0)
+        # Each pattern listed under the strings of its first (rarest) set: the few a text may match are then
+        # found from the strings it holds, without asking each of several hundred patterns in turn.
+        self.listed: dict[str, list[int]] = {}
+        self.always = {id(p) for p in patterns if not p.needs}
+        for pattern in patterns:
+            for s in pattern.needs[0] if pattern.needs else ():
+                self.listed.setdefault(s, []).append(id(pattern))
+
+    def may_match(self, found: set[str]) -> set[int]:
+        """The id() of each pattern whose first set of strings has one in ``found`` (or that needs none)."""
+        ids = set(self.always)
+        for s in found:
+            ids.update(self.listed.get(s, ()))
+        return ids
 
     def found_in(self, folded: str) -> set[str]:
         found = {s for s in self.short if s in folded}
         if self.scan is not None:
-            longest = {m.group(1) for m in self.scan.finditer(folded)}
+            longest = set(self.scan.findall(folded))  # the longest string at each place, gathered in C
             found.update(s for at_place in longest for s in self.beginnings[at_place])
         return found
-
-    def placed_in(self, folded: str) -> tuple[set[str], dict[str, list[int]]]:
-        """What found_in finds, and where each string of three or more letters starts, in order."""
-        positions: dict[str, list[int]] = {}
-        if self.scan is not None:
-            for m in self.scan.finditer(folded):
-                for s in self.beginnings[m.group(1)]:
-                    positions.setdefault(s, []).append(m.start())
-        return {s for s in self.short if s in folded} | positions.keys(), positions
 
 
 class FoldedText:
@@ -293,13 +311,26 @@ class FoldedText:
     def __init__(self, text: str, needles: Needles) -> None:
         self.folded = fold(text)
         self.needles = needles
-        self.found, self.positions = needles.placed_in(self.folded)
+        self.found = needles.found_in(self.folded)
+        # Where each string starts, looked up when a pattern asks: most strings found are never asked about.
+        self.positions: dict[str, list[int]] | None = {}
+        self.may_match = needles.may_match(self.found)  # id() of the patterns worth running on it
 
     def places(self, strings: frozenset[str]) -> list[int]:
-        """Where any of the strings starts, in order (each found by the one pass)."""
-        assert self.positions is not None
-        lists = [self.positions[s] for s in strings if s in self.positions]
+        """Where any of the strings starts, in order."""
+        lists = [self._starts_of(s) for s in strings if s in self.found]
         return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+
+    def _starts_of(self, string: str) -> list[int]:
+        """Every place the string starts in the folded text, overlapping ones too (as the scan saw them)."""
+        assert self.positions is not None
+        if string not in self.positions:
+            starts, place = [], self.folded.find(string)
+            while place != -1:
+                starts.append(place)
+                place = self.folded.find(string, place + 1)
+            self.positions[string] = starts
+        return self.positions[string]
 
     def blanked(self, text: str, spans: Iterable[tuple[int, int]]) -> FoldedText:
         """The same text with harmless phrases blanked out (a category's `not_when`): only strings that
@@ -310,4 +341,5 @@ class FoldedText:
         edge = self.needles.longest
         windows = (blanked.folded[max(0, start - edge) : end + edge] for start, end in spans)
         blanked.found = self.found.union(*(self.needles.found_in(window) for window in windows))
+        blanked.may_match = self.needles.may_match(blanked.found)
         return blanked

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.classify.anchors import AnchoredPattern, FoldedText, Needles
+from mailbot.classify.first_words import first_matches, first_words_scan
 from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.safeguarding_model import UNCLEAR, SafeguardingModel, Suspicion
@@ -40,6 +41,10 @@ class Category:
     pattern: re.Pattern[str] | None  # the words and the Welsh words, as one whole-word alternation
     patterns: tuple[AnchoredPattern, ...]  # each run only where the words it needs occur (anchors.py)
     not_when: re.Pattern[str] | None
+    # not_when with the strings its matches start with: run only on a text that holds one of them.
+    not_when_starts: AnchoredPattern | None = None
+    words: tuple[str, ...] = ()  # the words and Welsh words the pattern is made of
+    harmless: tuple[str, ...] = ()  # the not_when phrases
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Screening:
     needles: Needles  # every string the categories' patterns need, found in a text in one pass
     name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
     backstop: SafeguardingModel | None = None  # the statistical screen for when no indicator is found
+    first_words: re.Pattern[str] | None = None  # where any category's words could start (first_words.py)
+    any_harmless: re.Pattern[str] | None = None  # every category's not_when phrases: most mail has none
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,11 @@ def load_screening(path: Path, backstop: Path | None = None) -> Screening:
     order = _name_first(top.sub("screening"), categories)
     top.finish()
     _check_unique(top, categories)
-    needles = Needles(p for c in categories for p in c.patterns)
-    return Screening(categories, *screening, needles, order, load_backstop(backstop) if backstop else None)
+    needles = Needles(p for c in categories for p in (*c.patterns, c.not_when_starts) if p)
+    model = load_backstop(backstop) if backstop else None
+    scan = first_words_scan(w for c in categories for w in c.words)
+    harmless = phrase_pattern([h for c in categories for h in c.harmless], case_sensitive=False)
+    return Screening(categories, *screening, needles, order, model, scan, harmless)
 
 
 def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
@@ -118,13 +128,17 @@ def _category(reader: TomlReader, terms: Mapping[str, str]) -> Category:
         *(form for w in _strings(reader, "welsh") for form in welsh_forms(w)),
     ]
     patterns = _patterns(reader, "patterns", terms)
+    not_when = _strings(reader, "not_when")
     category = Category(
         key=key,
         name=reader.text("name"),
         definition=reader.get("definition", str, "", "a sentence or two on the category"),
         pattern=words_pattern(words),
         patterns=patterns,
-        not_when=phrase_pattern(_strings(reader, "not_when"), case_sensitive=False),
+        not_when=phrase_pattern(not_when, case_sensitive=False),
+        words=tuple(words),
+        harmless=tuple(not_when),
+        not_when_starts=_anchored(phrase_pattern(not_when, case_sensitive=False), not_when),
     )
     reader.finish()
     if category.pattern is None and not patterns:
@@ -149,6 +163,23 @@ def words_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
         for first, rests in groups.items()
     )
     return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.IGNORECASE)
+
+
+def _first_letters(phrase: str) -> str:
+    """The letters every match of a wording.phrase_pattern phrase starts with, folded: its first word up to a
+    trailing *. Empty where that word is not plain ASCII: other letters fold as the engine decides."""
+    words = normalise_wording(phrase).split()
+    if not words or not words[0].isascii():
+        return ""
+    return words[0].lower().split("*")[0]
+
+
+def _anchored(pattern: re.Pattern[str] | None, phrases: list[str]) -> AnchoredPattern | None:
+    """The phrase pattern with the strings its matches start with; None where a phrase gives no string."""
+    starts = [_first_letters(p) for p in phrases]
+    if pattern is None or not starts or "" in starts:
+        return None
+    return AnchoredPattern.starting_with(pattern, frozenset(starts))
 
 
 def _word_regex(word: str) -> str:
@@ -221,8 +252,12 @@ def screen(screening: Screening, parts: Iterable[TextPart], backstop: bool = Tru
         text = normalise_wording(part.text[: min(SCREEN_LIMIT, budget)])
         budget -= len(text)
         folded = FoldedText(text, screening.needles)
+        lists = [(c.key, c.pattern) for c in screening.categories if c.pattern is not None]
+        words = first_matches(screening.first_words, lists, text)
+        # One search for every category's not_when phrases: where none occurs, no category blanks any.
+        harmless = screening.any_harmless is not None and screening.any_harmless.search(text) is not None
         for category in screening.categories:
-            found = _first_match(category, text, folded)
+            found = _first_match(category, text, folded, words.get(category.key), harmless)
             if found is not None:
                 findings.append(_finding(screening, category, part, text, found))
     if not findings and backstop and screening.backstop is not None:
@@ -250,13 +285,24 @@ def _backstop_finding(
     )
 
 
-def _first_match(category: Category, text: str, folded: FoldedText) -> re.Match[str] | None:
-    if category.not_when is not None:
+def _first_match(
+    category: Category, text: str, folded: FoldedText, words: re.Match[str] | None, harmless: bool
+) -> re.Match[str] | None:
+    """The first indicator of the category; ``words`` is its word list's first match in the text, ``harmless``
+    whether any category's not_when phrase occurs in it."""
+    if (
+        harmless
+        and category.not_when is not None
+        and (category.not_when_starts is None or category.not_when_starts.may_match(folded))
+    ):
         blanks: list[tuple[int, int]] = []
         text = category.not_when.sub(lambda m: _blank(m, blanks), text)
-        folded = folded.blanked(text, blanks) if blanks else folded
-    matches = [m for m in (category.pattern.search(text) if category.pattern else None,
-                           *(p.search(text, folded) for p in category.patterns)) if m]  # fmt: skip
+        if blanks:
+            folded = folded.blanked(text, blanks)
+            words = category.pattern.search(text) if category.pattern else None  # on the blanked text
+    matches = [m for m in (words,
+                           *(p.search(text, folded) for p in category.patterns
+                             if id(p) in folded.may_match)) if m]  # fmt: skip
     return min(matches, key=lambda m: m.start()) if matches else None
 
 
