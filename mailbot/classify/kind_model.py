@@ -207,7 +207,7 @@ def _build_analysers() -> tuple[Any, Any]:
     try:
         from sklearn.feature_extraction.text import CountVectorizer
     except ImportError:  # pragma: no cover - scikit-learn is a dependency; kept for a trimmed install
-        _ANALYSERS.extend([_word_grams, _char_grams])
+        _ANALYSERS.extend([word_grams, _char_grams])
     else:
         _ANALYSERS.extend(
             [CountVectorizer(**WORDS).build_analyzer(), CountVectorizer(**CHARS).build_analyzer()]
@@ -215,7 +215,9 @@ def _build_analysers() -> tuple[Any, Any]:
     return _ANALYSERS[0], _ANALYSERS[1]
 
 
-def _word_grams(text: str) -> list[str]:
+def word_grams(text: str) -> list[str]:
+    """scikit-learn's word analyser with WORDS: tokens of two or more word characters, lower case, and each
+    pair of neighbours."""
     tokens = re.findall(WORDS["token_pattern"], text.lower())
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 

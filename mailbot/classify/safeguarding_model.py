@@ -12,7 +12,6 @@ weighed most towards a disclosure, so the lead sees why in seconds.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import re
@@ -22,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mailbot.classify.kind_model import softmax
+from mailbot.classify.kind_model import WORDS, softmax, word_grams
 from mailbot.errors import UserError
 
 FORMAT = "mailbot-safeguarding-model/1"
 ORDINARY = "ordinary"  # the class of mail with no disclosure
 UNCLEAR = "named"  # the indicators' "harm named, type not yet clear", when no category stands out
-# Fixed here and saved with the model, so the same text always gives the same n-grams.
-WORDS = {"analyzer": "word", "ngram_range": (1, 2), "lowercase": True, "token_pattern": r"(?u)\b\w\w+\b"}
+# The kind model's word analyser (WORDS, word_grams): the same text always gives the same n-grams.
 _TOKEN = re.compile(WORDS["token_pattern"])
 WINDOW = 700  # characters scored at a time: a sign in passing is not drowned by a long mail's other words
 # Fewer words than this are too few to judge by their statistics ("Nobody has rung me yet." reads as a
@@ -82,9 +80,11 @@ class SafeguardingModel:
     # The weights by n-gram (each column's weight for every class): a stretch's few n-grams are added up
     # column by column, several times faster than row by row over a dict.
     columns: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+    names: dict[int, str] = field(init=False, repr=False, compare=False)  # column -> n-gram
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(zip(*self.coef, strict=True)))
+        object.__setattr__(self, "names", {col: gram for gram, col in self.vocabulary.items()})
 
     def probabilities(self, text: str) -> tuple[dict[str, float], dict[int, float]]:
         """Each class's probability for one stretch of text, and its weighted n-grams (column: value)."""
@@ -118,17 +118,12 @@ class SafeguardingModel:
     def _weighed(self, vector: dict[int, float], top: int) -> tuple[str, ...]:
         """The n-grams that pushed hardest away from "ordinary": what the lead reads as the reason."""
         ordinary = self.classes.index(ORDINARY)
-        names = self._names()
+        names = self.names
         pushes = sorted(((-self.coef[ordinary][c] * v, c) for c, v in vector.items()), reverse=True)
         telling = [
             names[c] for push, c in pushes if push > 0 and not _FUNCTION_WORDS.issuperset(names[c].split())
         ]
         return tuple(telling[:top])
-
-    def _names(self) -> dict[int, str]:
-        if not _NAMES.get(id(self)):
-            _NAMES[id(self)] = {col: gram for gram, col in self.vocabulary.items()}
-        return _NAMES[id(self)]
 
     def most_suspicious(self, parts: Iterable[tuple[str, str]]) -> Suspicion | None:
         """The highest-scoring stretch over the parts (where, text), reading at most READ_LIMIT characters.
@@ -147,9 +142,6 @@ class SafeguardingModel:
         return None if best is None else self.judge(best[1], best[2])
 
 
-_NAMES: dict[int, dict[int, str]] = {}
-
-
 def windows(text: str) -> list[str]:
     """The text in stretches of whole sentences up to about WINDOW characters, each overlapping the next by
     one sentence, so a sign that spans two sentences is read together."""
@@ -164,13 +156,6 @@ def windows(text: str) -> list[str]:
         current.append(sentence)
     stretches.append(" ".join(current))
     return stretches
-
-
-def word_grams(text: str) -> list[str]:
-    """scikit-learn's word analyser with the saved settings: tokens of two or more word characters, lower
-    case, and each pair of neighbours."""
-    tokens = _TOKEN.findall(text.lower())
-    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
 def fingerprint(examples: Iterable[Example]) -> str:
