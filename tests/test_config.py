@@ -47,6 +47,9 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
     box = config.mailboxes[0]
     assert box.tls == "tls" and box.port == 993  # TLS unless "none" is written
     assert box.password is None  # the variable is not set: reported when logging in, not at load
+    # Dovecot does not announce mail that lands between the reader's last look and its IDLE; the renewal
+    # (which looks at the folder) bounds how long such a mail waits, so it stays minutes, not half an hour.
+    assert box.idle_renew_minutes == 5
     assert config.smtp.tls == "starttls" and config.smtp.port == 587
     assert config.timezone == "Europe/London"
     assert config.database_url == f"sqlite:///{tmp_path / 'var' / 'mailbot.db'}"
