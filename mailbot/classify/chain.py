@@ -25,6 +25,7 @@ from mailbot.config.reader import TomlReader, Wording
 from mailbot.errors import UserError
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.quotes import TEXT_LIMIT, new_text
+from mailbot.vocabulary import PERSON_KINDS, Kind
 
 _STEP_KEYS: Mapping[str, Param] = {
     "name": Param(str, required=True, help="unique name, recorded in rules_hit / rules_missed"),
@@ -34,6 +35,11 @@ _STEP_KEYS: Mapping[str, Param] = {
     "flags": Param(list, help="flags added when the rule hits"),
     "when_thread": Param(bool, help="run only when the mail does (true) / does not (false) answer a case"),
     "sure": Param(bool, help="the kind this rule decides stands whatever the kind model says"),
+    "new_mail_read_on": Param(
+        bool,
+        help="on new mail, later rules read it first: a person's kind they find stands (with this rule's "
+        "flags); this rule's kind decides only when they find none",
+    ),
 }
 _FLAG = re.compile(r"^[a-z][a-z_]*(?::[a-z]{2,3})?$")
 SAFEGUARDING_FLAG = "safeguarding"
@@ -51,9 +57,22 @@ class ChainStep:
     flags: tuple[str, ...]
     when_thread: bool | None
     sure: bool = False
+    new_mail_read_on: bool = False
 
     def runs_for(self, context: MailContext) -> bool:
         return self.when_thread is None or self.when_thread == (context.thread is not None)
+
+    def reads_on(self, context: MailContext) -> bool:
+        """This rule's kind waits for what later rules make of a new mail (a colleague's own complaint)."""
+        return self.new_mail_read_on and context.thread is None
+
+    def finds_a_persons_kind(self) -> bool:
+        """A later rule that read words of feedback or a request, not the catch-all or a machine's kind."""
+        return (
+            self.kind in PERSON_KINDS
+            and self.kind != Kind.OUT_OF_SCOPE
+            and self.rule.type_name != "has_content"
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,14 @@ def _step(path: Path, index: int, entry: Mapping[str, Any]) -> ChainStep:
     except ValueError as exc:
         raise ClassifyRulesError(f"{where}: {exc}") from exc
     kind, flags = _kind(where, entry), _flags(where, entry)
-    return ChainStep(rule, kind, flags, entry.get("when_thread"), bool(entry.get("sure", False)))
+    return ChainStep(
+        rule,
+        kind,
+        flags,
+        entry.get("when_thread"),
+        bool(entry.get("sure", False)),
+        bool(entry.get("new_mail_read_on", False)),
+    )
 
 
 def _rule_class(where: str, entry: Mapping[str, Any]) -> type[Rule]:
@@ -227,15 +253,27 @@ def _run_chain(mail: ParsedMail, chain: RuleChain, context: MailContext) -> tupl
     missed: list[str] = []
     steps = [step for step in chain.steps if step.runs_for(context)]
     deciding: ChainStep | None = None
+    waiting: tuple[ChainStep, dict[str, None], int, int] | None = None  # a kind held back for later rules
     for step in steps:
         if not step.rule.check(mail, context):
             missed.append(step.rule.name)
             continue
         hit.append(step.rule.name)
         flags.update(dict.fromkeys(step.flags))
-        if step.kind is not None:
+        if step.kind is None:
+            continue
+        if waiting is None and step.reads_on(context):
+            waiting = (step, dict(flags), len(hit), len(missed))
+            continue
+        if waiting is None or step.finds_a_persons_kind():
             kind, deciding = step.kind, step
             break
+        break
+    if waiting is not None and deciding is None:
+        # Later rules found no words of a person's own: the held-back kind decides, as if the chain had
+        # stopped there (later rules' flags were not earned).
+        deciding, flags, hits, misses = waiting
+        kind, hit, missed = deciding.kind, hit[:hits], missed[:misses]
     verdict = Classification(kind or DEFAULT_KIND, tuple(flags), tuple(hit), tuple(missed))
     rest = steps[steps.index(deciding) + 1 :] if deciding else []
     return verdict, _rule_side(mail, context, deciding, rest)
