@@ -106,3 +106,27 @@ def test_microsoft_365_fields_above_our_servers_stamp_were_written_on_our_side()
         assert microsoft365([*ours, *SENDERS, *ms_spam], OURS) is None
     elsewhere = [("Received", "from a.example by mx.elsewhere.example; Mon, 30 Nov 2026 09:00:00 +0000")]
     assert microsoft365([*ms_spam, *elsewhere, *SENDERS], OURS) is None
+
+
+def test_amavis_spamassassin_fields_above_our_servers_stamp_count_and_a_senders_copy_below_does_not() -> None:
+    # amavisd-new writes X-Spam-Flag/Score/Level/Status and no X-Spam-Checker-Version: where its block lies
+    # above the stamp of our own receiving server it was written on our side; the same fields below were not.
+    amavis = [("X-Virus-Scanned", "amavisd-new at riverside.example"), ("X-Spam-Flag", "YES"),
+              ("X-Spam-Score", "12.3"), ("X-Spam-Level", "************"),
+              ("X-Spam-Status", "Yes, score=12.3 required=6.31 tests=[BAYES_99=3.5]")]  # fmt: skip
+    received = [("Received", "from mail.example.net (mail.example.net [192.0.2.7]) by mx.riverside.example "
+                             "with ESMTPS id 4Xyz; Mon, 30 Nov 2026 09:00:00 +0000")]  # fmt: skip
+    verdict = spamassassin([*amavis, *received, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam and verdict.source.startswith("spamassassin")
+    assert spamassassin([*received, *SENDERS, *amavis], OURS) is None  # the sender's own copy
+    assert spamassassin([*amavis, *SENDERS], OURS) is None  # no stamp of ours: nothing is ours
+    ham = [("X-Spam-Flag", "NO"), ("X-Spam-Status", "No, score=0.2 required=6.31")]
+    assert spamassassin([*ham, *received, *SENDERS], OURS).spam is False  # type: ignore[union-attr]
+
+
+def test_rspamd_without_its_server_field_counts_only_above_our_servers_stamp() -> None:
+    fields = [("X-Spamd-Result", "default: True [16.40 / 15.00]"), ("X-Rspamd-Action", "add header")]
+    stamp = [("Authentication-Results", "mx.riverside.example; spf=fail smtp.mailfrom=example.net")]
+    verdict = rspamd([*fields, *stamp, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam and verdict.source.startswith("rspamd")
+    assert rspamd([*stamp, *SENDERS, *fields], OURS) is None

@@ -7,7 +7,9 @@ the mail for us wrote it, under the same rule as staff/trust.py for Authenticati
   rspamd writes "X-Rspamd-Server: mx.example". The topmost such field must name a trusted server, and the
   verdict is read from the run of that filter's own fields written around it (SpamAssassin writes its
   X-Spam-* fields as one block, and deletes any it finds first), never from a field further down: a sender's
-  forged "X-Spam-Flag: YES" lies below our server's block, since servers prepend.
+  forged "X-Spam-Flag: YES" lies below our server's block, since servers prepend. Where the filter wrote no
+  such field (amavisd-new runs SpamAssassin without a checker line; rspamd's milter can leave out its
+  server), its fields count only above our own receiving server's stamp, as for Microsoft 365 below.
 - Microsoft 365 (Exchange Online) removes X-MS-Exchange-Organization-* fields from mail arriving from outside
   and stamps X-Forefront-Antispam-Report above the sender's fields: the topmost of each is read when
   "microsoft365" is a trusted server (as for its Authentication-Results without an authserv-id). Otherwise
@@ -68,21 +70,38 @@ def verdicts(mail: ParsedMail, trusted: frozenset[str]) -> tuple[SpamVerdict, ..
 def spamassassin(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
     at = _first(headers, "x-spam-checker-version")
     host = _checker_host(headers[at][1]) if at is not None else None
-    if at is None or host not in trusted:
+    if at is not None and host in trusted:
+        return _spamassassin(dict(_block(headers, at, ("x-spam-",))), f"spamassassin on {host}")
+    # amavisd-new runs SpamAssassin and writes no checker line: its fields count where they lie above our own
+    # receiving server's stamp, as Microsoft 365's do (written on our side of it; a sender's lie below).
+    above = headers[: _our_stamp(headers, trusted)]
+    at = _first_of(above, ("x-spam-flag", "x-spam-status"))
+    if at is None:
         return None
-    block = dict(_block(headers, at, ("x-spam-",)))
+    return _spamassassin(dict(_block(above, at, ("x-spam-",))), "spamassassin above our server's stamp")
+
+
+def _spamassassin(block: Mapping[str, str], source: str) -> SpamVerdict:
     flag = block.get("x-spam-flag", "").strip().lower() == "yes"
     status = block.get("x-spam-status", "")
     spam = flag or status.strip().lower().startswith("yes")
-    return SpamVerdict(f"spamassassin on {host}", spam, status.split(" tests=")[0].strip() or "X-Spam-Flag")
+    return SpamVerdict(source, spam, status.split(" tests=")[0].strip() or "X-Spam-Flag")
 
 
 def rspamd(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
     at = _first(headers, "x-rspamd-server")
     host = headers[at][1].strip().lower() if at is not None else None
-    if at is None or host not in trusted:
+    if at is not None and host in trusted:
+        return _rspamd(dict(_block(headers, at, ("x-spam", "x-rspamd-"))), f"rspamd on {host}")
+    # rspamd's milter can be set to leave out X-Rspamd-Server: then, as above, only above our stamp.
+    above = headers[: _our_stamp(headers, trusted)]
+    at = _first_of(above, ("x-spamd-result", "x-rspamd-action"))
+    if at is None:
         return None
-    block = dict(_block(headers, at, ("x-spam", "x-rspamd-")))
+    return _rspamd(dict(_block(above, at, ("x-spam", "x-rspamd-"))), "rspamd above our server's stamp")
+
+
+def _rspamd(block: Mapping[str, str], source: str) -> SpamVerdict:
     result = _SPAMD_RESULT.match(block.get("x-spamd-result", ""))
     action = block.get("x-rspamd-action", "").strip().lower()
     spam = any((
@@ -92,7 +111,7 @@ def rspamd(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamV
         block.get("x-spam-status", "").strip().lower().startswith("yes"),
     ))  # fmt: skip
     detail = block.get("x-spamd-result", action or "X-Spam").split(";")[0].strip()
-    return SpamVerdict(f"rspamd on {host}", spam, detail)
+    return SpamVerdict(source, spam, detail)
 
 
 def microsoft365(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
@@ -130,6 +149,10 @@ def dmarc(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVe
 
 def _first(headers: Sequence[tuple[str, str]], name: str) -> int | None:
     return next((i for i, (key, _value) in enumerate(headers) if key.lower() == name), None)
+
+
+def _first_of(headers: Sequence[tuple[str, str]], names: tuple[str, ...]) -> int | None:
+    return next((i for i, (key, _value) in enumerate(headers) if key.lower() in names), None)
 
 
 def _topmost(headers: Sequence[tuple[str, str]], name: str) -> str | None:
