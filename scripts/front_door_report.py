@@ -36,6 +36,7 @@ from mailbot.classify.evaluate import (  # noqa: E402
     machine_person_errors,
 )
 from mailbot.classify.kind_model import Example, KindModel, train  # noqa: E402
+from mailbot.classify.labelled import load_set  # noqa: E402
 from mailbot.classify.safeguarding import load_screening  # noqa: E402
 from mailbot.vocabulary import PERSON_KINDS  # noqa: E402
 
@@ -94,13 +95,19 @@ def _frozen(model: KindModel | None, path: Path) -> Evaluation:
 
 
 def tuning_model(measured: Path | None = None) -> KindModel:
-    """Trained on the tuning set's labels and the seen frozen sets but the measured one, as `mailbot eval`
-    on those files would train it."""
-    judgements = list(tuning(None).judgements)
+    """Trained on the tuning set's labels and the seen frozen sets, leaving out the measured set (a frozen set
+    or a part of the tuning set), as `mailbot eval` on those files would train it."""
+    left_out = _ids(measured) if measured is not None else frozenset()
+    judgements = [j for j in tuning(None).judgements if j.file not in left_out]
     for path in SEEN:
         if measured is None or path.resolve() != measured.resolve():
             judgements += frozen(None, path).judgements
     return train([Example(j.text, j.expected_kind) for j in judgements if j.expected_kind in PERSON])
+
+
+def _ids(labelled_set: Path) -> frozenset[str]:
+    """The ids of a set's mails (a part of the tuning set may be measured too); ids are unique across sets."""
+    return frozenset(str(m["id"]) for m in load_set(labelled_set).mails)
 
 
 def report(measured: Path = FROZEN) -> Report:
