@@ -69,7 +69,7 @@ def test_a_greeting_to_another_organisation_makes_the_mail_theirs(chain: RuleCha
 def test_praise_in_idiom_with_contentment_is_a_compliment_not_a_disclaimer(chain: RuleChain) -> None:
     body = "The gardener deserves a medal, the borders look wonderful. No complaints from me!\n"
     assert judge(chain, body, subject="Garden").kind == "compliment"
-    worry = "I'm not complaining about the new chef, but Dad is worried he isn't eating. Could someone help?\n"
+    worry = "I'm not complaining about the new chef, but Dad is worried he isn't eating. Can someone help?"
     assert judge(chain, worry, subject="Food").kind == "concern"
 
 
@@ -98,7 +98,7 @@ def test_a_quick_question_whether_something_still_runs_is_a_concern(chain: RuleC
 
 
 def test_an_offer_of_help_is_a_comment_unless_it_comes_with_a_complaint(chain: RuleChain) -> None:
-    offer = "Our allotment society would like to donate winter vegetables to the kitchen if that would be welcome.\n"
+    offer = "Our allotment society would like to donate vegetables to the kitchen if that would be welcome."
     assert judge(chain, offer, subject="Vegetables").kind == "comment"
     refused = (
         "I offered to help with Dad's shaving if that would be welcome, and was refused. I want to know\n"
@@ -118,7 +118,7 @@ def test_an_offer_of_help_is_a_comment_unless_it_comes_with_a_complaint(chain: R
         (
             "cal@meetings.example.com",
             "Reminder: Team huddle, Thu 10:00",
-            "Team huddle\nThursday 10:00\n\nYou are receiving this reminder because you are a guest on this event.\n",
+            "Team huddle\nThursday 10:00\n\nYou are receiving this reminder because you are a guest on it.\n",
         ),
         (
             "nagios@monitor.riverside.example",
