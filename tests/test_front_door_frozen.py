@@ -50,8 +50,8 @@ def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
     assert measured().frozen_rules.right >= 122  # the rules alone
     # frozen2.toml: 175 before the second round, 189 after it; the third round read its misses (216), the
     # fourth (quiet questions as concerns) reached 218, the fifth (part eight; the model trained on frozen3
-    # too) 220.
-    assert measured2().frozen_model.right >= 220  # of 221
+    # too) 221.
+    assert measured2().frozen_model.right >= 221  # of 221
     assert measured2().frozen_rules.right >= 193
 
 
@@ -59,7 +59,7 @@ def test_each_person_kind_keeps_its_recall_on_the_frozen_sets() -> None:
     floors = {"complaint": 45, "concern": 19, "compliment": 18, "comment": 14, "out_of_scope": 5}
     found = {kind: measured().frozen_model.kind_score(kind).true_positives for kind in floors}
     assert all(found[kind] >= floor for kind, floor in floors.items()), found
-    floors2 = {"complaint": 58, "concern": 32, "compliment": 27, "comment": 21, "out_of_scope": 17}
+    floors2 = {"complaint": 58, "concern": 33, "compliment": 27, "comment": 21, "out_of_scope": 17}
     found2 = {kind: measured2().frozen_model.kind_score(kind).true_positives for kind in floors2}
     assert all(found2[kind] >= floor for kind, floor in floors2.items()), found2
 
