@@ -64,6 +64,8 @@ def test_a_greeting_to_another_organisation_makes_the_mail_theirs(chain: RuleCha
     assert judge(chain, body, subject="Tablets").kind == "out_of_scope"
     ours = "Dear Sir, my dad was sent to hospital on Monday and nobody rang me. I want an explanation.\n"
     assert judge(chain, ours, subject="Not told").kind == "complaint"
+    supported = "Dear Housing Support Team,\n\nNobody came to help my brother with his shopping again.\n"
+    assert judge(chain, supported, subject="Shopping").kind == "complaint"
 
 
 def test_praise_in_idiom_with_contentment_is_a_compliment_not_a_disclaimer(chain: RuleChain) -> None:
