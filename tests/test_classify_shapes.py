@@ -134,3 +134,39 @@ def test_notifications_without_list_headers_are_not_answered(
 ) -> None:
     verdict = judge(chain, body, sender=sender, subject=subject)
     assert verdict.kind == "bulk" and not verdict.may_auto_reply
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body"),
+    [
+        (
+            "alerts@tenders.example.gov.uk",
+            "New opportunity: supported living lot 2",
+            "Title: Supported living lot 2\nClosing date: 20/01/2027\n\nLog in to view the full notice.\n",
+        ),
+        (
+            "news@sector-body.example.org",
+            "Winter bulletin",
+            "WINTER BULLETIN\n\nFlu jabs for staff are free until March.\n\n"
+            "If you no longer wish to receive this bulletin, reply with REMOVE.\n",
+        ),
+    ],
+)
+def test_a_systems_notice_with_nobody_in_it_is_not_answered(
+    chain: RuleChain, sender: str, subject: str, body: str
+) -> None:
+    verdict = judge(chain, body, sender=sender, subject=subject)
+    assert verdict.kind == "bulk" and not verdict.may_auto_reply
+
+
+def test_a_person_with_rows_and_a_portal_is_still_a_person(chain: RuleChain) -> None:
+    """Rows and an account's words, but the writer or their relative is in the mail: a case opens."""
+    rows = "Monday: no carer\nTuesday: carer late\n\nLog in to the family portal: my dad's notes stop.\n"
+    assert judge(chain, rows, subject="Rota").kind == "complaint"
+    bare = "Log in to the family portal: nothing since 12 November. Visits: none recorded. Fix it.\n"
+    assert judge(chain, bare, subject="Portal").kind != "bulk"  # one kind of mark: still a person's
+
+
+def test_a_wish_offered_to_be_weighed_up_is_a_comment(chain: RuleChain) -> None:
+    body = "A bird feeder by the lounge would be wonderful for the residents. Thanks for considering it.\n"
+    assert judge(chain, body, subject="Bird feeder").kind == "comment"
