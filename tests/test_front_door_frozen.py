@@ -52,7 +52,7 @@ def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
     # fourth (quiet questions as concerns) reached 218, the fifth (part eight; the model trained on frozen3
     # too) 221.
     assert measured2().frozen_model.right >= 221  # of 221
-    assert measured2().frozen_rules.right >= 193
+    assert measured2().frozen_rules.right >= 195
 
 
 def test_each_person_kind_keeps_its_recall_on_the_frozen_sets() -> None:
