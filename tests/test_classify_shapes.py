@@ -170,3 +170,20 @@ def test_a_person_with_rows_and_a_portal_is_still_a_person(chain: RuleChain) -> 
 def test_a_wish_offered_to_be_weighed_up_is_a_comment(chain: RuleChain) -> None:
     body = "A bird feeder by the lounge would be wonderful for the residents. Thanks for considering it.\n"
     assert judge(chain, body, subject="Bird feeder").kind == "comment"
+
+
+def test_one_systems_mark_with_nobody_in_it_is_borderline_not_answered(chain: RuleChain) -> None:
+    """A notice with only one mark opens a case like anyone's mail, but nothing automatic is sent."""
+    notice = "Heating control will be unavailable on Monday from 9 to 11 while the boiler is serviced.\n"
+    verdict = judge(chain, notice, sender="bms@building-systems.example.com", subject="Planned work")
+    assert not verdict.may_auto_reply and "bulk_marks" in verdict.flags
+    person = "The lift will be unavailable again and my mother can't get downstairs. I want it fixed.\n"
+    assert judge(chain, person, subject="Lift").may_auto_reply
+
+
+def test_a_session_priced_by_the_hour_and_bookings_taken_is_a_pitch(chain: RuleChain) -> None:
+    body = (
+        "I run music sessions for people living with dementia and I'm taking bookings for spring.\n"
+        "Sessions are £80 for an hour. Would you like me to send some dates?\n"
+    )
+    assert judge(chain, body, sender="ed@songs-for-all.example.com", subject="Music").kind == "out_of_scope"
