@@ -1,6 +1,7 @@
 """Figures on the frozen front-door sets (issue 13) held as floors. Both sets are now "seen" (their misses
 were read in the third round), so these guard against falling back, not out-of-sample claims; the kind
-model used for each is trained on the tuning set and the other seen set, never on the set it is scored on.
+model used for each is trained on the tuning set and the other seen sets (frozen3.toml too since the sixth
+session), never on the set it is scored on.
 They may rise; they must not fall. Run ``python scripts/front_door_report.py [--set PATH]`` for the table."""
 
 from __future__ import annotations
@@ -43,34 +44,36 @@ def test_no_machine_mail_is_answered() -> None:
 
 
 def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
-    # frozen.toml: first measured 136 (rules + model) and 116 (rules alone) of 150; 142 after round two.
-    assert measured().frozen_model.right >= 144  # of 150
+    # frozen.toml: first measured 136 (rules + model) and 116 (rules alone) of 150; 142 after round two,
+    # 144 after the fourth, 145 after the fifth (part eight).
+    assert measured().frozen_model.right >= 145  # of 150
     assert measured().frozen_rules.right >= 122  # the rules alone
     # frozen2.toml: 175 before the second round, 189 after it; the third round read its misses (216), the
-    # fourth (quiet questions as concerns) reached 218.
-    assert measured2().frozen_model.right >= 218  # of 221
-    assert measured2().frozen_rules.right >= 191
+    # fourth (quiet questions as concerns) reached 218, the fifth (part eight; the model trained on frozen3
+    # too) 221.
+    assert measured2().frozen_model.right >= 221  # of 221
+    assert measured2().frozen_rules.right >= 195
 
 
 def test_each_person_kind_keeps_its_recall_on_the_frozen_sets() -> None:
-    floors = {"complaint": 45, "concern": 18, "compliment": 18, "comment": 14, "out_of_scope": 5}
+    floors = {"complaint": 45, "concern": 19, "compliment": 18, "comment": 14, "out_of_scope": 5}
     found = {kind: measured().frozen_model.kind_score(kind).true_positives for kind in floors}
     assert all(found[kind] >= floor for kind, floor in floors.items()), found
-    floors2 = {"complaint": 58, "concern": 32, "compliment": 25, "comment": 21, "out_of_scope": 17}
+    floors2 = {"complaint": 58, "concern": 33, "compliment": 27, "comment": 21, "out_of_scope": 17}
     found2 = {kind: measured2().frozen_model.kind_score(kind).true_positives for kind in floors2}
     assert all(found2[kind] >= floor for kind, floor in floors2.items()), found2
 
 
 def test_safeguarding_recall_on_the_frozen_sets_does_not_fall() -> None:
     assert measured().frozen_model.flag_score("safeguarding").true_positives >= 11  # of 11
-    assert measured2().frozen_model.flag_score("safeguarding").true_positives >= 15  # of 16
+    assert measured2().frozen_model.flag_score("safeguarding").true_positives >= 16  # of 16
 
 
 def test_no_persons_mail_is_taken_for_out_of_scope_on_the_frozen_sets() -> None:
     # Out of scope opens no case and writes to nobody: a person's mail taken for it is a complaint dropped.
     people = {"complaint", "concern", "compliment", "comment", "subject_access", "foi"}
     for r in (measured(), measured2()):
-        for evaluation in (r.frozen_model, r.frozen_rules):
+        for evaluation in (r.frozen_model, r.frozen_rules, r.tuning_model, r.tuning_rules):
             lost = [
                 j.file
                 for j in evaluation.judgements
