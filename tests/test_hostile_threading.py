@@ -12,19 +12,22 @@ library, keeping our headers ours.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from mailbot.app import App
+from mailbot.app import App, build_app
+from mailbot.config.settings import load_config
 from mailbot.db.models import Case, CaseEvent, InboundMessage, Outbox
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from mailbot.testing.smtp import CapturedMessage
+from tests.conftest import ENVIRON, Clock, write_config
 from tests.test_routing_e2e import STAFF
 
 MARGARET, MARGARET_NAME = "margaret.jones@example.net", "Margaret Jones"
@@ -679,6 +682,39 @@ def test_a_trusted_web_form_acknowledges_the_person_in_its_reply_to(world: World
     assert stranger_case(world, "ann.other@example.net").complainant_name == "Ann Other"
     assert header_names(ack) == ANSWER
     assert_safe(world)
+
+
+@pytest.fixture
+def world_owning_its_domain(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpCapture, database_url: str, clock: Clock
+) -> Iterator[World]:
+    """An organisation that lists its whole domain among its own addresses, its web form included."""
+    path = write_config(tmp_path, dovecot, smtp_server, database_url, STAFF + INTAKE)
+    named = 'from_name = "Riverside Care Trust Complaints"\n'
+    path.write_text(path.read_text().replace(named, named + 'own_addresses = ["@riverside.example"]\n'))
+    app = build_app(load_config(path, ENVIRON), clock=clock)
+    jobs.poll_cycle(app)
+    yield World(app, dovecot, smtp_server)
+    app.close()
+
+
+def test_a_trusted_web_form_from_a_domain_of_ours_acknowledges_its_writer_and_nobody_else(
+    world_owning_its_domain: World,
+) -> None:
+    # The form's address is ours (own_address), but the letter goes to the person its Reply-To names: the
+    # form is named in reply_to_trusted_senders and our server vouches for it.
+    world = world_owning_its_domain
+    form = raw(FORMS, "Riverside web form", "Complaint form", COMPLAINT, "<form-3@riverside.example>",
+               [("Reply-To", "Ann Other <ann.other@example.net>")])  # fmt: skip
+    world.send(vouched(form))
+
+    ack = world.one_to("ann.other@example.net")
+    assert ack.message["To"] == "Ann Other <ann.other@example.net>" and world.to(FORMS) == []
+    # Unvouched, the same form names nobody we may write to: its own address is ours, so nothing goes.
+    world.send(raw(FORMS, "Riverside web form", "Complaint form", COMPLAINT, "<form-4@evil.example>",
+                   [("Reply-To", TARGET)]))  # fmt: skip
+    assert world.to(TARGET) == [] and world.to(FORMS) == []
+    assert_safe(world, TARGET)
 
 
 def test_a_forged_web_form_cannot_make_us_write_to_its_reply_to(world: World) -> None:

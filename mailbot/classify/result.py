@@ -17,7 +17,8 @@ KINDS = frozenset(kind.value for kind in Kind)  # plain strings: rules files nam
 # Flags that forbid an automatic mail whatever the kind (set by rules/classify.toml).
 # "bulk_marks": one mark of mass mail on what otherwise reads as a person's mail (borderline: nobody is
 # written to automatically, the coordinator is told).
-SILENCING_FLAGS = frozenset({"own_address", "suppress_auto_reply", "bulk_marks", NO_REPLY_FLAG})
+OWN_ADDRESS_FLAG = "own_address"
+SILENCING_FLAGS = frozenset({OWN_ADDRESS_FLAG, "suppress_auto_reply", "bulk_marks", NO_REPLY_FLAG})
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ class Classification:
 
     @property
     def may_auto_reply(self) -> bool:
-        return self.kind not in SILENT_KINDS and not SILENCING_FLAGS.intersection(self.flags)
+        return self.may_auto_reply_but_for(frozenset())
+
+    def may_auto_reply_but_for(self, flags: frozenset[str]) -> bool:
+        """Whether the mail may be answered automatically if ``flags`` did not silence it."""
+        return self.kind not in SILENT_KINDS and not (SILENCING_FLAGS - flags).intersection(self.flags)
 
     @property
     def is_new_feedback(self) -> bool:

@@ -16,6 +16,7 @@ from mailbot.outgoing.outbox import Recipient, Threading
 from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 from mailbot.routing.kinds import reply_letter
+from mailbot.routing.opening import may_answer
 from mailbot.vocabulary import RECORDED_STAGE
 
 
@@ -26,7 +27,7 @@ def acknowledge(r: Routing, case: Case, policy: Policy) -> str:
         case.flags = sorted({*case.flags, "imported"})
         records.log_event(r.session, case, "mailbot", "not acknowledged", r.now, "imported: nothing is sent")
         return "imported without acknowledgement"
-    if not r.verdict.may_auto_reply:
+    if not may_answer(r):
         reason = "the mail must not be answered automatically"
         records.log_event(r.session, case, "mailbot", "not acknowledged", r.now, reason, r.inbound)
         return f"no acknowledgement ({reason})"

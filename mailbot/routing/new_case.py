@@ -11,7 +11,7 @@ from mailbot.routing import safeguarding
 from mailbot.routing.answer import acknowledge
 from mailbot.routing.context import Routing
 from mailbot.routing.kinds import opening_stage
-from mailbot.routing.opening import complainant, open_case
+from mailbot.routing.opening import complainant, may_answer, open_case
 from mailbot.staff import commands
 from mailbot.staff.reply_text import MARKERS
 from mailbot.vocabulary import FEEDBACK_KINDS, Kind
@@ -65,7 +65,7 @@ def notify_coordinator(r: Routing, case: Case, text: str, new_case: bool) -> str
         "original_text": text, "sender": r.actor, "commands": USAGE_LINES, "new_case": new_case,
         "notes": coordinator_notes(r, new_case),
         "unsure": new_case and r.verdict.unsure, "confidence": r.verdict.confidence,
-        "guessed": r.verdict.kind, "no_reply": new_case and not r.verdict.may_auto_reply,
+        "guessed": r.verdict.kind, "no_reply": new_case and not may_answer(r),
         "attachments": r.attachments, "markers": MARKERS,
     }  # fmt: skip
     people = alerts.coordinator_of(r.app, case)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from mailbot import checked
 from mailbot.cases import records, stages
 from mailbot.cases.reference import issue_reference
+from mailbot.classify.result import OWN_ADDRESS_FLAG
 from mailbot.db.models import Case
 from mailbot.intake import forwarded
 from mailbot.intake.headers import Address
@@ -57,6 +58,17 @@ def complainant(r: Routing) -> Address | None:
     ):  # the pipeline's check of the sender: a staff address our server vouches for
         return forwarded.original_sender(r.mail) or r.mail.sender
     return _trusted_reply_to(r) or r.mail.sender
+
+
+def may_answer(r: Routing) -> bool:
+    """Whether the writer may be written to automatically: as the verdict says, except that a trusted web
+    form's ``own_address`` is the form's, not its writer's (it sends from an address of ours for the person
+    its Reply-To names, and our server vouches for it), so it alone does not silence the letter."""
+    if r.verdict.may_auto_reply:
+        return True
+    return (
+        r.verdict.may_auto_reply_but_for(frozenset({OWN_ADDRESS_FLAG})) and _trusted_reply_to(r) is not None
+    )
 
 
 def _trusted_reply_to(r: Routing) -> Address | None:

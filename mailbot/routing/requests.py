@@ -12,7 +12,7 @@ from mailbot.outgoing import alerts
 from mailbot.outgoing.outbox import Recipient
 from mailbot.routing.answer import answer
 from mailbot.routing.context import Routing
-from mailbot.routing.opening import complainant, open_case
+from mailbot.routing.opening import complainant, may_answer, open_case
 from mailbot.vocabulary import REQUEST_KINDS, CaseStatus, Kind
 
 LETTER = "request_received"
@@ -51,7 +51,7 @@ def _forward(r: Routing, case: Case, clock: RequestClock, officer: str | None) -
     people = [Recipient("", officer)] if officer else alerts.people_for(r.app, "lead")
     details = {
         **letter_details(r.kind, clock), "original_text": r.text, "sender": r.actor,
-        "acknowledged": r.inbound.send_allowed and r.verdict.may_auto_reply,
+        "acknowledged": r.inbound.send_allowed and may_answer(r),
     }  # fmt: skip
     sent = alerts.alert(r.session, r.app, case, FORWARD_LETTER, people, r.now, r.key, details)
     return ", ".join(sent) or "nobody (set [forwarding] " + r.kind + ")"
@@ -60,7 +60,7 @@ def _forward(r: Routing, case: Case, clock: RequestClock, officer: str | None) -
 def _acknowledge(r: Routing, case: Case, clock: RequestClock) -> str:
     if not r.inbound.send_allowed:
         return "imported without acknowledgement"
-    if not r.verdict.may_auto_reply:
+    if not may_answer(r):
         records.log_event(
             r.session, case, "mailbot", "not acknowledged", r.now, "no automatic mail", r.inbound
         )
