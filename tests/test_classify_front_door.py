@@ -4,25 +4,20 @@ another organisation, sales and phishing out of scope. Each case here is in word
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from mailbot.classify import Classification, RuleChain, classify, load_chain
-from mailbot.intake.parse import parse_mail
+from mailbot.classify import Classification, RuleChain
+from tests.judging import judged, rule_chain
 from tests.mails import mail
-
-RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
-OWN = frozenset({"complaints@riverside.example", "@riverside.example"})
 
 
 @pytest.fixture(scope="module")
 def chain() -> RuleChain:
-    return load_chain(RULES)
+    return rule_chain()
 
 
 def judge(chain: RuleChain, raw: bytes) -> Classification:
-    return classify(parse_mail(raw), chain, own_addresses=OWN)
+    return judged(chain, raw)
 
 
 def html_mail(sender: str, subject: str, html: str) -> bytes:

@@ -7,29 +7,21 @@ rules alone decide here (no kind model); every mail is worded unlike the labelle
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from mailbot.classify import Classification, RuleChain, classify, load_chain
-from mailbot.intake.parse import parse_mail
-from tests.mails import mail
-
-RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
-OWN = frozenset({"complaints@riverside.example", "@riverside.example"})
+from mailbot.classify import Classification, RuleChain
+from tests.judging import judged_words, rule_chain
 
 
 @pytest.fixture(scope="module")
 def chain() -> RuleChain:
-    return load_chain(RULES)
+    return rule_chain()
 
 
 def judge(
     chain: RuleChain, body: str, sender: str = "pat.hill@example.net", subject: str = "Hello"
 ) -> Classification:
-    return classify(
-        parse_mail(mail(sender=sender, name="Pat Hill", subject=subject, body=body)), chain, own_addresses=OWN
-    )
+    return judged_words(chain, body, sender, "Pat Hill", subject)
 
 
 def test_a_seller_who_borrows_a_worry_and_tells_a_founders_story_is_out_of_scope(chain: RuleChain) -> None:

@@ -13,25 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.classify import Classification, ClassifyRulesError, RuleChain, classify, load_chain
-from mailbot.intake.parse import parse_mail
-from tests.mails import mail
-
-RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
-OWN = frozenset({"complaints@riverside.example", "@riverside.example"})
+from mailbot.classify import Classification, ClassifyRulesError, RuleChain, load_chain
+from tests.judging import judged_words, rule_chain
 
 
 @pytest.fixture(scope="module")
 def chain() -> RuleChain:
-    return load_chain(RULES)
+    return rule_chain()
 
 
 def judge(
     chain: RuleChain, body: str, sender: str = "sam.reid@example.net", subject: str = "Hello"
 ) -> Classification:
-    return classify(
-        parse_mail(mail(sender=sender, name="Sam Reid", subject=subject, body=body)), chain, own_addresses=OWN
-    )
+    return judged_words(chain, body, sender, "Sam Reid", subject)
 
 
 def test_a_seller_writing_as_a_worried_son_is_out_of_scope_and_not_answered(chain: RuleChain) -> None:

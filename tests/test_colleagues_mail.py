@@ -5,26 +5,21 @@ our own addresses, whatever the kind."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from mailbot.classify import Classification, RuleChain, classify, load_chain
+from mailbot.classify import Classification, RuleChain
 from mailbot.classify.result import ThreadMatch
-from mailbot.intake.parse import parse_mail
+from tests.judging import judged, rule_chain
 from tests.mails import mail
-
-RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
-OWN = frozenset({"complaints@riverside.example", "@riverside.example"})
 
 
 @pytest.fixture(scope="module")
 def chain() -> RuleChain:
-    return load_chain(RULES)
+    return rule_chain()
 
 
 def judge(chain: RuleChain, raw: bytes, thread: ThreadMatch | None = None) -> Classification:
-    return classify(parse_mail(raw), chain, thread=thread, own_addresses=OWN)
+    return judged(chain, raw, thread)
 
 
 def colleague(subject: str, body: str, sender: str = "dee.marsh@riverside.example") -> bytes:
