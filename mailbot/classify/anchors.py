@@ -14,26 +14,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from re import _casefix, _constants, _parser  # the standard parser: the same reading the engine uses
+from re import _constants, _parser  # the standard parser: the same reading the engine uses
 
+from mailbot.classify.mail_words import fold
 from mailbot.classify.wording import _alternation, _prefix_tree
 
 _MOST = 64  # strings kept in one set before a part of the pattern is treated as "anything"
 _EMPTY = frozenset({""})
 _Info = tuple[frozenset[str] | None, list[frozenset[str]]]  # (every string it can match, or None; needs)
-
-# Case-insensitive matching treats a few letters as one ("s" and the long s U+017F, "k" and the Kelvin sign):
-# each such group is folded to one letter, so a string the engine would match is always found.
-_SAME_LETTER = {
-    code: chr(min(code, *others)) for code, others in _casefix._EXTRA_CASES.items() if min(others) < code
-}
-
-
-def fold(text: str) -> str:
-    """Lower case as the regular-expression engine compares letters when told to ignore case."""
-    if text.isascii():
-        return text.lower()
-    return text.replace("\u0130", "i").lower().translate(_SAME_LETTER)  # "İ" lowers to two characters
 
 
 def needed_strings(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
