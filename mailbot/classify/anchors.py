@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from itertools import chain
 from re import _constants, _parser  # the standard parser: the same reading the engine uses
 
-from mailbot.classify.mail_words import fold
-from mailbot.classify.wording import _alternation, _prefix_tree
+from mailbot.classify.mail_words import _alternation, _prefix_tree, fold
 
 _MOST = 64  # strings kept in one set before a part of the pattern is treated as "anything"
 _EMPTY = frozenset({""})

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from re import _casefix
 from typing import Any
-
-from mailbot.classify.rules import normalise_wording
 
 # Case-insensitive matching treats a few letters as one ("s" and the long s U+017F, "k" and the Kelvin sign):
 # each such group is folded to one letter, so a string the engine would match is always found.
@@ -33,6 +31,40 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     return text.replace("\u0130", "i").lower().translate(_SAME_LETTER)  # "İ" lowers to two characters
+
+
+def normalise_wording(text: str) -> str:
+    """Curly quotes and non-breaking spaces as typed by phones and Word, made plain for phrase matching."""
+    return text.translate(_PLAIN)
+
+
+_PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\xa0": " "})
+
+
+# --- phrase lists as prefix trees (wording.phrase_pattern, first_words, anchors) ----------------------------
+
+_END = ""  # the key that marks a phrase ending at this node of the tree
+
+
+def _prefix_tree(sequences: Sequence[Sequence[str]]) -> dict[str, dict]:
+    tree: dict[str, dict] = {}
+    for atoms in sequences:
+        node = tree
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[_END] = {}
+    return tree
+
+
+def _depth(node: dict[str, dict]) -> int:
+    return max((1 + _depth(child) for atom, child in node.items() if atom != _END), default=0)
+
+
+def _alternation(node: dict[str, dict]) -> str:
+    # Longer continuations first and the phrase ending here last: the longest phrase wins, as before.
+    atoms = sorted((a for a in node if a != _END), key=lambda a: -_depth(node[a]))
+    branches = [atom + _alternation(node[atom]) for atom in atoms] + ([""] if _END in node else [])
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 class MailWords:
@@ -145,3 +177,51 @@ def _needs(phrase: str) -> _Needs | None:
     if not words and not beginnings:
         return None
     return _Needs(frozenset(words), tuple(sorted(beginnings, key=len, reverse=True)))
+
+
+# --- free-form patterns (rules.compile_patterns) ------------------------------------------------------------
+
+
+class NeedingPattern:
+    """A compiled pattern with the folded strings any match of it holds (anchors.needed_strings: one of each
+    set). ``search``, ``finditer`` and ``findall`` give exactly what the pattern's own would; on a text that
+    lacks every string of a set they answer at once, without the engine trying the pattern at every
+    character."""
+
+    def __init__(self, pattern: re.Pattern[str], needs: Sequence[frozenset[str]]) -> None:
+        self.compiled = pattern
+        self.pattern, self.flags = pattern.pattern, pattern.flags
+        self.match, self.fullmatch = pattern.match, pattern.fullmatch
+        self.needs = tuple(tuple(sorted(strings, key=len, reverse=True)) for strings in needs[:_SETS_ASKED])
+
+    def may_match(self, text: str) -> bool:
+        if not self.needs or len(text) < SHORT:
+            return True
+        folded = folded_text(text)
+        return all(any(s in folded for s in strings) for strings in self.needs)
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.compiled.search(text, pos) if self.may_match(text) else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text) if self.may_match(text) else iter(())
+
+    def findall(self, text: str) -> list[Any]:
+        return self.compiled.findall(text) if self.may_match(text) else []
+
+    def __repr__(self) -> str:
+        return f"NeedingPattern({self.compiled!r})"
+
+
+_SETS_ASKED = 2  # the rarest sets of needed strings: the rest seldom rule out what these let through
+_FOLDED: dict[str, str] = {}
+
+
+def folded_text(text: str) -> str:
+    """The text folded, once for the several patterns that read the same text."""
+    folded = _FOLDED.get(text)
+    if folded is None:
+        if len(_FOLDED) >= _TEXTS_KEPT:
+            del _FOLDED[next(iter(_FOLDED))]
+        folded = _FOLDED[text] = fold(text)
+    return folded

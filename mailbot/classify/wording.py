@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mailbot.classify.mail_words import PhrasePattern
+from mailbot.classify.mail_words import PhrasePattern, _alternation, _prefix_tree
 from mailbot.classify.rules import (
     MailContext,
     Param,
@@ -63,30 +63,6 @@ def _phrase_atoms(phrase: str, fold: bool) -> list[str]:
 def _folded(ch: str) -> str:
     lower = ch.lower()
     return lower if len(lower) == 1 else ch  # "İ" lowers to two characters: kept as written
-
-
-_END = ""  # the key that marks a phrase ending at this node of the tree
-
-
-def _prefix_tree(sequences: Sequence[Sequence[str]]) -> dict[str, dict]:
-    tree: dict[str, dict] = {}
-    for atoms in sequences:
-        node = tree
-        for atom in atoms:
-            node = node.setdefault(atom, {})
-        node[_END] = {}
-    return tree
-
-
-def _depth(node: dict[str, dict]) -> int:
-    return max((1 + _depth(child) for atom, child in node.items() if atom != _END), default=0)
-
-
-def _alternation(node: dict[str, dict]) -> str:
-    # Longer continuations first and the phrase ending here last: the longest phrase wins, as before.
-    atoms = sorted((a for a in node if a != _END), key=lambda a: -_depth(node[a]))
-    branches = [atom + _alternation(node[atom]) for atom in atoms] + ([""] if _END in node else [])
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 @register
