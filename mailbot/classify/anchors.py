@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from itertools import chain
 from re import _constants, _parser  # the standard parser: the same reading the engine uses
 
-from mailbot.classify.mail_words import _alternation, _prefix_tree, fold
+import ahocorasick
+
+from mailbot.classify.mail_words import fold
 
 _MOST = 64  # strings kept in one set before a part of the pattern is treated as "anything"
 _EMPTY = frozenset({""})
@@ -253,21 +255,21 @@ _SHORT = 3  # strings shorter than this are looked for one by one: they occur in
 
 
 class Needles:
-    """Every string the patterns need, found in a text in one pass: a prefix tree of them, tried at each
-    place as a lookahead. At each place it finds the longest string there; the shorter ones there are its
-    beginnings, so each string's beginnings that are also needed are listed once, here."""
+    """Every string the patterns need, found in a text in one pass: the strings of three letters or more by
+    an Aho-Corasick automaton (pyahocorasick, in C), which reports every place each one occurs, overlapping
+    ones too; the shorter ones, which occur in nearly every text, one by one."""
 
     def __init__(self, patterns: Iterable[AnchoredPattern]) -> None:
         patterns = list(patterns)
         wanted = {s for p in patterns for strings in p.needs for s in strings}
         wanted |= {s for p in patterns for s in p.start_strings or ()}
         self.short = sorted(s for s in wanted if len(s) < _SHORT)
-        long = {s for s in wanted if len(s) >= _SHORT}
-        atoms = [[re.escape(ch) for ch in s] for s in sorted(long)]
-        self.scan = (
-            re.compile("(?=(" + _alternation(_prefix_tree(atoms)) + "))", re.DOTALL) if atoms else None
-        )
-        self.beginnings = {s: [s[:n] for n in range(_SHORT, len(s) + 1) if s[:n] in long] for s in long}
+        self.scan: ahocorasick.Automaton | None = None
+        if long := sorted(s for s in wanted if len(s) >= _SHORT):
+            self.scan = ahocorasick.Automaton()
+            for string in long:
+                self.scan.add_word(string, string)
+            self.scan.make_automaton()
         self.longest = max(map(len, wanted), default=0)
         # Each pattern listed under the strings of its first (rarest) set: the few a text may match are then
         # found from the strings it holds, without asking each of several hundred patterns in turn.
@@ -287,8 +289,7 @@ class Needles:
     def found_in(self, folded: str) -> set[str]:
         found = {s for s in self.short if s in folded}
         if self.scan is not None:
-            longest = set(self.scan.findall(folded))  # the longest string at each place, gathered in C
-            found.update(s for at_place in longest for s in self.beginnings[at_place])
+            found.update(string for _end, string in self.scan.iter(folded))
         return found
 
 
