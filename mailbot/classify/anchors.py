@@ -177,6 +177,8 @@ class AnchoredPattern:
         None  # the strings themselves, when the one-pass scan finds them all
     )
     at_word_start: bool = False  # the pattern opens with \b before a letter: "son" in "person" is no start
+    # ... and every start string is letters (word characters) only: its places never overlap (see search)
+    whole_words: bool = False
 
     @classmethod
     def of(cls, pattern: re.Pattern[str]) -> AnchoredPattern:
@@ -184,7 +186,7 @@ class AnchoredPattern:
         listed = starts if starts and min(map(len, starts)) >= _SHORT else None
         word = bool(starts) and pattern.pattern.startswith(r"\b") and all(_is_word(s[0]) for s in starts)
         places = None if starts is None else _places_of(starts, word)
-        return cls(pattern, needed_strings(pattern), places, listed, word)
+        return cls(pattern, needed_strings(pattern), places, listed, word, word and _all_words(starts))
 
     @classmethod
     def starting_with(cls, pattern: re.Pattern[str], starts: frozenset[str]) -> AnchoredPattern:
@@ -193,7 +195,7 @@ class AnchoredPattern:
         starts = _without(starts, lambda a, b: b.startswith(a))
         listed = starts if min(map(len, starts)) >= _SHORT else None
         word = all(_is_word(s[0]) for s in starts)
-        return cls(pattern, (starts,), _places_of(starts, word), listed, word)
+        return cls(pattern, (starts,), _places_of(starts, word), listed, word, word and _all_words(starts))
 
     def may_match(self, folded: FoldedText) -> bool:
         """False when the text lacks a string every match needs: the pattern cannot match it."""
@@ -212,6 +214,10 @@ class AnchoredPattern:
             if self.at_word_start:
                 places = [p for p in places if p == 0 or not _is_word(text[p - 1])]
             return self._search_at(text, places)
+        if self.whole_words:
+            # Inside (or right after) a run of word characters no \b can start another: the places one
+            # finditer gives, in C, are the places the search below would find one by one.
+            return self._search_from_each(text, self.starts.finditer(folded.folded))
         place = self.starts.search(folded.folded)
         for _ in range(_TRY_AT_WORD_STARTS if self.at_word_start else _TRY_ONE_BY_ONE):
             if place is None:
@@ -221,6 +227,15 @@ class AnchoredPattern:
                 return found
             place = self.starts.search(folded.folded, place.start() + 1)  # the next, even inside this one
         return None if place is None else self.pattern.search(text, place.start())
+
+    def _search_from_each(self, text: str, places: Iterable[re.Match[str]]) -> re.Match[str] | None:
+        for tried, place in enumerate(places):
+            if tried == _TRY_AT_WORD_STARTS:
+                return self.pattern.search(text, place.start())
+            found = self.pattern.match(text, place.start())
+            if found:
+                return found
+        return None
 
     def _search_at(self, text: str, places: Sequence[int]) -> re.Match[str] | None:
         for place in places[:_TRY_ONE_BY_ONE]:
@@ -244,6 +259,10 @@ def _places_of(strings: frozenset[str], at_word_start: bool = False) -> re.Patte
     letters, so a word start in the folded text is one in the text)."""
     alternatives = "|".join(map(re.escape, sorted(strings, key=len, reverse=True)))
     return re.compile(rf"\b(?:{alternatives})" if at_word_start else alternatives)
+
+
+def _all_words(strings: frozenset[str]) -> bool:
+    return all(_is_word(ch) for s in strings for ch in s)
 
 
 def _is_word(ch: str) -> bool:
