@@ -165,3 +165,25 @@ def test_a_pattern_is_searched_only_where_its_strings_are() -> None:
     (pattern,) = compile_patterns([r"\bunsubscribe\b"])
     found = pattern.search("To UN\u017fUBSCRIBE click" + PADDING)
     assert found is not None and found.group() == "UN\u017fUBSCRIBE"
+
+
+def test_the_quick_count_of_listed_words_never_hides_a_language(corpus_dir: Path) -> None:
+    """stop_words rules first count, from the text's words, how many listed words could occur; the full
+    count must agree wherever the quick one says there are too few."""
+    from mailbot.classify.wording import StopWordRule
+
+    chain = load_chain(ROOT / "rules" / "classify.toml")
+    rules = [step.rule for step in chain.steps if isinstance(step.rule, StopWordRule)]
+    assert rules
+    welsh = "Annwyl Syr, mae fy mam yn y cartref gofal ac nid yw'r staff wedi bod yn garedig. Diolch, cofion."
+    texts = [corpus_text(path) for path in corpus_files(corpus_dir)[::CORPUS_STRIDE]]
+    texts += [*labelled_texts(), welsh + PADDING, (welsh + " ") * 8, "I am Dad, and I'm writing" + PADDING]
+    for rule in rules:
+        for raw in texts:
+            text = normalise_wording(raw[:200_000])
+            tokens = re.findall(r"\w+(?:'\w+)?", text.casefold())
+            listed = {token for token in tokens if token in rule.words}
+            if rule._too_few(text):
+                assert len(listed) < rule.min_distinct, text[:60]
+    assert not rules[0]._too_few((welsh + " ") * 8)
+    assert rules[0]._too_few("I am Dad, and I'm writing" + PADDING)

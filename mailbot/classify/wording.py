@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mailbot.classify.mail_words import PhrasePattern, _alternation, _prefix_tree
+from mailbot.classify.mail_words import SHORT, PhrasePattern, _alternation, _prefix_tree, words_of
 from mailbot.classify.rules import (
     MailContext,
     Param,
@@ -127,8 +127,29 @@ class StopWordRule(Rule):
         self.min_distinct = int(params.get("min_distinct", 3))
         self.min_share = float(params.get("min_share", 0.08))
         self.places = _places(params)
+        # For the quick count (_too_few): plain ASCII words, words joined by an apostrophe ("i'r"), the rest.
+        self.plain = frozenset(w for w in self.words if w.isascii() and _RUN.fullmatch(w))
+        self.joined = tuple(m.groups() for w in self.words if w.isascii() and (m := _JOINED.fullmatch(w)))
+        self.others = len(self.words) - len(self.plain) - len(self.joined)
 
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
-        tokens = re.findall(r"\w+(?:'\w+)?", _read(context, self.places).casefold())
+        text = _read(context, self.places)
+        if self._too_few(text):
+            return False
+        tokens = _TOKEN.findall(text.casefold())
         listed = [token for token in tokens if token in self.words]
         return len(set(listed)) >= self.min_distinct and len(listed) >= self.min_share * len(tokens)
+
+    def _too_few(self, text: str) -> bool:
+        """Fewer listed words could occur than min_distinct, as the text's words (mail_words) tell. In a plain
+        ASCII text each token is a whole word, or two joined by an apostrophe, of the text lower-cased."""
+        if not text.isascii() or len(text) < SHORT:
+            return False
+        words = words_of(text).words
+        joined = sum(first in words and second in words for first, second in self.joined)
+        return len(self.plain & words) + joined + self.others < self.min_distinct
+
+
+_TOKEN = re.compile(r"\w+(?:'\w+)?")
+_RUN = re.compile(r"\w+")
+_JOINED = re.compile(r"(\w+)'(\w+)")
