@@ -88,6 +88,10 @@ class PhraseRule(Rule):
             return False
         text = _read(context, self.places)
         if self.unless is not None:
+            # Blanking whole phrases with a space takes words away and adds none: where the phrases cannot
+            # match the text as it is, they cannot match it blanked, and nothing need be blanked.
+            if not self.pattern.may_match(text):
+                return False
             text = self.unless.sub(" ", text)
         return bool(self.pattern.search(text))
 
