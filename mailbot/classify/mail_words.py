@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from re import _casefix
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Case-insensitive matching treats a few letters as one ("s" and the long s U+017F, "k" and the Kelvin sign):
 # each such group is folded to one letter, so a string the engine would match is always found.
@@ -92,9 +95,7 @@ def words_of(text: str) -> MailWords:
     """The text's words, made once for the several lists that read the same text."""
     words = _KEPT.get(text)
     if words is None:
-        if len(_KEPT) >= _TEXTS_KEPT:
-            del _KEPT[next(iter(_KEPT))]
-        words = _KEPT[text] = MailWords(text)
+        words = _kept(_KEPT, text, MailWords(text))
     return words
 
 
@@ -221,7 +222,16 @@ def folded_text(text: str) -> str:
     """The text folded, once for the several patterns that read the same text."""
     folded = _FOLDED.get(text)
     if folded is None:
-        if len(_FOLDED) >= _TEXTS_KEPT:
-            del _FOLDED[next(iter(_FOLDED))]
-        folded = _FOLDED[text] = fold(text)
+        folded = _kept(_FOLDED, text, fold(text))
     return folded
+
+
+def _kept(cache: dict[str, T], text: str, value: T) -> T:
+    """Keep ``value`` for ``text``, the oldest text making room. Scheduler jobs may classify in threads at
+    once: a text another thread has just made room with is simply not there to drop (the answer for a text
+    is the same whoever works it out)."""
+    if len(cache) >= _TEXTS_KEPT:
+        with suppress(StopIteration, KeyError, RuntimeError):
+            del cache[next(iter(cache))]
+    cache[text] = value
+    return value
