@@ -187,3 +187,12 @@ def test_the_quick_count_of_listed_words_never_hides_a_language(corpus_dir: Path
                 assert len(listed) < rule.min_distinct, text[:60]
     assert not rules[0]._too_few((welsh + " ") * 8)
     assert rules[0]._too_few("I am Dad, and I'm writing" + PADDING)
+
+
+def test_a_texts_words_are_its_runs_of_word_characters_folded(corpus_dir: Path) -> None:
+    from mailbot.classify.mail_words import MailWords
+
+    texts = [corpus_text(path) for path in corpus_files(corpus_dir)[::CORPUS_STRIDE]]
+    texts += ["".join(map(chr, range(128))) * 2, "Caf\u00e9 \u212aelvin \u0130stanbul, can't"]
+    for text in texts:
+        assert MailWords(text).words == frozenset(fold(w) for w in re.findall(r"\w+", text))
