@@ -120,3 +120,15 @@ def test_a_tracking_image_is_one_pixel_or_hidden() -> None:
     assert has_tracking_image('<p>Hi</p><img src="https://t.example/o.gif" width="1" height="1">')
     assert has_tracking_image('<img style="display:none" src="https://t.example/o.gif">')
     assert not has_tracking_image('<img src="logo.png" width="120" height="40">')
+
+
+def test_a_plain_ascii_texts_word_n_grams_are_scikit_learns() -> None:
+    from mailbot.classify.kind_model import _analysers, _ascii_word_grams
+
+    for text in (
+        "".join(map(chr, range(128))) * 3,
+        "I can't believe Dad's carer_1 left at 9:30 -- x y zz, A&E e-mail 22",
+        "Thank you!!  Mum loved it.\n\nRegards,\nJo",
+        "",
+    ):
+        assert _ascii_word_grams(text) == _analysers()[0](text)

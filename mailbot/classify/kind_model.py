@@ -125,7 +125,8 @@ class KindModel:
     def _word_counts(self, text: str) -> Counter[int]:
         """Columns of the word n-grams the model knows, counted in the order of first appearance."""
         vocabulary = self.parts[0].vocabulary
-        return Counter(vocabulary[g] for g in _analysers()[0](text) if g in vocabulary)
+        grams = _ascii_word_grams(text) if text.isascii() else _analysers()[0](text)
+        return Counter(vocabulary[g] for g in grams if g in vocabulary)
 
     def _char_counts(self, text: str) -> Counter[int]:
         """Columns of the character n-grams the model knows, counted as scikit-learn's char_wb analyser
@@ -227,6 +228,16 @@ def _part(vectorizer: Any) -> _Part:
     return _Part(
         {str(g): int(c) for g, c in vectorizer.vocabulary_.items()}, [float(x) for x in vectorizer.idf_]
     )
+
+
+def _ascii_word_grams(text: str) -> list[str]:
+    """scikit-learn's word analyser with WORDS for a plain ASCII text: its tokens (\\b\\w\\w+\\b) are the
+    runs of two or more word characters, which translate and split find three times faster."""
+    tokens = [t for t in text.lower().translate(_ASCII_NOT_WORD).split() if len(t) > 1]
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+_ASCII_NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
 
 
 def _analysers() -> tuple[Any, Any]:
