@@ -3,11 +3,13 @@ machine is shared). Parsing, quote stripping, the classification chain (with the
 given) and the safeguarding screening, over the mails of benchmarks/ingest.py and, with --corpus, every mail
 of the shared corpus. No servers: the steps are pure. Run by hand; the figures go in the README.
 
-    .venv/bin/python benchmarks/reading.py [--mails 500] [--corpus] [--model] [--profile] [--rules]
-                                           [--repeat 3]
+    .venv/bin/python benchmarks/reading.py [--mails 500] [--corpus] [--model] [--backstop] [--profile]
+                                           [--rules] [--repeat 3]
 
 ``--model`` classifies with the kind model trained as scripts/front_door_report.py trains it (a deployed bot
 has one once coordinators have labelled mail; a fresh database, as in benchmarks/ingest.py, has none).
+``--backstop`` screens with the safeguarding backstop's shipped model (rules/safeguarding_model.json), as a
+deployed bot does unless ``[cases] safeguarding_backstop = false``.
 ``--profile`` prints cProfile's costliest functions for each step; ``--rules`` the CPU each rule of the chain
 costs a mail (where it ran).
 """
@@ -67,11 +69,11 @@ class Steps:
             self.cpu[step] += time.process_time() - start
 
 
-def read_all(raws: list[bytes], steps: Steps, model) -> int:  # type: ignore[no-untyped-def]
+def read_all(raws: list[bytes], steps: Steps, model, backstop: Path | None = None) -> int:  # type: ignore[no-untyped-def]
     """Each mail as a worker reads it (mailbot.ahead._guess), its quotes stripped first (the chain then asks
     for the stripped text again, and gets it without stripping twice); the screening timed apart."""
     rules = load_chain(ROOT / "rules" / "classify.toml")
-    screening = load_screening(ROOT / "rules" / "safeguarding.toml")
+    screening = load_screening(ROOT / "rules" / "safeguarding.toml", backstop)
     screen = chain.screen
     chain.screen = lambda *a, **k: steps.run("screening", screen, *a, **k)
     read = 0
@@ -127,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mails", type=int, default=500)
     parser.add_argument("--corpus", action="store_true", help="also every .eml of ../shared/corpus")
     parser.add_argument("--model", action="store_true", help="classify with the tuning set's kind model")
+    parser.add_argument("--backstop", action="store_true", help="screen with the safeguarding backstop too")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--rules", action="store_true", help="CPU a mail of each rule of the chain")
     parser.add_argument("--repeat", type=int, default=1, help="runs; the lowest CPU of each step is shown")
@@ -137,10 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         from scripts import front_door_report
 
         model = front_door_report.tuning_model(ROOT / "tests" / "data" / "front_door" / "frozen.toml")
+    backstop = ROOT / "rules" / "safeguarding_model.json" if args.backstop else None
     best: dict[str, float] = {}
     for _ in range(args.repeat):
         steps = Steps(profile=False)
-        read = read_all(raws, steps, model)
+        read = read_all(raws, steps, model, backstop)
         for step, seconds in steps.cpu.items():
             best[step] = min(best.get(step, seconds), seconds)
     load = os.getloadavg()[0]
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         rule_costs(raws, model)
     if args.profile:  # a run of its own: profiling slows what it measures
         steps = Steps(profile=True)
-        read_all(raws, steps, model)
+        read_all(raws, steps, model, backstop)
     for step, profiler in steps.profilers.items():
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)

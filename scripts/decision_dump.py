@@ -8,7 +8,9 @@ labelled_more.toml, labelled_fresh.toml, labelled_seventh.toml) and every file o
 (../shared/corpus), it writes: the verdict as new mail with the kind model (kind, flags, rules hit and
 missed, confidence, reasons, the model's features, what the safeguarding screening found), the same as a
 reply on a case (new words only), the marks of mass mail each `mass_mail_marks` rule found, and a digest of
-the parsed mail, its new text (quotes stripped) and the text the kind model read. The model is trained as
+the parsed mail, its new text (quotes stripped) and the text the kind model read. Then the verdict again with
+the safeguarding backstop loaded (rules/safeguarding_model.json, as a deployed bot has it) and what the
+backstop thinks of the mail's most suspicious stretch, to the last bit. The model is trained as
 scripts/front_door_report.py trains it for the frozen set. The third frozen set is never read.
 """
 
@@ -25,10 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mailbot.classify import classify  # noqa: E402
-from mailbot.classify.chain import mail_context, model_text  # noqa: E402
+from mailbot.classify.chain import mail_context, model_text, safeguarding_parts  # noqa: E402
 from mailbot.classify.labelled import as_message, load_set, read_labels  # noqa: E402
 from mailbot.classify.marks import MassMailMarksRule  # noqa: E402
 from mailbot.classify.result import ThreadMatch  # noqa: E402
+from mailbot.classify.rules import normalise_wording  # noqa: E402
+from mailbot.classify.safeguarding import load_screening  # noqa: E402
 from mailbot.intake.parse import ParsedMail, UnparseableMail, parse_mail  # noqa: E402
 from mailbot.intake.quotes import new_text  # noqa: E402
 from scripts import front_door_report as report  # noqa: E402
@@ -37,6 +41,7 @@ FRONT_DOOR = ROOT / "tests" / "data" / "front_door"
 SETS = (FRONT_DOOR / "frozen.toml", FRONT_DOOR / "frozen2.toml", *report.TUNING_SETS)
 CORPUS = ROOT.parent / "shared" / "corpus"
 ON_A_CASE = ThreadMatch("CASE-0001", "references")
+BACKSTOP = ROOT / "rules" / "safeguarding_model.json"
 
 
 def mails(corpus: Path) -> list[tuple[str, bytes, frozenset[str]]]:
@@ -65,7 +70,7 @@ def parsed(mail: ParsedMail) -> str:
 
 
 def dump_one(where: str, raw: bytes, trusted: frozenset[str], model) -> list[str]:  # type: ignore[no-untyped-def]
-    chain, screening = report._chain_and_screening()
+    chain, screening = _loaded()
     try:
         mail = parse_mail(raw)
     except UnparseableMail as exc:
@@ -83,7 +88,37 @@ def dump_one(where: str, raw: bytes, trusted: frozenset[str], model) -> list[str
         for step in chain.steps:
             if isinstance(step.rule, MassMailMarksRule):
                 lines.append(f"{where}\t{label} marks {step.rule.name}\t{step.rule.marks(mail, context)!r}")
+    return lines + _with_backstop(where, mail, trusted, model)
+
+
+def _with_backstop(where: str, mail: ParsedMail, trusted: frozenset[str], model) -> list[str]:  # type: ignore[no-untyped-def]
+    """The verdicts with the backstop loaded, and the backstop's own reading of each set of parts."""
+    chain, screening = _loaded(backstop=True)
+    assert screening.backstop is not None
+    lines = []
+    for thread in (None, ON_A_CASE):
+        verdict = classify(
+            mail, chain, thread, report.OWN, screening, trusted_servers=trusted, model=model
+        )  # fmt: skip
+        verdict = replace(verdict, model_features=tuple((n, round(w, 9)) for n, w in verdict.model_features))
+        label = "new" if thread is None else "reply"
+        parts = [(p.where, normalise_wording(p.text)) for p in safeguarding_parts(mail, thread)]
+        lines.append(f"{where}\t{label} with backstop\t{astuple(verdict)!r}")
+        lines.append(f"{where}\t{label} backstop\t{screening.backstop.most_suspicious(parts)!r}")
     return lines
+
+
+_LOADED: dict[bool, tuple] = {}  # type: ignore[type-arg]
+
+
+def _loaded(backstop: bool = False):  # type: ignore[no-untyped-def]
+    """The chain and the screening, read once (not again for every mail)."""
+    if backstop not in _LOADED:
+        chain, screening = report._chain_and_screening()
+        if backstop:
+            screening = load_screening(ROOT / "rules" / "safeguarding.toml", BACKSTOP)
+        _LOADED[backstop] = (chain, screening)
+    return _LOADED[backstop]
 
 
 def main(argv: list[str] | None = None) -> int:

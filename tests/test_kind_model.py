@@ -60,6 +60,25 @@ def test_a_prediction_names_the_n_grams_that_pushed_it() -> None:
     assert all(weight > 0 for _name, weight in prediction.features)
 
 
+def test_scores_are_summed_in_the_vectors_order_to_the_last_bit() -> None:
+    """The kinds' scores come from one array operation; they must equal Python's sum over the vector in
+    its order, as they were computed before, so that no verdict moves by a rounding."""
+    from operator import mul
+
+    model = train(EXAMPLES)
+    for text in ("nobody came to Dad, not good enough " * 30, "thank you", "", "Mum Mum Mum worried"):
+        columns, values = model._vector(text)
+        expected = [
+            model.intercept[k] + sum(map(mul, map(model.coef[k].__getitem__, columns), values))
+            for k in range(len(model.kinds))
+        ]
+        assert model._scores(columns, values) == expected
+        pairs = zip(columns, values, strict=True)
+        pushes = sorted(((model.coef[0][c] * v, c) for c, v in pairs), reverse=True)
+        strongest = tuple((model._names[c], round(push, 4)) for push, c in pushes[:5] if push > 0)
+        assert model._strongest(columns, values, 0, 5) == strongest
+
+
 def test_a_file_that_is_not_a_model_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "kind-model.json"
     assert load(path) is None
@@ -101,3 +120,15 @@ def test_a_tracking_image_is_one_pixel_or_hidden() -> None:
     assert has_tracking_image('<p>Hi</p><img src="https://t.example/o.gif" width="1" height="1">')
     assert has_tracking_image('<img style="display:none" src="https://t.example/o.gif">')
     assert not has_tracking_image('<img src="logo.png" width="120" height="40">')
+
+
+def test_a_plain_ascii_texts_word_n_grams_are_scikit_learns() -> None:
+    from mailbot.classify.kind_model import _analysers, _ascii_word_grams
+
+    for text in (
+        "".join(map(chr, range(128))) * 3,
+        "I can't believe Dad's carer_1 left at 9:30 -- x y zz, A&E e-mail 22",
+        "Thank you!!  Mum loved it.\n\nRegards,\nJo",
+        "",
+    ):
+        assert _ascii_word_grams(text) == _analysers()[0](text)

@@ -95,3 +95,17 @@ def test_screening_reports_the_same_findings_as_before_on_a_disclosure(screening
     )
     findings = screen(screening, [TextPart("text", text)])
     assert {"physical", "financial"} <= {f.category for f in findings}
+
+
+def test_the_needed_strings_found_are_exactly_those_in_the_text(
+    screening: Screening, corpus_dir: Path
+) -> None:
+    """The one-pass scan (an Aho-Corasick automaton) finds every needed string the text holds, overlapping
+    ones too, and no other."""
+    anchored = [p for c in screening.categories for p in (*c.patterns, c.not_when_starts) if p]
+    wanted = {s for p in anchored for strings in p.needs for s in strings}
+    wanted |= {s for p in anchored for s in p.start_strings or ()}
+    texts = [fold(corpus_text(path)) for path in corpus_files(corpus_dir)[::CORPUS_STRIDE]]
+    texts += [fold("she hit him; he hits her. bank cards, pensions"), ""]
+    for text in texts:
+        assert screening.needles.found_in(text) == {s for s in wanted if s in text}

@@ -169,3 +169,19 @@ def test_check_config_loads_the_model_named(tmp_path: Path) -> None:
     assert "cases.safeguarding_model" in bad.text and "gone.json" in bad.text
     shipped = load_config(write(tmp_path, GOOD), {})
     assert "safeguarding model: loaded" in [f.text for f in data_findings(shipped)]
+
+
+def test_scores_are_added_up_in_the_vectors_order_to_the_last_bit() -> None:
+    """The classes' scores come from one array operation; they must equal adding each n-gram's weight
+    times its value one after another, as before, so that no stretch's probability moves by a rounding."""
+    m = model()
+    for text in (
+        "She told me the carer shouted at her and pushed her into the chair, and nobody came for hours.",
+        "The visit was fine and the carer was kind.",
+        "",
+    ):
+        vector = m.vector(text)
+        expected = list(m.intercept)
+        for column, value in vector.items():
+            expected = [s + w * value for s, w in zip(expected, m.columns[column], strict=True)]
+        assert m._scores(vector) == expected

@@ -14,26 +14,15 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from re import _casefix, _constants, _parser  # the standard parser: the same reading the engine uses
+from re import _constants, _parser  # the standard parser: the same reading the engine uses
 
-from mailbot.classify.wording import _alternation, _prefix_tree
+import ahocorasick
+
+from mailbot.classify.mail_words import fold
 
 _MOST = 64  # strings kept in one set before a part of the pattern is treated as "anything"
 _EMPTY = frozenset({""})
 _Info = tuple[frozenset[str] | None, list[frozenset[str]]]  # (every string it can match, or None; needs)
-
-# Case-insensitive matching treats a few letters as one ("s" and the long s U+017F, "k" and the Kelvin sign):
-# each such group is folded to one letter, so a string the engine would match is always found.
-_SAME_LETTER = {
-    code: chr(min(code, *others)) for code, others in _casefix._EXTRA_CASES.items() if min(others) < code
-}
-
-
-def fold(text: str) -> str:
-    """Lower case as the regular-expression engine compares letters when told to ignore case."""
-    if text.isascii():
-        return text.lower()
-    return text.replace("\u0130", "i").lower().translate(_SAME_LETTER)  # "İ" lowers to two characters
 
 
 def needed_strings(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
@@ -188,6 +177,8 @@ class AnchoredPattern:
         None  # the strings themselves, when the one-pass scan finds them all
     )
     at_word_start: bool = False  # the pattern opens with \b before a letter: "son" in "person" is no start
+    # ... and every start string is letters (word characters) only: its places never overlap (see search)
+    whole_words: bool = False
 
     @classmethod
     def of(cls, pattern: re.Pattern[str]) -> AnchoredPattern:
@@ -195,7 +186,7 @@ class AnchoredPattern:
         listed = starts if starts and min(map(len, starts)) >= _SHORT else None
         word = bool(starts) and pattern.pattern.startswith(r"\b") and all(_is_word(s[0]) for s in starts)
         places = None if starts is None else _places_of(starts, word)
-        return cls(pattern, needed_strings(pattern), places, listed, word)
+        return cls(pattern, needed_strings(pattern), places, listed, word, word and _all_words(starts))
 
     @classmethod
     def starting_with(cls, pattern: re.Pattern[str], starts: frozenset[str]) -> AnchoredPattern:
@@ -204,7 +195,7 @@ class AnchoredPattern:
         starts = _without(starts, lambda a, b: b.startswith(a))
         listed = starts if min(map(len, starts)) >= _SHORT else None
         word = all(_is_word(s[0]) for s in starts)
-        return cls(pattern, (starts,), _places_of(starts, word), listed, word)
+        return cls(pattern, (starts,), _places_of(starts, word), listed, word, word and _all_words(starts))
 
     def may_match(self, folded: FoldedText) -> bool:
         """False when the text lacks a string every match needs: the pattern cannot match it."""
@@ -223,6 +214,10 @@ class AnchoredPattern:
             if self.at_word_start:
                 places = [p for p in places if p == 0 or not _is_word(text[p - 1])]
             return self._search_at(text, places)
+        if self.whole_words:
+            # Inside (or right after) a run of word characters no \b can start another: the places one
+            # finditer gives, in C, are the places the search below would find one by one.
+            return self._search_from_each(text, self.starts.finditer(folded.folded))
         place = self.starts.search(folded.folded)
         for _ in range(_TRY_AT_WORD_STARTS if self.at_word_start else _TRY_ONE_BY_ONE):
             if place is None:
@@ -232,6 +227,15 @@ class AnchoredPattern:
                 return found
             place = self.starts.search(folded.folded, place.start() + 1)  # the next, even inside this one
         return None if place is None else self.pattern.search(text, place.start())
+
+    def _search_from_each(self, text: str, places: Iterable[re.Match[str]]) -> re.Match[str] | None:
+        for tried, place in enumerate(places):
+            if tried == _TRY_AT_WORD_STARTS:
+                return self.pattern.search(text, place.start())
+            found = self.pattern.match(text, place.start())
+            if found:
+                return found
+        return None
 
     def _search_at(self, text: str, places: Sequence[int]) -> re.Match[str] | None:
         for place in places[:_TRY_ONE_BY_ONE]:
@@ -257,6 +261,10 @@ def _places_of(strings: frozenset[str], at_word_start: bool = False) -> re.Patte
     return re.compile(rf"\b(?:{alternatives})" if at_word_start else alternatives)
 
 
+def _all_words(strings: frozenset[str]) -> bool:
+    return all(_is_word(ch) for s in strings for ch in s)
+
+
 def _is_word(ch: str) -> bool:
     """What the engine's \\w matches in a str pattern without re.ASCII."""
     return ch.isalnum() or ch == "_"
@@ -266,21 +274,21 @@ _SHORT = 3  # strings shorter than this are looked for one by one: they occur in
 
 
 class Needles:
-    """Every string the patterns need, found in a text in one pass: a prefix tree of them, tried at each
-    place as a lookahead. At each place it finds the longest string there; the shorter ones there are its
-    beginnings, so each string's beginnings that are also needed are listed once, here."""
+    """Every string the patterns need, found in a text in one pass: the strings of three letters or more by
+    an Aho-Corasick automaton (pyahocorasick, in C), which reports every place each one occurs, overlapping
+    ones too; the shorter ones, which occur in nearly every text, one by one."""
 
     def __init__(self, patterns: Iterable[AnchoredPattern]) -> None:
         patterns = list(patterns)
         wanted = {s for p in patterns for strings in p.needs for s in strings}
         wanted |= {s for p in patterns for s in p.start_strings or ()}
         self.short = sorted(s for s in wanted if len(s) < _SHORT)
-        long = {s for s in wanted if len(s) >= _SHORT}
-        atoms = [[re.escape(ch) for ch in s] for s in sorted(long)]
-        self.scan = (
-            re.compile("(?=(" + _alternation(_prefix_tree(atoms)) + "))", re.DOTALL) if atoms else None
-        )
-        self.beginnings = {s: [s[:n] for n in range(_SHORT, len(s) + 1) if s[:n] in long] for s in long}
+        self.scan: ahocorasick.Automaton | None = None
+        if long := sorted(s for s in wanted if len(s) >= _SHORT):
+            self.scan = ahocorasick.Automaton()
+            for string in long:
+                self.scan.add_word(string, string)
+            self.scan.make_automaton()
         self.longest = max(map(len, wanted), default=0)
         # Each pattern listed under the strings of its first (rarest) set: the few a text may match are then
         # found from the strings it holds, without asking each of several hundred patterns in turn.
@@ -300,8 +308,7 @@ class Needles:
     def found_in(self, folded: str) -> set[str]:
         found = {s for s in self.short if s in folded}
         if self.scan is not None:
-            longest = set(self.scan.findall(folded))  # the longest string at each place, gathered in C
-            found.update(s for at_place in longest for s in self.beginnings[at_place])
+            found.update(string for _end, string in self.scan.iter(folded))
         return found
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from mailbot.classify.rules import normalise_wording
-from mailbot.classify.wording import _alternation, _prefix_tree
+from mailbot.classify.mail_words import _alternation, _prefix_tree, normalise_wording
 
 
 def first_words_scan(phrases: Iterable[str]) -> re.Pattern[str] | None:

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mailbot.classify.anchors import needed_strings
+from mailbot.classify.mail_words import NeedingPattern
+from mailbot.classify.mail_words import normalise_wording as normalise_wording  # where rules have read it
 from mailbot.classify.result import ThreadMatch
 from mailbot.intake.parse import ParsedMail
 
@@ -65,7 +68,9 @@ def register(rule_class: type[Rule]) -> type[Rule]:
     return rule_class
 
 
-def compile_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+def compile_patterns(patterns: Sequence[str]) -> tuple[NeedingPattern, ...]:
+    """Each pattern compiled to ignore case, with the strings any match of it needs (anchors.py): it is
+    then searched only in a text that holds them (mail_words.NeedingPattern)."""
     compiled = []
     for pattern in patterns:
         if "\b" in pattern or "\f" in pattern:
@@ -74,19 +79,12 @@ def compile_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
                 "quotes is that character, not the regular expression's; write the pattern in single quotes"
             )
         try:
-            compiled.append(re.compile(pattern, re.IGNORECASE))
+            regex = re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
             raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from exc
+        compiled.append(NeedingPattern(regex, needed_strings(regex)))
     return tuple(compiled)
 
 
-def any_search(patterns: Sequence[re.Pattern[str]], text: str) -> bool:
+def any_search(patterns: Sequence[NeedingPattern], text: str) -> bool:
     return any(pattern.search(text) for pattern in patterns)
-
-
-def normalise_wording(text: str) -> str:
-    """Curly quotes and non-breaking spaces as typed by phones and Word, made plain for phrase matching."""
-    return text.translate(_PLAIN)
-
-
-_PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\xa0": " "})

@@ -17,6 +17,7 @@ from typing import Any
 
 from mailbot.classify.anchors import AnchoredPattern, FoldedText, Needles
 from mailbot.classify.first_words import first_matches, first_words_scan
+from mailbot.classify.mail_words import PhrasePattern
 from mailbot.classify.result import Finding
 from mailbot.classify.rules import normalise_wording
 from mailbot.classify.safeguarding_model import UNCLEAR, SafeguardingModel, Suspicion
@@ -40,7 +41,7 @@ class Category:
     definition: str
     pattern: re.Pattern[str] | None  # the words and the Welsh words, as one whole-word alternation
     patterns: tuple[AnchoredPattern, ...]  # each run only where the words it needs occur (anchors.py)
-    not_when: re.Pattern[str] | None
+    not_when: PhrasePattern | None
     # not_when with the strings its matches start with: run only on a text that holds one of them.
     not_when_starts: AnchoredPattern | None = None
     words: tuple[str, ...] = ()  # the words and Welsh words the pattern is made of
@@ -52,14 +53,14 @@ class Screening:
     """The indicator file, compiled."""
 
     categories: tuple[Category, ...]
-    negation: re.Pattern[str] | None
+    negation: PhrasePattern | None
     negation_window: int
-    already_reported: re.Pattern[str] | None
+    already_reported: PhrasePattern | None
     needles: Needles  # every string the categories' patterns need, found in a text in one pass
     name_first: tuple[str, ...] = ()  # the order the alert names categories in when several are found
     backstop: SafeguardingModel | None = None  # the statistical screen for when no indicator is found
     first_words: re.Pattern[str] | None = None  # where any category's words could start (first_words.py)
-    any_harmless: re.Pattern[str] | None = None  # every category's not_when phrases: most mail has none
+    any_harmless: PhrasePattern | None = None  # every category's not_when phrases: most mail has none
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def load_screening(path: Path, backstop: Path | None = None) -> Screening:
     return Screening(categories, *screening, needles, order, model, scan, harmless)
 
 
-def _screening_settings(reader: TomlReader) -> tuple[re.Pattern[str] | None, int, re.Pattern[str] | None]:
+def _screening_settings(reader: TomlReader) -> tuple[PhrasePattern | None, int, PhrasePattern | None]:
     negations = _strings(reader, "negations")
     window = reader.positive("negation_window_words", 4)
     reported = _strings(reader, "already_reported")
@@ -174,7 +175,7 @@ def _first_letters(phrase: str) -> str:
     return words[0].lower().split("*")[0]
 
 
-def _anchored(pattern: re.Pattern[str] | None, phrases: list[str]) -> AnchoredPattern | None:
+def _anchored(pattern: PhrasePattern | None, phrases: list[str]) -> AnchoredPattern | None:
     """The phrase pattern with the strings its matches start with; None where a phrase gives no string."""
     starts = [_first_letters(p) for p in phrases]
     if pattern is None or not starts or "" in starts:

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +90,35 @@ class SafeguardingModel:
     def probabilities(self, text: str) -> tuple[dict[str, float], dict[int, float]]:
         """Each class's probability for one stretch of text, and its weighted n-grams (column: value)."""
         vector = self.vector(text)
-        scores = list(self.intercept)
-        for column, value in vector.items():
-            scores = [s + w * value for s, w in zip(scores, self.columns[column], strict=True)]
-        return dict(zip(self.classes, softmax(scores), strict=True)), vector
+        return dict(zip(self.classes, softmax(self._scores(vector)), strict=True)), vector
 
-    def vector(self, text: str) -> dict[int, float]:
-        """TF-IDF as scikit-learn computes it: (1 + log count) x idf, scaled to unit length."""
-        counts = Counter(g for g in word_grams(text) if g in self.vocabulary)
-        weights = {
-            self.vocabulary[g]: (1 + math.log(n)) * self.idf[self.vocabulary[g]] for g, n in counts.items()
-        }
+    def _scores(self, vector: dict[int, float]) -> list[float]:
+        """Each class's intercept plus its weight times each n-gram's value, added one n-gram after another
+        in the vector's order: cumsum over the rows adds in that order, so the scores are the same to the
+        last bit as adding them up one by one, for every class at once."""
+        import numpy as np
+
+        if not vector:
+            return list(self.intercept)
+        weighted = self._weights[list(vector)] * np.array(list(vector.values()))[:, None]
+        totals = np.cumsum(np.vstack([np.array(self.intercept), weighted]), axis=0)[-1]
+        return [float(total) for total in totals]
+
+    @cached_property
+    def _weights(self) -> Any:
+        """The weights as one array (columns x classes), made once a model; numpy is imported only here."""
+        import numpy as np
+
+        return np.array(self.columns, dtype=np.float64)
+
+    def vector(self, text: str, grams: list[str] | None = None) -> dict[int, float]:
+        """TF-IDF as scikit-learn computes it: (1 + log count) x idf, scaled to unit length. ``grams`` are
+        the text's word_grams when the caller has them already."""
+        vocabulary = self.vocabulary
+        counts = Counter(
+            map(vocabulary.__getitem__, filter(vocabulary.__contains__, grams or word_grams(text)))
+        )
+        weights = {col: (1 + math.log(n)) * self.idf[col] for col, n in counts.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {col: w / norm for col, w in weights.items()}
 
@@ -135,11 +154,24 @@ class SafeguardingModel:
                 subject = text + "\n"
                 continue
             text, subject = subject + text, ""
-            for window in (w for w in windows(text[:budget]) if len(_TOKEN.findall(w)) >= MIN_WORDS):
-                probability = 1.0 - self.probabilities(window)[0][ORDINARY]
+            for window in windows(text[:budget]):
+                grams = _words_and_pairs(window)
+                if grams is None:  # not plain ASCII: its words counted as written, its n-grams lower case
+                    if len(_TOKEN.findall(window)) < MIN_WORDS:
+                        continue
+                elif len(grams) < 2 * MIN_WORDS - 1:  # n words give n - 1 pairs
+                    continue
+                scores = self._scores(self.vector(window, grams))
+                probability = 1.0 - dict(zip(self.classes, softmax(scores), strict=True))[ORDINARY]
                 best = (probability, window, where) if best is None or probability > best[0] else best
             budget -= min(len(text), budget)
         return None if best is None else self.judge(best[1], best[2])
+
+
+def _words_and_pairs(window: str) -> list[str] | None:
+    """word_grams of a plain ASCII window (where lower case changes no word's length, its words are the
+    words counted against MIN_WORDS); None for any other window."""
+    return word_grams(window) if window.isascii() else None
 
 
 def windows(text: str) -> list[str]:
