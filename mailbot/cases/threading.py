@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.cases.parties import is_party
@@ -65,17 +65,22 @@ def _repeated_on(session: Session, mail: ParsedMail, sender: str) -> Case | None
     complaint, recorded on its case, not a second case and a second acknowledgement."""
     if not sender:
         return None
-    return session.scalars(
-        select(Case)
-        .join(InboundMessage, InboundMessage.case_id == Case.id)
-        .where(
-            Case.complainant_address == sender.lower(),
-            Case.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
-            InboundMessage.content_sha256 == content_hash(mail),
-        )
-        .order_by(Case.id)
-        .limit(1)
-    ).first()
+    found = {"sender": sender.lower(), "content": content_hash(mail)}
+    return session.scalars(_REPEATED_ON, found).first()
+
+
+# Built once: the hot path asks it of every new mail, and building the statement cost more than running it.
+_REPEATED_ON = (
+    select(Case)
+    .join(InboundMessage, InboundMessage.case_id == Case.id)
+    .where(
+        Case.complainant_address == bindparam("sender"),
+        Case.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
+        InboundMessage.content_sha256 == bindparam("content"),
+    )
+    .order_by(Case.id)
+    .limit(1)
+)
 
 
 def _refusal(case: Case, matched_by: str, sender: str) -> str:
@@ -164,20 +169,23 @@ def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMe
     mail with this Message-ID). The hot path asks both of every message."""
     if inbound.message_id is None:
         return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256), None
-    candidates = session.scalars(
-        select(InboundMessage)
-        .where(
-            InboundMessage.message_id == inbound.message_id,
-            InboundMessage.id != inbound.id,
-            or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None)),
-        )
-        .order_by(InboundMessage.id)
-    ).all()
+    candidates = session.scalars(_BY_MESSAGE_ID, {"message_id": inbound.message_id, "this": inbound.id}).all()
     # The same sender and content; rows stored before migration 0002 carry neither, and for them the
     # Message-ID decides, as it did then.
     this = (inbound.sender, inbound.content_sha256)
     same = (c for c in candidates if c.content_sha256 is None or (c.sender, c.content_sha256) == this)
     return next(same, None), next(iter(candidates), None)
+
+
+_HANDLED = or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None))
+# Built once, as ``_REPEATED_ON``: every message is asked it.
+_BY_MESSAGE_ID = (
+    select(InboundMessage)
+    .where(
+        InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("this"), _HANDLED
+    )
+    .order_by(InboundMessage.id)
+)
 
 
 def _earlier(session: Session, inbound: InboundMessage, *same: ColumnElement[bool]) -> InboundMessage | None:
