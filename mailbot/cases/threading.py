@@ -66,19 +66,22 @@ def _repeated_on(session: Session, mail: ParsedMail, sender: str) -> Case | None
     if not sender:
         return None
     found = {"sender": sender.lower(), "content": content_hash(mail)}
-    return session.scalars(_REPEATED_ON, found).first()
+    case_id = session.connection().execute(_REPEATED_ON, found).scalar()
+    return session.get(Case, case_id) if case_id is not None else None
 
 
-# Built once: the hot path asks it of every new mail, and building the statement cost more than running it.
+# Built once, as plain statements on the tables: the hot path asks them of every new mail, and building an
+# ORM statement cost more than running it; the rows are loaded as objects only when there are any (rarely).
+_cases, _messages = Case.__table__, InboundMessage.__table__
 _REPEATED_ON = (
-    select(Case)
-    .join(InboundMessage, InboundMessage.case_id == Case.id)
+    select(_cases.c.id)
+    .join(_messages, _messages.c.case_id == _cases.c.id)
     .where(
-        Case.complainant_address == bindparam("sender"),
-        Case.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
-        InboundMessage.content_sha256 == bindparam("content"),
+        _cases.c.complainant_address == bindparam("sender"),
+        _cases.c.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
+        _messages.c.content_sha256 == bindparam("content"),
     )
-    .order_by(Case.id)
+    .order_by(_cases.c.id)
     .limit(1)
 )
 
@@ -169,7 +172,13 @@ def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMe
     mail with this Message-ID). The hot path asks both of every message."""
     if inbound.message_id is None:
         return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256), None
-    candidates = session.scalars(_BY_MESSAGE_ID, {"message_id": inbound.message_id, "this": inbound.id}).all()
+    asked = {"message_id": inbound.message_id, "this": inbound.id}
+    ids = session.connection().execute(_BY_MESSAGE_ID, asked).scalars().all()
+    if not ids:  # the usual answer: no ORM query at all
+        return None, None
+    candidates = session.scalars(
+        select(InboundMessage).where(InboundMessage.id.in_(ids)).order_by(InboundMessage.id)
+    ).all()
     # The same sender and content; rows stored before migration 0002 carry neither, and for them the
     # Message-ID decides, as it did then.
     this = (inbound.sender, inbound.content_sha256)
@@ -177,14 +186,15 @@ def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMe
     return next(same, None), next(iter(candidates), None)
 
 
-_HANDLED = or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None))
 # Built once, as ``_REPEATED_ON``: every message is asked it.
 _BY_MESSAGE_ID = (
-    select(InboundMessage)
+    select(_messages.c.id)
     .where(
-        InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("this"), _HANDLED
+        _messages.c.message_id == bindparam("message_id"),
+        _messages.c.id != bindparam("this"),
+        or_(_messages.c.state == InboundState.PROCESSED, _messages.c.case_id.is_not(None)),
     )
-    .order_by(InboundMessage.id)
+    .order_by(_messages.c.id)
 )
 
 

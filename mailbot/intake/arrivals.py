@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imapclient import IMAPClient
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -280,7 +280,7 @@ def write_raw(session: Session, inbound_id: int, raw: bytes | bytearray) -> None
     and libpq kept a buffer the size of the biggest message for as long as its connection lived."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=func.zeroblob(len(raw))))
+        connection.execute(_NEW_BLOB, {"inbound_id": inbound_id, "size": len(raw)})
         with _dbapi(connection).blobopen("inbound_raw", "raw", inbound_id) as blob:
             for piece in _pieces(raw):
                 blob.write(piece)
@@ -292,6 +292,10 @@ def write_raw(session: Session, inbound_id: int, raw: bytes | bytearray) -> None
             copy.write(b"\n")
     else:  # parameters apart from the statement: a value inside a statement stays in SQLAlchemy's cache
         session.execute(insert(InboundRaw), {"inbound_id": inbound_id, "raw": raw})
+
+
+# Built once, on the table (a plain statement, not the ORM's bulk INSERT): every message stored runs it.
+_NEW_BLOB = InboundRaw.__table__.insert().values(raw=func.zeroblob(bindparam("size")))
 
 
 def _pieces(raw: bytes | bytearray) -> Iterator[memoryview]:
