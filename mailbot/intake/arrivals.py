@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot import checked
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, InboundRaw, MailboxState
+from mailbot.db.rows import write_now
 from mailbot.db.transient import is_transient
 from mailbot.intake import limits
 from mailbot.intake.headers import normalise_message_id
@@ -180,10 +181,8 @@ def _insert_all(ledger: Ledger, box: MailboxConfig, arrivals: list[_Arrival], se
         _advance(session, box, max(arrival.uid for arrival in arrivals))
         known = _stored_uids(session, box, arrivals[0].uidvalidity, [arrival.uid for arrival in arrivals])
         new = [arrival for arrival in arrivals if arrival.uid not in known]
-        rows = [_row(ledger, box, arrival, send_allowed) for arrival in new]
-        session.add_all(rows)
-        session.flush()
-        for row, arrival in zip(rows, new, strict=True):
+        for arrival in new:  # each row written at once (``db.rows.write_now``): a flush costs more
+            row = write_now(session, _row(ledger, box, arrival, send_allowed))
             write_raw(session, row.id, arrival.raw)
     return len(new)
 
