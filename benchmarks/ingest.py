@@ -119,6 +119,10 @@ class SmtpProcess:
         self._process.start()
         self.port: int = self._pipe.recv()
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid or 0
+
     def accepted(self) -> int:
         self._pipe.send("count")
         return self._pipe.recv()

@@ -13,8 +13,9 @@ import logging
 import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.ahead import Guess, Reader, reading_ahead
@@ -90,8 +91,30 @@ def _process(app: App, inbound_id: int, guess: Guess | None = None) -> InboundSt
         if inbound is None:
             return None
         case = _handle(session, app, inbound, guess)
-        log.info("%s", processed_line(session, inbound, case))
+        line = processed_line(session, inbound, case)
+        _write_message(session, inbound)
+        log.info("%s", line)
         return InboundState.PROCESSED
+
+
+def _write_message(session: Session, inbound: InboundMessage) -> None:
+    """What processing set on the message, written in one plain UPDATE, and the message then let go of by
+    the session (it is not read again in this transaction). Often it is the last row to write, and the
+    commit's flush cost more than the statement; whatever else is pending is flushed at the commit."""
+    state = inspect(inbound)
+    changed = {}
+    for key in _MESSAGE_COLUMNS.intersection(state.committed_state):
+        added = state.attrs[key].history.added
+        if added:
+            changed[key] = added[0]
+    if changed:
+        session.connection().execute(_MESSAGE_WRITTEN, {"the_message": inbound.id, **changed})
+    session.expunge(inbound)
+
+
+_messages = InboundMessage.__table__
+_MESSAGE_COLUMNS = frozenset(column.key for column in _messages.columns) - {"id"}
+_MESSAGE_WRITTEN = update(_messages).where(_messages.c.id == bindparam("the_message"))
 
 
 def processed_line(session: Session, inbound: InboundMessage, known: Case | None = None) -> str:
@@ -108,12 +131,21 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     another worker is processing is passed over at once (SKIP LOCKED) rather than waited for; the conditional
     UPDATE is what makes the claim (SQLite has no row locks: there a second claim waits for the first
     transaction, then finds it taken)."""
-    this = and_(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.FETCHED)
-    if session.get_bind().dialect.name == "postgresql":
+    statement = _CLAIM_SKIPPING if session.get_bind().dialect.name == "postgresql" else _CLAIM
+    return session.scalars(statement, {"inbound_id": inbound_id}).first()
+
+
+def _claim_statement(skip_locked: bool) -> Any:
+    """Built once a process: every message is claimed with it."""
+    this = and_(InboundMessage.id == bindparam("inbound_id"), InboundMessage.state == InboundState.FETCHED)
+    if skip_locked:
         this = InboundMessage.id.in_(select(InboundMessage.id).where(this).with_for_update(skip_locked=True))
-    return session.scalars(
-        update(InboundMessage).where(this).values(state=InboundState.PROCESSED).returning(InboundMessage)
-    ).first()
+    claim = update(InboundMessage).where(this).values(state=InboundState.PROCESSED).returning(InboundMessage)
+    # The session is new: no object in it to bring up to date (the ORM would work out which, per message).
+    return claim.execution_options(synchronize_session=False)
+
+
+_CLAIM, _CLAIM_SKIPPING = _claim_statement(False), _claim_statement(True)
 
 
 def shunt(app: App, inbound_id: int, error: str) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot import checked
-from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox
+from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox, StageRecord
 from mailbot.db.notes import transaction_notes
+from mailbot.db.rows import write_now
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
@@ -37,8 +41,17 @@ OPENED = "cases opened"  # transaction_notes: the cases this transaction opened
 def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
     """The new case, added to the session but not yet written: what is set on it before the next flush (its
     first stage, the staff it names) goes into the one INSERT."""
+    case = new_case(new, mail)
+    session.add(case)
+    transaction_notes(session).setdefault(OPENED, set()).add(case)
+    return case
+
+
+def new_case(new: NewCase, mail: ParsedMail) -> Case:
+    """The new case, not yet in the session: what is set on it before ``write_new_case`` (its first stage,
+    the staff it names) goes into its one INSERT."""
     sender = new.complainant
-    case = Case(
+    return Case(
         ref=new.ref,
         kind=new.kind,
         policy=new.policy,
@@ -54,9 +67,18 @@ def open_case(session: Session, new: NewCase, mail: ParsedMail) -> Case:
         coordinator=new.coordinator,
         stages=[],  # a new case has none: known without asking the database
     )
-    session.add(case)
+
+
+def write_new_case(session: Session, case: Case, first_stage: StageRecord | None) -> None:
+    """Write the new case, and its first stage if it has one, at once: the rows that follow need the case's
+    id, and a flush for it would write everything else pending too (``db.rows.write_now``)."""
+    write_now(session, case)
+    begun = []
+    if first_stage is not None:
+        first_stage.case_id = case.id
+        begun.append(write_now(session, first_stage))
+    set_committed_value(case, "stages", begun)
     transaction_notes(session).setdefault(OPENED, set()).add(case)
-    return case
 
 
 def opened_here(session: Session, case: Case) -> bool:
@@ -73,10 +95,9 @@ def record_inbound(
     new_text: str,
     store_dir: Path,
 ) -> Correspondence:
-    """Add a received mail to the case, with its attachments written to the content-addressed store; the rows
-    are written with the session's next flush."""
+    """Add a received mail to the case, with its attachments written to the content-addressed store."""
     entry = Correspondence(
-        case=case,
+        case_id=case.id,
         direction="in",
         kind=kind,
         from_address=mail.sender.email if mail.sender else "",
@@ -89,16 +110,27 @@ def record_inbound(
         references=list(mail.references),
         inbound_id=inbound.id,
     )
-    session.add(entry)
-    for item in mail.attachments:
-        entry.attachments.append(
-            Attachment(
-                sha256=save_blob(store_dir, item.payload),
-                filename=sanitise_filename(item.filename),
-                content_type=item.content_type,
-                size=len(item.payload),
-            )
+    files = [
+        Attachment(
+            sha256=save_blob(store_dir, item.payload),
+            filename=sanitise_filename(item.filename),
+            content_type=item.content_type,
+            size=len(item.payload),
         )
+        for item in mail.attachments
+    ]
+    if "correspondence" in case.__dict__:
+        # The case's mail is loaded in this session: the entry joins it there, and goes with the next flush.
+        entry.case = case
+        entry.attachments.extend(files)
+        session.add(entry)
+        return entry
+    # Otherwise written at once (``db.rows.write_now``): a flush costs more than the rows.
+    write_now(session, entry)
+    for file in files:
+        file.correspondence_id = entry.id
+        write_now(session, file)
+    set_committed_value(entry, "attachments", files)
     return entry
 
 
@@ -120,8 +152,7 @@ def record_outbound(
         references=[],
         outbox_id=row.id,
     )
-    session.add(entry)
-    return entry
+    return write_now(session, entry)  # at once: a flush costs more than the row
 
 
 def last_inbound(session: Session, case: Case) -> Correspondence | None:
@@ -147,16 +178,51 @@ def log_event(
     detail: str = "",
     inbound: InboundMessage | None = None,
 ) -> None:
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=at,
-            actor=actor,
-            action=action,
-            detail=detail,
-            inbound_id=inbound.id if inbound else None,
-        )
-    )
+    log_event_on(session, case.id, actor, action, at, detail, inbound.id if inbound else None)
+
+
+def log_event_on(
+    session: Session, case_id: int, actor: str, action: str, at: datetime, detail: str = "",
+    inbound_id: int | None = None,
+) -> None:  # fmt: skip
+    """Add a line to a case's audit trail as a plain INSERT on the session's connection: the ORM's unit of
+    work cost more than the row itself, and what is pending in the session is not flushed for it (the case
+    has its id, so its row is written already). Written at once, or within ``events_together`` with the
+    others at its end; a later read in the same transaction finds it, as once a flush had written it."""
+    values = {"case_id": case_id, "at": at, "actor": actor, "action": action, "detail": detail}
+    held = session.info.get(HELD_EVENTS)
+    if held is not None:
+        held.append({**values, "inbound_id": inbound_id})
+        return
+    session.connection().execute(_NEW_EVENT, {**values, "inbound_id": inbound_id})
+
+
+@contextmanager
+def events_together(session: Session) -> Iterator[None]:
+    """The audit lines logged inside are written in one statement at its end (opening a case logs three to
+    five). Should the block fail, they go with the transaction it fails. Code inside that reads the audit
+    trail calls ``write_held_events`` first."""
+    if HELD_EVENTS in session.info:  # already inside one: its end writes them
+        yield
+        return
+    session.info[HELD_EVENTS] = []
+    try:
+        yield
+        write_held_events(session)
+    finally:
+        session.info.pop(HELD_EVENTS, None)
+
+
+def write_held_events(session: Session) -> None:
+    """Write the audit lines ``events_together`` holds so far, so a read of the trail finds them."""
+    held = session.info.get(HELD_EVENTS)
+    if held:
+        session.connection().execute(_NEW_EVENT, list(held))
+        held.clear()
+
+
+HELD_EVENTS = "case events held"  # session.info: the audit lines events_together will write at its end
+_NEW_EVENT = CaseEvent.__table__.insert()
 
 
 def list_cases(session: Session, status: str | None = None) -> list[Case]:

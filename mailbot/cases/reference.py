@@ -6,6 +6,7 @@ import re
 import string
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from mailbot.db.models import ReferenceCounter
@@ -40,17 +41,24 @@ def issue_reference(session: Session, fmt: ReferenceFormat, year: int) -> str:
     """The next reference for the year, in one statement: the counter row is created or incremented by the
     database and the new number returned (no read, then write), so two processes never share one. What is
     pending in the session stays so: the counter depends on none of it, and it goes with the next flush."""
-    with session.no_autoflush:
-        return fmt.make(year, session.execute(_next_seq(session, year)).scalar_one())
+    return fmt.make(year, session.connection().execute(_next_seq(session), {"year": year}).scalar_one())
 
 
-def _next_seq(session: Session, year: int) -> Any:
-    # Imported here: the PostgreSQL dialect costs a command that never opens a case a quarter of a second.
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(ReferenceCounter).values(year=year, last_seq=1)
-    return statement.on_conflict_do_update(
-        index_elements=[ReferenceCounter.year], set_={"last_seq": ReferenceCounter.last_seq + 1}
-    ).returning(ReferenceCounter.last_seq)
+_NEXT_SEQ: dict[str, Any] = {}  # the statement for each database, built once a process
+
+
+def _next_seq(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _NEXT_SEQ:
+        # Imported here: the PostgreSQL dialect costs a command that never opens a case a quarter of a second.
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        # On the table, not the mapped class: a plain statement, not the ORM's bulk INSERT path.
+        counter = ReferenceCounter.__table__
+        statement = insert(counter).values(year=bindparam("year"), last_seq=1)
+        _NEXT_SEQ[dialect] = statement.on_conflict_do_update(
+            index_elements=[counter.c.year], set_={"last_seq": counter.c.last_seq + 1}
+        ).returning(counter.c.last_seq)
+    return _NEXT_SEQ[dialect]

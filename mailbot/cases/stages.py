@@ -32,26 +32,35 @@ def start_stage(
     acknowledged: datetime | None = None,
 ) -> StageRecord:
     """Begin ``stage`` at ``at`` (receipt or escalation); ``acknowledged`` when the letter is written now."""
+    record = begin_stage(case, policy, stage, at, acknowledged)
+    record.case_id = case.id
+    # Appended before it is added: reading a case's unloaded stages flushes pending rows, and a record
+    # already flushed would be loaded into the list and then appended to it a second time.
+    case.stages.append(record)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def begin_stage(
+    case: Case, policy: Policy, stage: str, at: datetime, acknowledged: datetime | None = None
+) -> StageRecord:
+    """The record of ``stage`` begun at ``at``, with the case's mirror of it set; neither is written here (a
+    new case is written with its first stage by ``records.write_new_case``)."""
     _refuse_if_held_before(case, policy, stage)
     timeline = policy.timeline(stage, at, acknowledged=acknowledged)
     record = StageRecord(
-        case_id=case.id,
         stage=stage,
         started_at=at,
         acknowledge_due=timeline.acknowledge_due,
         respond_due=timeline.respond_due,
     )
-    # Appended before it is added: reading a case's unloaded stages flushes pending rows, and a record
-    # already flushed would be loaded into the list and then appended to it a second time.
-    case.stages.append(record)
-    session.add(record)
     case.stage, case.status, case.outcome = stage, CaseStatus.OPEN, None
     case.acknowledge_due, case.acknowledged_at, case.response_due = (
         record.acknowledge_due,
         None,
         record.respond_due,
     )
-    session.flush()
     return record
 
 

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.cases.parties import is_party
@@ -65,17 +65,25 @@ def _repeated_on(session: Session, mail: ParsedMail, sender: str) -> Case | None
     complaint, recorded on its case, not a second case and a second acknowledgement."""
     if not sender:
         return None
-    return session.scalars(
-        select(Case)
-        .join(InboundMessage, InboundMessage.case_id == Case.id)
-        .where(
-            Case.complainant_address == sender.lower(),
-            Case.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
-            InboundMessage.content_sha256 == content_hash(mail),
-        )
-        .order_by(Case.id)
-        .limit(1)
-    ).first()
+    found = {"sender": sender.lower(), "content": content_hash(mail)}
+    case_id = session.connection().execute(_REPEATED_ON, found).scalar()
+    return session.get(Case, case_id) if case_id is not None else None
+
+
+# Built once, as plain statements on the tables: the hot path asks them of every new mail, and building an
+# ORM statement cost more than running it; the rows are loaded as objects only when there are any (rarely).
+_cases, _messages = Case.__table__, InboundMessage.__table__
+_REPEATED_ON = (
+    select(_cases.c.id)
+    .join(_messages, _messages.c.case_id == _cases.c.id)
+    .where(
+        _cases.c.complainant_address == bindparam("sender"),
+        _cases.c.status.in_((CaseStatus.OPEN, CaseStatus.REQUEST)),
+        _messages.c.content_sha256 == bindparam("content"),
+    )
+    .order_by(_cases.c.id)
+    .limit(1)
+)
 
 
 def _refusal(case: Case, matched_by: str, sender: str) -> str:
@@ -164,20 +172,30 @@ def earlier_copies(session: Session, inbound: InboundMessage) -> tuple[InboundMe
     mail with this Message-ID). The hot path asks both of every message."""
     if inbound.message_id is None:
         return _earlier(session, inbound, InboundMessage.sha256 == inbound.sha256), None
+    asked = {"message_id": inbound.message_id, "this": inbound.id}
+    ids = session.connection().execute(_BY_MESSAGE_ID, asked).scalars().all()
+    if not ids:  # the usual answer: no ORM query at all
+        return None, None
     candidates = session.scalars(
-        select(InboundMessage)
-        .where(
-            InboundMessage.message_id == inbound.message_id,
-            InboundMessage.id != inbound.id,
-            or_(InboundMessage.state == InboundState.PROCESSED, InboundMessage.case_id.is_not(None)),
-        )
-        .order_by(InboundMessage.id)
+        select(InboundMessage).where(InboundMessage.id.in_(ids)).order_by(InboundMessage.id)
     ).all()
     # The same sender and content; rows stored before migration 0002 carry neither, and for them the
     # Message-ID decides, as it did then.
     this = (inbound.sender, inbound.content_sha256)
     same = (c for c in candidates if c.content_sha256 is None or (c.sender, c.content_sha256) == this)
     return next(same, None), next(iter(candidates), None)
+
+
+# Built once, as ``_REPEATED_ON``: every message is asked it.
+_BY_MESSAGE_ID = (
+    select(_messages.c.id)
+    .where(
+        _messages.c.message_id == bindparam("message_id"),
+        _messages.c.id != bindparam("this"),
+        or_(_messages.c.state == InboundState.PROCESSED, _messages.c.case_id.is_not(None)),
+    )
+    .order_by(_messages.c.id)
+)
 
 
 def _earlier(session: Session, inbound: InboundMessage, *same: ColumnElement[bool]) -> InboundMessage | None:

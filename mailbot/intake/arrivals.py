@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imapclient import IMAPClient
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import checked
 from mailbot.config.settings import MailboxConfig
 from mailbot.db.models import InboundMessage, InboundRaw, MailboxState
+from mailbot.db.rows import write_now
 from mailbot.db.transient import is_transient
 from mailbot.intake import limits
 from mailbot.intake.headers import normalise_message_id
@@ -180,10 +181,8 @@ def _insert_all(ledger: Ledger, box: MailboxConfig, arrivals: list[_Arrival], se
         _advance(session, box, max(arrival.uid for arrival in arrivals))
         known = _stored_uids(session, box, arrivals[0].uidvalidity, [arrival.uid for arrival in arrivals])
         new = [arrival for arrival in arrivals if arrival.uid not in known]
-        rows = [_row(ledger, box, arrival, send_allowed) for arrival in new]
-        session.add_all(rows)
-        session.flush()
-        for row, arrival in zip(rows, new, strict=True):
+        for arrival in new:  # each row written at once (``db.rows.write_now``): a flush costs more
+            row = write_now(session, _row(ledger, box, arrival, send_allowed))
             write_raw(session, row.id, arrival.raw)
     return len(new)
 
@@ -280,7 +279,7 @@ def write_raw(session: Session, inbound_id: int, raw: bytes | bytearray) -> None
     and libpq kept a buffer the size of the biggest message for as long as its connection lived."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=func.zeroblob(len(raw))))
+        connection.execute(_NEW_BLOB, {"inbound_id": inbound_id, "size": len(raw)})
         with _dbapi(connection).blobopen("inbound_raw", "raw", inbound_id) as blob:
             for piece in _pieces(raw):
                 blob.write(piece)
@@ -292,6 +291,10 @@ def write_raw(session: Session, inbound_id: int, raw: bytes | bytearray) -> None
             copy.write(b"\n")
     else:  # parameters apart from the statement: a value inside a statement stays in SQLAlchemy's cache
         session.execute(insert(InboundRaw), {"inbound_id": inbound_id, "raw": raw})
+
+
+# Built once, on the table (a plain statement, not the ORM's bulk INSERT): every message stored runs it.
+_NEW_BLOB = InboundRaw.__table__.insert().values(raw=func.zeroblob(bindparam("size")))
 
 
 def _pieces(raw: bytes | bytearray) -> Iterator[memoryview]:

@@ -85,6 +85,7 @@ def _fingerprint(hour: _Hour, disclosure: Any) -> str:
 
 
 def _repeated_this_hour(session: Session, hour: _Hour, fingerprint: str) -> bool:
+    records.write_held_events(session)  # a disclosure logged earlier in this transaction counts too
     found = session.scalar(
         select(CaseEvent.id)
         .where(CaseEvent.action == DISCLOSURE_SENT, CaseEvent.detail == fingerprint)

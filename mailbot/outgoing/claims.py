@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.db.models import Outbox
@@ -31,18 +31,8 @@ def claim_batch(
             free = _lockable(session, ids)
             if not free:
                 return []
-            session.execute(
-                update(Outbox)
-                .where(Outbox.id.in_(free), Outbox.state == OutboxState.PENDING)
-                .values(
-                    state=OutboxState.SENDING,
-                    claimed_at=clock(),
-                    claimed_by=claim,
-                    handed_over_at=None,
-                    attempts=Outbox.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            # On the table: a plain UPDATE, not the ORM's bulk path (the rows are read just below).
+            session.connection().execute(_CLAIM, {"free": free, "at": clock(), "claim": claim})
             return list(
                 session.scalars(
                     select(Outbox)
@@ -53,6 +43,20 @@ def claim_batch(
             )
 
     return retrying(work, f"outbox: claiming {len(ids)} letter(s)")
+
+
+_outbox = Outbox.__table__
+_CLAIM = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("free", expanding=True)), _outbox.c.state == OutboxState.PENDING)
+    .values(
+        state=OutboxState.SENDING,
+        claimed_at=bindparam("at"),
+        claimed_by=bindparam("claim"),
+        handed_over_at=None,
+        attempts=_outbox.c.attempts + 1,
+    )
+)
 
 
 def _lockable(session: Session, ids: Sequence[int]) -> list[int]:

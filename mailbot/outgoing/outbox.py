@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot import checked
 from mailbot.config.settings import Config
 from mailbot.db.models import Outbox
 from mailbot.db.notes import transaction_notes
+from mailbot.db.rows import write_now
 from mailbot.outgoing import wire
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.wire import WireLetter
@@ -126,10 +127,7 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
         return refused
     # One mailbox, however it is written: target+1@ and Target+2@ count against target@'s cap.
     mailbox = checked.same_mailbox(address)
-    # Without flushing what is pending: queue() writes each outbox row at once, so every letter that counts
-    # is in the table already, and the rows pending go out with the next letter's flush instead of their own.
-    with session.no_autoflush:
-        sent_today = _sent_today(session, mailbox, now)
+    sent_today = _sent_today(session, mailbox, now)
     cap = config.delivery.max_automatic_per_address_per_day
     if sent_today is not None and sent_today >= cap:
         return f"daily cap of {cap} automatic mails to this address reached"
@@ -137,14 +135,20 @@ def automatic_block_reason(session: Session, config: Config, address: str, now: 
 
 
 def _sent_today(session: Session, mailbox: str, now: datetime) -> int | None:
-    return session.scalar(
-        select(func.count(Outbox.id)).where(
-            Outbox.automatic.is_(True),
-            Outbox.state.in_(HELD_STATES),
-            Outbox.recipient == mailbox,
-            Outbox.created_at > now - timedelta(days=1),
-        )
-    )
+    """Asked on the session's connection, without flushing what is pending: queue() writes each outbox row
+    at once, so every letter that counts is in the table already."""
+    since = {"mailbox": mailbox, "since": now - timedelta(days=1)}
+    return session.connection().execute(_SENT_SINCE, since).scalar()
+
+
+# Built once, on the table (a plain statement, not the ORM's): every automatic letter asks it.
+_outbox = Outbox.__table__
+_SENT_SINCE = select(func.count(_outbox.c.id)).where(
+    _outbox.c.automatic.is_(True),
+    _outbox.c.state.in_(HELD_STATES),
+    _outbox.c.recipient == bindparam("mailbox"),
+    _outbox.c.created_at > bindparam("since"),
+)
 
 
 def queue(
@@ -178,8 +182,8 @@ def queue(
         deliver_until=now + timedelta(hours=config.delivery.give_up_after_hours),
         last_error=blocked,
     )
-    session.add(row)
-    session.flush()
+    # Written at once, not flushed with everything pending: the case it belongs to has its id, so is written.
+    write_now(session, row)
     queued_here(session).add(row.message_id)
     return row
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -92,9 +92,7 @@ class WorkingCalendar:
         """The Nth working day after ``day`` taken as it stands (no rule for the day of receipt applied)."""
         if n < 0:
             raise ValueError(f"cannot count {n} working days: the count must not be negative")
-        for _ in range(n):
-            day = self.next_working_day(day)
-        return day
+        return _working_days_after(self, day, n)
 
     def add_working_days(self, received: datetime | date, n: int) -> date:
         """The Nth working day after the start day of ``received`` (a date is a day of receipt too)."""
@@ -132,3 +130,11 @@ class WorkingCalendar:
         if b < a:
             return -self.working_days_between(b, a)
         return sum(1 for k in range(1, (b - a).days + 1) if self.is_working_day(a + timedelta(days=k)))
+
+
+@lru_cache(maxsize=4096)
+def _working_days_after(calendar: WorkingCalendar, day: date, n: int) -> date:
+    """Remembered: every case counts its deadlines (about 40 days looked at) from one of a few recent days."""
+    for _ in range(n):
+        day = calendar.next_working_day(day)
+    return day

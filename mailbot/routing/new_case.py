@@ -30,13 +30,14 @@ def open_new_case(r: Routing) -> str:
         kind = Kind.COMPLAINT
     policy = r.app.policy_for(r.inbound.mailbox)
     writer = complainant(r)
-    case = open_case(r, policy, kind, writer, opening_stage(policy, kind))
-    if writer is not None and writer != r.mail.sender:
-        how = "forwarded by staff" if r.staff.person else "sent on by a trusted sender"
-        records.log_event(r.session, case, r.actor, how, r.now, f"for {writer.email}")
-    alerted = raise_alerts(r, case, policy)
-    sent = acknowledge(r, case, policy)
-    told = notify_coordinator(r, case, r.text, new_case=True) if r.inbound.send_allowed else ""
+    with records.events_together(r.session):  # opening, alerts, the acknowledgement: one INSERT for them all
+        case = open_case(r, policy, kind, writer, opening_stage(policy, kind))
+        if writer is not None and writer != r.mail.sender:
+            how = "forwarded by staff" if r.staff.person else "sent on by a trusted sender"
+            records.log_event(r.session, case, r.actor, how, r.now, f"for {writer.email}")
+        alerted = raise_alerts(r, case, policy)
+        sent = acknowledge(r, case, policy)
+        told = notify_coordinator(r, case, r.text, new_case=True) if r.inbound.send_allowed else ""
     return f"opened {case.ref} ({kind}); {sent}" + (f"; {alerted}" if alerted else "") + told
 
 

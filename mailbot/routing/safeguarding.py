@@ -35,7 +35,8 @@ def alert_lead(r: Routing, case: Case, policy: Policy, on_existing_case: bool) -
         "mailbox": r.inbound.mailbox, "on_existing_case": on_existing_case,
         "people_named": people_named(f"{r.mail.subject}\n{r.text}"),
     }  # fmt: skip
-    case.flags = sorted({*case.flags, FLAG})
+    if FLAG not in case.flags:  # usually there from the verdict: the case is then left as it was written
+        case.flags = sorted({*case.flags, FLAG})
     sent = alerts.alert(r.session, r.app, case, ALERT_LETTER, people, r.now, r.key, details)
     summary = "; ".join(f.describe() for f in findings) or "flagged by a rule"
     records.log_event(
