@@ -95,10 +95,7 @@ _KEPT: dict[str, MailWords] = {}
 
 def words_of(text: str) -> MailWords:
     """The text's words, made once for the several lists that read the same text."""
-    words = _KEPT.get(text)
-    if words is None:
-        words = _kept(_KEPT, text, MailWords(text))
-    return words
+    return _once(_KEPT, text, MailWords)
 
 
 class PhrasePattern:
@@ -222,10 +219,14 @@ _FOLDED: dict[str, str] = {}
 
 def folded_text(text: str) -> str:
     """The text folded, once for the several patterns that read the same text."""
-    folded = _FOLDED.get(text)
-    if folded is None:
-        folded = _kept(_FOLDED, text, fold(text))
-    return folded
+    return _once(_FOLDED, text, fold)
+
+
+def _once(cache: dict[str, T], text: str, make: Callable[[str], T]) -> T:
+    value = cache.get(text)
+    if value is None:
+        value = _kept(cache, text, make(text))
+    return value
 
 
 def _kept(cache: dict[str, T], text: str, value: T) -> T:
