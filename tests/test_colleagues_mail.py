@@ -79,3 +79,11 @@ def test_mail_from_our_own_address_on_a_case_is_a_staff_reply_whatever_it_says(c
     body = "I have spoken to Mrs Prior. I want to complain to the rota team about this on her behalf.\n"
     verdict = judge(chain, colleague("Re: [CMP-2026-0042] Missed visits", body), thread=thread)
     assert verdict.kind == "staff_reply" and "own_address" in verdict.flags
+
+
+def test_a_copy_from_one_of_our_own_mailboxes_is_never_read_as_feedback(chain: RuleChain) -> None:
+    # Our own addresses named in full send our own mail (a report, a copy, a loop), whatever it says.
+    body = "Compliments logged this month: 9. Families praised the night staff at two homes.\nFeedback team\n"
+    raw = colleague("Copy: compliments received", body, sender="complaints@riverside.example")
+    verdict = judge(chain, raw)
+    assert verdict.kind == "staff_reply" and "own_address" in verdict.flags

@@ -62,9 +62,9 @@ class ChainStep:
     def runs_for(self, context: MailContext) -> bool:
         return self.when_thread is None or self.when_thread == (context.thread is not None)
 
-    def reads_on(self, context: MailContext) -> bool:
+    def reads_on(self, mail: ParsedMail, context: MailContext) -> bool:
         """This rule's kind waits for what later rules make of a new mail (a colleague's own complaint)."""
-        return self.new_mail_read_on and context.thread is None
+        return self.new_mail_read_on and context.thread is None and self.rule.may_read_on(mail, context)
 
     def finds_a_persons_kind(self) -> bool:
         """A later rule that read words of feedback or a request, not the catch-all or a machine's kind."""
@@ -262,7 +262,7 @@ def _run_chain(mail: ParsedMail, chain: RuleChain, context: MailContext) -> tupl
         flags.update(dict.fromkeys(step.flags))
         if step.kind is None:
             continue
-        if waiting is None and step.reads_on(context):
+        if waiting is None and step.reads_on(mail, context):
             waiting = (step, dict(flags), len(hit), len(missed))
             continue
         if waiting is None or step.finds_a_persons_kind():

@@ -59,6 +59,10 @@ class Rule:
     def check(self, mail: ParsedMail, context: MailContext) -> bool:
         raise NotImplementedError
 
+    def may_read_on(self, mail: ParsedMail, context: MailContext) -> bool:
+        """Whether a step marked ``new_mail_read_on`` lets later rules read this mail first (chain.py)."""
+        return True
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
