@@ -98,7 +98,25 @@ def words_of(text: str) -> MailWords:
     return _once(_KEPT, text, MailWords)
 
 
-class PhrasePattern:
+class _Gated:
+    """A compiled pattern searched only where ``may_match`` says the text can hold a match."""
+
+    compiled: re.Pattern[str]
+
+    def may_match(self, text: str) -> bool:
+        raise NotImplementedError
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.compiled.search(text, pos) if self.may_match(text) else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text) if self.may_match(text) else iter(())
+
+    def findall(self, text: str) -> list[Any]:
+        return self.compiled.findall(text) if self.may_match(text) else []
+
+
+class PhrasePattern(_Gated):
     """A phrase list's compiled pattern (wording.phrase_pattern) with the words each phrase needs.
 
     ``search``, ``finditer``, ``findall`` and ``sub`` give exactly what the pattern's own would: where the
@@ -131,15 +149,6 @@ class PhrasePattern:
             if any(needs.met_by(found) for needs in self.by_word[word]):
                 return True
         return any(needs.met_by(found) for needs in self.by_beginning)
-
-    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        return self.compiled.search(text, pos) if self.may_match(text) else None
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        return self.compiled.finditer(text) if self.may_match(text) else iter(())
-
-    def findall(self, text: str) -> list[Any]:
-        return self.compiled.findall(text) if self.may_match(text) else []
 
     def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
         return self.compiled.sub(repl, text) if self.may_match(text) else text
@@ -182,7 +191,7 @@ def _needs(phrase: str) -> _Needs | None:
 # --- free-form patterns (rules.compile_patterns) ------------------------------------------------------------
 
 
-class NeedingPattern:
+class NeedingPattern(_Gated):
     """A compiled pattern with the folded strings any match of it holds (anchors.needed_strings: one of each
     set). ``search``, ``finditer`` and ``findall`` give exactly what the pattern's own would; on a text that
     lacks every string of a set they answer at once, without the engine trying the pattern at every
@@ -199,15 +208,6 @@ class NeedingPattern:
             return True
         folded = folded_text(text)
         return all(any(s in folded for s in strings) for strings in self.needs)
-
-    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        return self.compiled.search(text, pos) if self.may_match(text) else None
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        return self.compiled.finditer(text) if self.may_match(text) else iter(())
-
-    def findall(self, text: str) -> list[Any]:
-        return self.compiled.findall(text) if self.may_match(text) else []
 
     def __repr__(self) -> str:
         return f"NeedingPattern({self.compiled!r})"
