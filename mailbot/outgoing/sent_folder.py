@@ -30,6 +30,8 @@ Clock = Callable[[], datetime]
 # seconds); one by a run on this machine is taken over as soon as that run is gone.
 FILING_LEASE = timedelta(minutes=10)
 FILING_BATCH = 50  # copies claimed, then marked filed, in one transaction each
+MULTIAPPEND_BYTES = 8 * 1024 * 1024  # at most this much in one APPEND command of several copies
+SEEN = b"\\Seen"
 
 
 def has_copy(client: IMAPClient, message_id: str) -> bool:
@@ -63,20 +65,53 @@ def _file_batch(
     earlier = dict(waiting)
     rows = _claim_filings(sessions, clock, waiting, claim)
     filed: list[int] = []
+    in_flight: list[int] = []
     appended = 0
     try:
-        for row in rows:
+        for group in _appends(client, rows):
+            in_flight = [row.id for row in group]
             # A copy nobody claimed before was never appended (the claim is committed before any APPEND);
             # one claimed by a run that died may have been: the folder is searched first.
-            if earlier[row.id] is None or not has_copy(client, row.message_id):
-                client.append(box.sent_folder, row.raw, flags=[b"\\Seen"], msg_time=row.sent_at)
-                appended += 1
-            filed.append(row.id)
+            missing = [
+                row for row in group if earlier[row.id] is None or not has_copy(client, row.message_id)
+            ]
+            _append(client, box.sent_folder, missing)
+            appended += len(missing)
+            filed, in_flight = filed + in_flight, []
     finally:
-        # What was not tried (the mailbox went away) is given back at once, not left to the lease.
-        untried = [row.id for row in rows[len(filed) + 1 :]]
+        # What was not tried (the mailbox went away) is given back at once, not left to the lease; what was in
+        # flight may have been filed, and waits for the lease, then a search, as a dead run's claim does.
+        done = set(filed) | set(in_flight)
+        untried = [row.id for row in rows if row.id not in done]
         _mark_filed(sessions, clock, filed, claim, untried)
     return appended
+
+
+def _never_filed(client: IMAPClient, row: Outbox, earlier_claim: str | None) -> bool:
+    return earlier_claim is None or not has_copy(client, row.message_id)
+
+
+def _appends(client: IMAPClient, rows: list[Outbox]) -> list[list[Outbox]]:
+    """The copies in APPEND commands: several to a command where the server takes MULTIAPPEND (RFC 3502:
+    all of them filed or none; about a quarter of the time of one APPEND each on Dovecot), one otherwise."""
+    if not client.has_capability("MULTIAPPEND"):
+        return [[row] for row in rows]
+    groups: list[list[Outbox]] = [[]]
+    size = 0
+    for row in rows:
+        if groups[-1] and size + len(row.raw) > MULTIAPPEND_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(row)
+        size += len(row.raw)
+    return [group for group in groups if group]
+
+
+def _append(client: IMAPClient, folder: str, rows: list[Outbox]) -> None:
+    if len(rows) == 1:
+        client.append(folder, rows[0].raw, flags=[SEEN], msg_time=rows[0].sent_at)
+    elif rows:
+        client.multiappend(folder, [{"msg": row.raw, "flags": [SEEN], "date": row.sent_at} for row in rows])
 
 
 def _select(client: IMAPClient, folder: str) -> None:
