@@ -7,6 +7,7 @@ in the README.
 
     .venv/bin/python benchmarks/ingest.py [--quick] [--counts 500 5000] [--runs 3] [--only sqlite|postgresql]
                                           [--modes inprocess cli helpdesk] [--helpdesk-venv PATH]
+                                          [--smtp-connections N]
 
 ``--quick`` is one run of each at 200 mails. The helpdesk virtualenv is made once with
 ``python3 -m venv /tmp/wt-hotpath/helpdesk-venv && /tmp/wt-hotpath/helpdesk-venv/bin/pip install
@@ -39,6 +40,7 @@ from mailbot.testing import Dovecot, PostgresCluster  # noqa: E402
 PASSWORD = "secret"
 ENV = {"BENCH_IMAP_PASSWORD": PASSWORD}
 HELPDESK_VENV = Path("/tmp/wt-hotpath/helpdesk-venv")
+SMTP_CONNECTIONS = [1]  # [smtp] connections for mailbot's runs: --smtp-connections
 PATIENCE = 5  # poll cycles (or get_email runs) before a run is declared stuck
 
 # --- the mail ---------------------------------------------------------------------------------------------
@@ -154,6 +156,7 @@ classify_rules = "{root}/rules/classify.toml"
 host = "127.0.0.1"
 port = {smtp_port}
 tls = "none"
+connections = {connections}
 [[mailbox]]
 name = "complaints"
 host = "127.0.0.1"
@@ -175,7 +178,14 @@ def run_mailbot(mode: str, url: str, workdir: Path, smtp: SmtpProcess, raws: lis
     with Dovecot(workdir / "dovecot", users={"complaints": PASSWORD}) as dovecot:
         config = workdir / "config.toml"
         config.write_text(
-            CONFIG.format(url=url, workdir=workdir, root=ROOT, smtp_port=smtp.port, imap_port=dovecot.port)
+            CONFIG.format(
+                url=url,
+                workdir=workdir,
+                root=ROOT,
+                smtp_port=smtp.port,
+                imap_port=dovecot.port,
+                connections=SMTP_CONNECTIONS[0],
+            )
         )
         os.environ.update(ENV)
         poll = _in_process_poll(config) if mode == "inprocess" else _cli_poll(config)
@@ -385,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", default=["inprocess", "cli", "helpdesk"])
     parser.add_argument("--helpdesk-venv", type=Path, default=HELPDESK_VENV)
     parser.add_argument("--tmp", help="where each run's servers and databases live (default: the system's)")
+    parser.add_argument("--smtp-connections", type=int, default=1, help="mailbot's [smtp] connections")
     args = parser.parse_args(argv)
+    SMTP_CONNECTIONS[0] = args.smtp_connections
     if args.quick:
         args.counts, args.runs = [200], 1
     print_table(measure(args), args.counts)

@@ -114,7 +114,9 @@ def scenario(name: str, raws: list[bytes], smtp: SmtpProcess, tmp: Path) -> None
         config = tmp / "config.toml"
         url = f"sqlite:///{tmp / 'mailbot.db'}"
         config.write_text(
-            CONFIG.format(url=url, workdir=tmp, root=ROOT, smtp_port=smtp.port, imap_port=dovecot.port)
+            CONFIG.format(
+                url=url, workdir=tmp, root=ROOT, smtp_port=smtp.port, imap_port=dovecot.port, connections=1
+            )
         )
         poll_peak(config)  # first contact
         append_all(dovecot, raws)

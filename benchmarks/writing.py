@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--workers", action="store_true")
+    parser.add_argument("--connections", type=int, default=1, help="[smtp] connections (default 1)")
     args = parser.parse_args(argv)
     raws = ingest.mails(args.mails)
     smtp = ingest.SmtpProcess()
@@ -149,7 +150,8 @@ def run(
     with Dovecot(workdir / "dovecot", users={"complaints": ingest.PASSWORD}) as dovecot:
         config = workdir / "config.toml"
         config.write_text(ingest.CONFIG.format(url=url, workdir=workdir, root=ingest.ROOT,
-                                               smtp_port=smtp.port, imap_port=dovecot.port))  # fmt: skip
+                                               smtp_port=smtp.port, imap_port=dovecot.port,
+                                               connections=args.connections))  # fmt: skip
         os.environ.update(ingest.ENV)
         app = build_app(load_config(config, dict(os.environ)))
         jobs.poll_cycle(app)  # first contact

@@ -101,6 +101,8 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
             "schedule.poll_interval_seconds",
             "positive",
         ),
+        (("[smtp]", "[smtp]\nconnections = 0"), "smtp.connections", "a positive whole number"),
+        (("[smtp]", "[smtp]\nconnections = 9"), "smtp.connections", "a whole number from 1 to 8"),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path: Path, change: tuple[str, str], key: str, says: str) -> None:

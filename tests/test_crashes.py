@@ -13,6 +13,8 @@ import random
 import time
 from pathlib import Path
 
+import pytest
+
 from mailbot.testing import Dovecot, SmtpCapture
 from mailbot.testing.crashes import (
     Tally,
@@ -50,10 +52,12 @@ def assert_once(result: Tally, context: str) -> None:
     assert result.acknowledged_once + result.held - result.held_yet_delivered == result.complaints, context
 
 
+@pytest.mark.parametrize("smtp_extra", ["", "connections = 4"], ids=["one-connection", "four-connections"])
 def test_kill_9_at_random_points_loses_nothing_and_sends_nothing_twice(
-    tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpCapture, database_url: str
+    tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpCapture, database_url: str, smtp_extra: str
 ) -> None:
-    config = write_config(tmp_path, dovecot, smtp_server, database_url)
+    """With four SMTP connections a kill can fall between a wave's hand-over and its letters' final dots."""
+    config = write_config(tmp_path, dovecot, smtp_server, database_url, smtp_extra=smtp_extra)
     seed = int(os.environ.get("MAILBOT_CRASH_SEED", time.time_ns() % 1_000_000))
     rng, mailbox = random.Random(seed), Mailbox(dovecot)
     run_to_the_end(config, ENVIRON)  # first contact: the empty mailbox is the baseline

@@ -59,6 +59,12 @@ class SmtpConfig:
     final_reply_timeout_seconds: float = 600
     auth: str = "password"
     oauth: OAuthSettings | None = None
+    # Connections delivery holds open to the server at once: letters go in waves of this many, their hand-over
+    # recorded in one commit. 1 (the default) suits a provider that limits them; see the README.
+    connections: int = 1
+
+
+MOST_CONNECTIONS = 8
 
 
 def is_loopback(host: str) -> bool:
@@ -179,6 +185,14 @@ def read_smtp(reader: TomlReader, environ: Mapping[str, str], base: Path) -> Smt
         final_reply_timeout_seconds=float(reader.positive("final_reply_timeout_seconds", 600)),
         auth=auth,
         oauth=read_oauth(reader, environ, base, auth, "smtp", username or ""),
+        connections=_connections(reader),
     )
     reader.finish()
     return smtp
+
+
+def _connections(reader: TomlReader) -> int:
+    count = reader.positive("connections", 1)
+    if count > MOST_CONNECTIONS:
+        raise reader.wrong("connections", f"a whole number from 1 to {MOST_CONNECTIONS}", count)
+    return count

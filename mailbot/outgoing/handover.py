@@ -5,14 +5,14 @@ server said no). After it the server may have taken the letter, so a lost connec
 leaves the outcome *unknown*, never temporary. aiosmtplib's ``data()`` waits for the "354" and for the final
 reply with one timeout and cannot say which of the two it was waiting for when it gave up, so the message is
 written here in two steps: DATA with the command timeout, then the message and its "." with the final-reply
-timeout (RFC 5321, 4.5.3.2.6: ten minutes). ``before_final_dot`` runs between the two, to record that the
-letter is about to leave, and may still call it off.
+timeout (RFC 5321, 4.5.3.2.6: ten minutes). ``before_final_dot`` is awaited between the two, to record that
+the letter is about to leave (with the other letters of its wave), and may still call it off.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,7 +55,7 @@ async def hand_over(
     recipients: Sequence[str],
     raw: bytes,
     timeouts: Timeouts,
-    before_final_dot: Callable[[], bool],
+    before_final_dot: Callable[[], Awaitable[bool]],
 ) -> Attempt:
     """Send one letter over a connected client. MAIL, RCPT and DATA first; then, if ``before_final_dot``
     agrees, the message, its final "." and the wait for the server's answer."""
@@ -75,7 +75,7 @@ async def hand_over(
     if ready.code != 354:
         await _reset(client, timeouts.command)
         return _answered(ready.code, ready.message)
-    if not before_final_dot():
+    if not await before_final_dot():
         client.close()  # a server drops a message whose final "." never came
         return Attempt(Outcome.CALLED_OFF, "not sent: the letter's claim was lost before it was handed over")
     return await _final_reply(client, raw, timeouts.final_reply, refused)

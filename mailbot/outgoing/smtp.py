@@ -28,7 +28,7 @@ from mailbot.config.servers import SmtpConfig
 from mailbot.config.settings import DeliveryConfig
 from mailbot.db.models import Outbox
 from mailbot.db.transient import DatabaseUnavailable, is_transient, retrying
-from mailbot.outgoing import claims, held
+from mailbot.outgoing import claims, held, waves
 from mailbot.outgoing.handover import SMTP_FAILURES, Attempt, Outcome, Timeouts, hand_over
 from mailbot.vocabulary import OutboxState
 
@@ -135,39 +135,54 @@ def _due_ids(run: _Run) -> list[int]:
 
 
 async def _deliver_all(run: _Run, due: list[int], report: FlushReport) -> None:
-    client = smtp_client(run.smtp)
+    clients = [smtp_client(run.smtp) for _ in range(run.smtp.connections)]
     unrecorded: list[_Answer] = []
     try:
         for start in range(0, len(due), claims.CLAIM_BATCH):
-            unreachable = await _connect(client, run.smtp)  # connected before any letter is claimed
+            unreachable = await _connect(clients[0], run.smtp)  # connected before any letter is claimed
             if not unreachable:
                 batch = due[start : start + claims.CLAIM_BATCH]
-                unreachable = await _deliver_batch(run, client, batch, report, unrecorded)
+                unreachable = await _deliver_batch(run, clients, batch, report, unrecorded)
             if unreachable:
                 _defer_all(run, due[start:], unreachable, report)
                 return
     finally:
         _write_answers(run, unrecorded, report)
-        await _quit(client)
+        for client in clients:
+            await _quit(client)
 
 
 async def _deliver_batch(
-    run: _Run, client: aiosmtplib.SMTP, ids: list[int], report: FlushReport, unrecorded: list[_Answer]
+    run: _Run, clients: list[aiosmtplib.SMTP], ids: list[int], report: FlushReport, unrecorded: list[_Answer]
 ) -> str | None:
-    """Claim a batch in one transaction and send it; what was not tried is given back. Returns why the
-    server could not be reached, if it went away."""
+    """Claim a batch in one transaction and send it, a wave at a time; what was not tried is given back.
+    Returns why the server could not be reached, if it went away."""
     rows = claims.claim_batch(run.sessions, run.clock, run.claim, ids)
     untried = [row.id for row in rows]
     try:
-        for row in rows:
-            unreachable = await _connect(client, run.smtp)
-            if unreachable:
-                return unreachable
-            untried.remove(row.id)
-            await _deliver_one(run, client, row, unrecorded)
+        while rows:
+            connected = await _connected(clients, run.smtp)
+            if isinstance(connected, str):
+                return connected
+            wave = waves.next_wave(rows, len(connected))
+            for row in wave:
+                untried.remove(row.id)
+            await _deliver_wave(run, connected, wave, unrecorded)
     finally:
         claims.give_back(run.sessions, run.claim, untried)
     return None
+
+
+async def _connected(clients: list[aiosmtplib.SMTP], smtp: SmtpConfig) -> list[aiosmtplib.SMTP] | str:
+    """The connections up (each connected now if it was not); one that cannot be made is not used again
+    this run, unless it is the last, when the reason is returned: the server cannot be reached."""
+    for client in list(clients):
+        unreachable = await _connect(client, smtp)
+        if unreachable and len(clients) == 1:
+            return unreachable
+        if unreachable:
+            clients.remove(client)
+    return clients
 
 
 async def _connect(client: aiosmtplib.SMTP, smtp: SmtpConfig) -> str | None:
@@ -184,52 +199,66 @@ async def _connect(client: aiosmtplib.SMTP, smtp: SmtpConfig) -> str | None:
 
 @dataclass(frozen=True)
 class _Answer:
-    """A server's answer to a letter, to be written with the next letter's hand-over (or at the end)."""
+    """A server's answer to a letter, to be written with the next wave's hand-over (or at the end)."""
 
     claimed: Outbox
     reply: str
     values: dict[str, Any]
 
 
-async def _deliver_one(run: _Run, client: aiosmtplib.SMTP, row: Outbox, unrecorded: list[_Answer]) -> None:
+async def _deliver_wave(
+    run: _Run, clients: list[aiosmtplib.SMTP], wave: list[Outbox], unrecorded: list[_Answer]
+) -> None:
+    handover = waves.HandOver([row.id for row in wave], lambda ids: _handing_over(run, ids, unrecorded))
+    side_by_side = zip(clients[: len(wave)], wave, strict=True)
+    await asyncio.gather(*(_deliver_one(run, c, row, unrecorded, handover) for c, row in side_by_side))
+
+
+async def _deliver_one(
+    run: _Run, client: aiosmtplib.SMTP, row: Outbox, unrecorded: list[_Answer], handover: waves.HandOver
+) -> None:
     handed_over: list[datetime] = []
 
-    def before_final_dot() -> bool:
-        at = _handing_over(run, row.id, unrecorded)
+    async def before_final_dot() -> bool:
+        at = await handover.ready(row.id)
         handed_over.extend([at] if at else [])
         return at is not None
 
-    attempt = await hand_over(client, row.sender, row.recipients, row.raw, run.timeouts, before_final_dot)
+    try:
+        attempt = await hand_over(client, row.sender, row.recipients, row.raw, run.timeouts, before_final_dot)
+    finally:
+        handover.finished(row.id)
     if attempt.outcome is not Outcome.CALLED_OFF:
         at = handed_over[0] if handed_over else run.clock()
         values = _outcome_values(run, row, attempt, at, run.clock())
         unrecorded.append(_Answer(row, attempt.reply, values))
 
 
-def _handing_over(run: _Run, outbox_id: int, unrecorded: list[_Answer]) -> datetime | None:
-    """Record that the final "." is about to go, if the letter is still ours, and when; None when it is not,
-    or when the database cannot say: the letter is then called off and nothing is sent. The answers to the
-    letters before it are written in the same transaction: one commit a letter instead of two."""
+def _handing_over(run: _Run, ids: list[int], unrecorded: list[_Answer]) -> dict[int, datetime]:
+    """Record that the final "." of each letter of the wave is about to go, for those still ours, and when;
+    a letter left out (not ours, or the database cannot say) is called off and nothing of it is sent. The
+    answers to the letters before are written in the same transaction: one commit a wave."""
     at = run.clock()
 
-    def work(answers: list[_Answer]) -> bool:
+    def work(answers: list[_Answer]) -> list[int]:
         with run.sessions.begin() as session:
             written = [_write_answer(run, session, answer) for answer in answers]
-            ours = {"the_letter": outbox_id, "the_claim": run.claim}
-            handed = session.connection().execute(_HANDING_OVER, {**ours, "handed_over_at": at})
+            connection = session.connection()
+            ours = {"the_claim": run.claim, "handed_over_at": at}
+            handed = [i for i in ids if connection.execute(_HANDING_OVER, {**ours, "the_letter": i}).rowcount]
         run.written.extend(written)
         answers.clear()
-        return handed.rowcount == 1
+        return handed
 
     try:
-        handed = retrying(lambda: _with_answers(work, unrecorded), f"outbox {outbox_id}: handing it over")
-        return at if handed else None
+        handed = retrying(lambda: _with_answers(work, unrecorded), f"outbox {ids}: handing over")
+        return {outbox_id: at for outbox_id in handed}
     except DatabaseUnavailable as exc:
-        log.error("outbox %s not sent: %s", outbox_id, exc)
-        return None
+        log.error("outbox %s not sent: %s", ", ".join(map(str, ids)), exc)
+        return {}
 
 
-def _with_answers(work: Callable[[list[_Answer]], bool], unrecorded: list[_Answer]) -> bool:
+def _with_answers(work: Callable[[list[_Answer]], list[int]], unrecorded: list[_Answer]) -> list[int]:
     """The hand-over with the answers before it; should writing those fail for a reason of their own, the
     hand-over alone, and the answers are written (and the error raised) at the end of the run."""
     try:
