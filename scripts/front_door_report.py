@@ -11,9 +11,10 @@ misses one by one as well, which is for a set nobody will tune on afterwards.
 The kind model is trained, as a deployed bot's would be by ``mailbot eval``, on the tuning set
 (tests/data/labelled/ with labels.csv, tests/data/labelled_more.toml, tests/data/labelled_fresh.toml,
 tests/data/labelled_seventh.toml, tests/data/labelled_eighth.toml, tests/data/labelled_ninth.toml) and the
-frozen sets that have been looked at and retired to "seen" (frozen.toml to frozen4.toml), leaving out whichever set is being
-measured, a part of the tuning set included: the model never trains on the mails it is scored on. A set not
-yet seen is measured by a model trained on all of them. See tests/data/front_door/README.md.
+frozen sets that have been looked at and retired to "seen" (frozen.toml to frozen4.toml), leaving out
+whichever set is being measured, a part of the tuning set included: the model never trains on the mails it
+is scored on. A set not yet seen is measured by a model trained on all of them. See
+tests/data/front_door/README.md.
 """
 
 from __future__ import annotations
