@@ -3,15 +3,18 @@ faster can be shown to change nothing: run it before and after, and diff the two
 
 Usage: python scripts/decision_dump.py OUT [--corpus DIR]
 
-For every mail of tests/data/front_door/frozen.toml and frozen2.toml, the tuning sets (tests/data/labelled/,
-labelled_more.toml, labelled_fresh.toml, labelled_seventh.toml) and every file of the shared corpus
+For every mail of the seen frozen sets (tests/data/front_door/frozen.toml to frozen4.toml), the tuning sets
+(tests/data/labelled/ and scripts/front_door_report.py's TUNING_SETS, labelled_more.toml to
+labelled_ninth.toml) and every file of the shared corpus
 (../shared/corpus), it writes: the verdict as new mail with the kind model (kind, flags, rules hit and
 missed, confidence, reasons, the model's features, what the safeguarding screening found), the same as a
 reply on a case (new words only), the marks of mass mail each `mass_mail_marks` rule found, and a digest of
 the parsed mail, its new text (quotes stripped) and the text the kind model read. Then the verdict again with
 the safeguarding backstop loaded (rules/safeguarding_model.json, as a deployed bot has it) and what the
 backstop thinks of the mail's most suspicious stretch, to the last bit. The model is trained as
-scripts/front_door_report.py trains it for the frozen set. The third frozen set is never read.
+scripts/front_door_report.py trains it for frozen.toml: on the tuning sets and frozen2.toml to frozen4.toml.
+Only sets retired to "seen" are read; a frozen set not yet measured (frozen5.toml) is never dumped or
+trained on.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from mailbot.intake.quotes import new_text  # noqa: E402
 from scripts import front_door_report as report  # noqa: E402
 
 FRONT_DOOR = ROOT / "tests" / "data" / "front_door"
-SETS = (FRONT_DOOR / "frozen.toml", FRONT_DOOR / "frozen2.toml", *report.TUNING_SETS)
+SETS = (*report.SEEN, *report.TUNING_SETS)
 CORPUS = ROOT.parent / "shared" / "corpus"
 ON_A_CASE = ThreadMatch("CASE-0001", "references")
 BACKSTOP = ROOT / "rules" / "safeguarding_model.json"
@@ -48,7 +51,7 @@ def mails(corpus: Path) -> list[tuple[str, bytes, frozenset[str]]]:
     """(where, raw bytes, trusted servers) for every mail dumped."""
     found = []
     for path in SETS:
-        assert "frozen3" not in path.name
+        assert path in report.SEEN or path in report.TUNING_SETS  # never a set not yet measured
         labelled = load_set(path)
         for mail in labelled.mails:
             random.seed(mail["id"])  # the MIME boundary the email package draws: the same in every run

@@ -1,7 +1,7 @@
 """Figures on the frozen front-door sets (issue 13) held as floors. Both sets are now "seen" (their misses
 were read in the third round), so these guard against falling back, not out-of-sample claims; the kind
 model used for each is trained on the tuning set and the other seen sets (frozen3.toml too since the sixth
-session), never on the set it is scored on.
+session, frozen4.toml and part nine since the seventh), never on the set it is scored on.
 They may rise; they must not fall. Run ``python scripts/front_door_report.py [--set PATH]`` for the table."""
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def test_no_machine_mail_is_answered() -> None:
 
 def test_kind_accuracy_on_the_frozen_sets_does_not_fall() -> None:
     # frozen.toml: first measured 136 (rules + model) and 116 (rules alone) of 150; 142 after round two,
-    # 144 after the fourth, 145 after the fifth (part eight).
+    # 144 after the fourth, 145 after the fifth (part eight); the rules alone 124 after the sixth.
     assert measured().frozen_model.right >= 145  # of 150
-    assert measured().frozen_rules.right >= 122  # the rules alone
+    assert measured().frozen_rules.right >= 124  # the rules alone
     # frozen2.toml: 175 before the second round, 189 after it; the third round read its misses (216), the
     # fourth (quiet questions as concerns) reached 218, the fifth (part eight; the model trained on frozen3
     # too) 221.

@@ -35,8 +35,9 @@ MACHINES = frozenset({"auto_reply", "bounce", "bulk", "spam"})
 #   the 138 disclosures caught, in every category, and 43 of 117 ordinary mails flagged.
 # Retired to seen (sixth session) and the fifth round's rules built with its misses in view: rules + model 224
 #   (the model trained on the tuning set, part eight and the other two seen sets, not on this one), rules
-#   alone 193. In-sample for the rules from here on.
-KIND_RIGHT = {"rules + model": 224, "rules alone": 193}  # of 225
+#   alone 193. In-sample for the rules from here on. After issue 13's sixth round (seventh session; the model
+#   also trained on frozen4 and part nine): rules + model 224, rules alone 195.
+KIND_RIGHT = {"rules + model": 224, "rules alone": 195}  # of 225
 PERSON_KIND_RECALL = {"complaint": 57, "concern": 31, "compliment": 26, "comment": 21, "out_of_scope": 17}
 CAUGHT = {
     "discriminatory": 11, "domestic": 14, "financial": 23, "modern_slavery": 14, "neglect": 20,

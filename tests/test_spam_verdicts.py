@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailbot.classify import classify, load_chain
 from mailbot.classify.rspamd import verdict_of
-from mailbot.classify.spam import dmarc, microsoft365, rspamd, spamassassin, verdicts
+from mailbot.classify.spam import barracuda, dmarc, microsoft365, proofpoint, rspamd, spamassassin, verdicts
 from mailbot.intake.parse import parse_mail
 from tests.test_classify import RULES
 
@@ -130,3 +130,75 @@ def test_rspamd_without_its_server_field_counts_only_above_our_servers_stamp() -
     verdict = rspamd([*fields, *stamp, *SENDERS], OURS)
     assert verdict is not None and verdict.spam and verdict.source.startswith("rspamd")
     assert rspamd([*stamp, *SENDERS, *fields], OURS) is None
+
+
+OUTSIDE = (
+    "Received",
+    "from mail.example.net (mail.example.net [192.0.2.7]) by mx.riverside.example (Postfix) "
+    "with ESMTPS id 4Xyz; Mon, 30 Nov 2026 09:00:00 +0000",
+)
+AMAVIS_BACK = (
+    "Received",
+    "from localhost (localhost [127.0.0.1]) by mx.riverside.example (Postfix) with ESMTP "
+    "id 4Xz0; Mon, 30 Nov 2026 09:00:02 +0000",
+)
+AMAVIS_IN = (
+    "Received",
+    "from mx.riverside.example ([127.0.0.1]) by localhost (mx.riverside.example "
+    "[127.0.0.1]) (amavisd-new, port 10024) with ESMTP id q1; Mon, 30 Nov 2026 09:00:01 +0000",
+)
+AMAVIS_SPAM = [
+    ("X-Virus-Scanned", "Debian amavisd-new at mx.riverside.example"),
+    ("X-Spam-Flag", "YES"),
+    ("X-Spam-Status", "Yes, score=11.8 tagged_above=-999 required=6.31 tests=[BAYES_99=3.5]"),
+]
+
+
+def test_a_verdict_between_our_servers_own_hops_counts() -> None:
+    # amavisd-new behind Postfix: the filter's fields lie between Postfix's hop back from loopback (on top)
+    # and the stamp where Postfix took the mail from outside; both hops are our server's own.
+    verdict = spamassassin([AMAVIS_BACK, *AMAVIS_SPAM, AMAVIS_IN, OUTSIDE, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam
+    # A hop that only names loopback in HELO, from a real outside address, is the outside stamp itself.
+    helo = ("Received", "from localhost (unknown [203.0.113.5]) by mx.riverside.example (Postfix) id 1")
+    assert spamassassin([helo, *SENDERS, *AMAVIS_SPAM], OURS) is None
+
+
+def test_microsoft_365_in_front_of_our_gateway_counts_only_from_microsofts_network_and_inbound() -> None:
+    eop = (
+        "Received",
+        "from EUR05-AM6-obe.outbound.protection.outlook.com (mail-am6eur05on2061.outbound."
+        "protection.outlook.com [40.107.22.61]) by mx.riverside.example (Postfix) id 6T",
+    )
+    inbound = [
+        ("X-MS-Exchange-Organization-SCL", "9"),
+        ("X-Forefront-Antispam-Report", "SCL:9;SFV:SPM;DIR:INB;"),
+    ]
+    verdict = microsoft365([eop, *inbound, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam
+    # The same fields under a stamp of mail taken straight from the sender's host are the sender's.
+    assert microsoft365([OUTSIDE, *inbound, *SENDERS], OURS) is None
+    # A sender's own tenant sending out through Microsoft: an outbound report counts for nothing.
+    outbound = [("X-Forefront-Antispam-Report", "SCL:5;SFV:SPM;DIR:OUT;")]
+    assert microsoft365([eop, *outbound, *SENDERS], OURS) is None
+    # Only the run of Microsoft's fields right under the stamp: not a copy further down.
+    assert microsoft365([eop, *SENDERS, *inbound], OURS) is None
+
+
+def test_barracuda_and_proofpoint_behind_our_server_count_only_above_its_stamp() -> None:
+    cuda = [
+        ("X-Barracuda-Spam-Score", "7.62"),
+        ("X-Barracuda-Spam-Flag", "YES"),
+        ("X-Barracuda-Spam-Status", "Yes, SCORE=7.62 using global scores of TAG_LEVEL=3.5 tests=URI"),
+    ]
+    verdict = barracuda([*cuda, OUTSIDE, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam and verdict.detail == "Yes, SCORE=7.62"
+    assert barracuda([OUTSIDE, *SENDERS, *cuda], OURS) is None
+    clean = [("X-Barracuda-Spam-Status", "No, SCORE=0.00 using global scores of TAG_LEVEL=3.5 tests=")]
+    assert barracuda([*clean, OUTSIDE], OURS).spam is False  # type: ignore[union-attr]
+    pp = [("X-Proofpoint-Spam-Details", "rule=spam policy=default score=99 spamscore=99 phishscore=76")]
+    verdict = proofpoint([*pp, OUTSIDE, *SENDERS], OURS)
+    assert verdict is not None and verdict.spam and verdict.detail == "rule=spam"
+    assert proofpoint([OUTSIDE, *SENDERS, *pp], OURS) is None
+    ham = [("X-Proofpoint-Spam-Details", "rule=notspam policy=default score=0 spamscore=0")]
+    assert proofpoint([*ham, OUTSIDE], OURS).spam is False  # type: ignore[union-attr]

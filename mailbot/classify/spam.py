@@ -16,6 +16,13 @@ the mail for us wrote it, under the same rule as staff/trust.py for Authenticati
   only fields above our own receiving server's stamp (its Authentication-Results or Received) count: servers
   prepend, so whatever lies above that stamp was written on our side of it (Exchange Online behind our
   gateway), and a sender's own copy of the fields lies below.
+- Microsoft 365 in front of our gateway: where our server's stamp says Microsoft's own network handed it the
+  mail (the connecting address in Exchange Online's published ranges, which no sender can choose), the
+  Microsoft fields directly beneath that stamp were written by Exchange Online on the way in (an inbound
+  verdict, DIR:INB: a sender's own tenant writes DIR:OUT and strips its X-MS-Exchange-Organization-* fields).
+- Gateways behind our receiving server (Barracuda, Proofpoint): their fields count only above its stamp.
+- Our server's stamp is where it took the mail from outside: the hops a content filter makes back into the
+  same server (amavisd-new's "from localhost ([127.0.0.1])") are ours, so a verdict between them counts.
 - DMARC: the topmost Authentication-Results from a trusted server says dmarc=fail and the domain's published
   policy is reject or quarantine (the owner of the From domain asked for such mail to be refused).
 
@@ -24,6 +31,8 @@ Pure: no DNS, no I/O. A live rspamd's answer (spam/rspamd.py) arrives as a ``Spa
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +42,7 @@ from mailbot.classify.rules import MailContext, Param, Rule, register
 from mailbot.intake.parse import ParsedMail
 from mailbot.staff.trust import MICROSOFT_365, parse_authentication_results
 
-SOURCES = ("spamassassin", "rspamd", "microsoft365", "dmarc", "rspamd_live")
+SOURCES = ("spamassassin", "rspamd", "microsoft365", "barracuda", "proofpoint", "dmarc", "rspamd_live")
 MS_SPAM_SCL = 5  # Microsoft: SCL 5-6 spam, 7-9 high-confidence spam; -1 bypassed, 0-1 not spam
 _CHECKER_HOST = re.compile(r"\bon\s+([A-Za-z0-9.-]+)\s*$")
 _SPAMD_RESULT = re.compile(r"^\s*default:\s*(true|false)\b", re.IGNORECASE)
@@ -44,6 +53,15 @@ _DMARC_POLICY = re.compile(
     re.IGNORECASE,
 )
 _SPAM_ACTIONS = frozenset({"reject", "add header", "add_header", "rewrite subject", "rewrite_subject"})
+# Exchange Online Protection's sending ranges, as Microsoft publishes them ("Exchange Online Protection IP
+# addresses"): mail our server took from one of these came through Microsoft's network.
+MICROSOFT_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("40.92.0.0/15", "40.107.0.0/16", "52.100.0.0/14", "104.47.0.0/17", "2a01:111:f400::/48",
+              "2a01:111:f403::/49")
+)  # fmt: skip
+_MICROSOFT_FIELDS = ("x-ms-exchange-organization-", "x-forefront-antispam-report", "x-microsoft-antispam")
+_PROOFPOINT_SPAM = frozenset({"spam", "phish", "malware", "suspect"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,8 @@ def verdicts(mail: ParsedMail, trusted: frozenset[str]) -> tuple[SpamVerdict, ..
         spamassassin(mail.headers, trusted),
         rspamd(mail.headers, trusted),
         microsoft365(mail.headers, trusted),
+        barracuda(mail.headers, trusted),
+        proofpoint(mail.headers, trusted),
         dmarc(mail.headers, trusted),
     )
     return tuple(verdict for verdict in found if verdict is not None)
@@ -116,7 +136,7 @@ def _rspamd(block: Mapping[str, str], source: str) -> SpamVerdict:
 
 def microsoft365(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
     if MICROSOFT_365 not in trusted:
-        headers = headers[: _our_stamp(headers, trusted)]
+        headers = [*headers[: _our_stamp(headers, trusted)], *_microsoft_in_front(headers, trusted)]
     scl = _topmost(headers, "x-ms-exchange-organization-scl")
     report = _forefront(_topmost(headers, "x-forefront-antispam-report") or "")
     if scl is None and not report:
@@ -127,6 +147,48 @@ def microsoft365(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) ->
         f", SFV {report['SFV']}" if "SFV" in report else ""
     )
     return SpamVerdict("microsoft365", spam, shown.strip())
+
+
+def _microsoft_in_front(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> list[tuple[str, str]]:
+    """Microsoft's fields directly beneath our server's stamp, where that stamp took the mail from Microsoft's
+    network and the verdict is for mail coming in (see the module's docstring); otherwise none."""
+    at = _our_stamp(headers, trusted)
+    if at >= len(headers) or headers[at][0].lower() != "received" or not _from_microsoft(headers[at][1]):
+        return []
+    run = list(itertools.takewhile(lambda f: f[0].lower().startswith(_MICROSOFT_FIELDS), headers[at + 1 :]))
+    report = _forefront(_topmost(run, "x-forefront-antispam-report") or "DIR:INB")
+    return run if report.get("DIR") == "INB" else []
+
+
+def _from_microsoft(received: str) -> bool:
+    found = _RECEIVED_ADDRESS.search(received.split(" by ", 1)[0])
+    try:
+        address = ipaddress.ip_address(found.group(1)) if found else None
+    except ValueError:
+        return False
+    return address is not None and any(address in network for network in MICROSOFT_NETWORKS)
+
+
+def barracuda(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    """A Barracuda gateway behind our receiving server: its fields above our server's stamp."""
+    above = headers[: _our_stamp(headers, trusted)]
+    flag, status = _topmost(above, "x-barracuda-spam-flag"), _topmost(above, "x-barracuda-spam-status")
+    if flag is None and status is None:
+        return None
+    spam = (flag or "").strip().lower() == "yes" or (status or "").strip().lower().startswith("yes")
+    return SpamVerdict(
+        "barracuda", spam, (status or "").split(" using ")[0].strip() or "X-Barracuda-Spam-Flag"
+    )
+
+
+def proofpoint(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
+    """A Proofpoint gateway behind our receiving server: the rule its X-Proofpoint-Spam-Details names."""
+    details = _topmost(headers[: _our_stamp(headers, trusted)], "x-proofpoint-spam-details")
+    if details is None:
+        return None
+    rule = re.search(r"\brule=([\w-]+)", details)
+    name = rule.group(1).lower() if rule else "none"
+    return SpamVerdict("proofpoint", name in _PROOFPOINT_SPAM, f"rule={name}")
 
 
 def dmarc(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> SpamVerdict | None:
@@ -209,18 +271,34 @@ def _topmost_trusted_stamp(headers: Sequence[tuple[str, str]], trusted: frozense
 
 
 def _our_stamp(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> int:
-    """Where the topmost stamp our own receiving server wrote lies (0 when there is none): an
-    Authentication-Results naming it, or a Received saying it took the mail ("by mx.example")."""
+    """Where the topmost stamp our own receiving server wrote as it took the mail from outside lies (0 when
+    there is none): an Authentication-Results naming it, or a Received saying it took the mail ("by
+    mx.example") from anywhere but itself (a content filter's hop back from loopback is ours)."""
     for index, (key, value) in enumerate(headers):
         name = key.lower()
         if name == "authentication-results" and parse_authentication_results(value).authserv_id in trusted:
             return index
-        if name == "received" and (by := _RECEIVED_BY.search(value)) and by.group(1).lower() in trusted:
+        by = _RECEIVED_BY.search(value) if name == "received" else None
+        if by is not None and by.group(1).lower() in trusted and not _internal_hop(value):
             return index
     return 0
 
 
+def _internal_hop(received: str) -> bool:
+    """Our server handing the mail to itself: the connecting address it recorded is its own loopback (an
+    address the server writes, unlike the name a sender gives in HELO)."""
+    found = _RECEIVED_ADDRESS.search(received.split(" by ", 1)[0])
+    if found is None:
+        return False
+    try:
+        return ipaddress.ip_address(found.group(1)).is_loopback
+    except ValueError:
+        return False
+
+
 _RECEIVED_BY = re.compile(r"\bby\s+([A-Za-z0-9.-]+?)\.?(?=[\s;(]|$)", re.IGNORECASE)
+# The connecting address a Received records: "[192.0.2.7]", "(192.0.2.7)", "[IPv6:2001:db8::1]".
+_RECEIVED_ADDRESS = re.compile(r"[\[(](?:IPv6:)?([0-9a-fA-F:.]*[0-9a-fA-F])[\])]")
 
 
 # --- the rule classify.toml names --------------------------------------------------------------------
