@@ -168,12 +168,15 @@ def test_add_calendar_days(nation: str, cutoff: time | None, received: datetime,
     [
         (MON_15_MAR_2027, 6, date(2027, 9, 14)),  # 6 months beginning 15 Mar: Tue 14 Sep
         (WED_23_DEC_2026, 6, date(2027, 6, 22)),  # Tue 22 Jun
-        (
-            datetime(2027, 8, 31, 9, 0, tzinfo=LONDON),
-            6,
-            date(2028, 2, 28),
-        ),  # no 31 Feb: 29 Feb 2028, less a day
+        # No 31 February: the period ends on the last day of February (Tue 29 Feb 2028), not the day before it
+        # (this case said 28 Feb until 2026-11-30: one day early; SI 2018/1082 rule 1.4(2)(a)(ii)(bb)).
+        (datetime(2027, 8, 31, 9, 0, tzinfo=LONDON), 6, date(2028, 2, 29)),
         (datetime(2027, 1, 14, 9, 0, tzinfo=LONDON), 1, date(2027, 2, 12)),  # Sat 13 Feb: back to Fri 12
+        (datetime(2029, 1, 28, 9, 0, tzinfo=LONDON), 1, date(2029, 2, 27)),  # 28 Feb exists: the day before
+        (datetime(2029, 1, 29, 9, 0, tzinfo=LONDON), 1, date(2029, 2, 28)),  # no 29 Feb 2029: its last day
+        (datetime(2029, 1, 31, 9, 0, tzinfo=LONDON), 1, date(2029, 2, 28)),
+        (datetime(2029, 3, 31, 9, 0, tzinfo=LONDON), 1, date(2029, 4, 30)),  # no 31 April: Mon 30 April
+        (datetime(2029, 4, 30, 9, 0, tzinfo=LONDON), 1, date(2029, 5, 29)),  # 30 May exists: Tue 29 May
     ],
 )
 def test_add_calendar_months(received: datetime, n: int, due: date) -> None:

@@ -112,17 +112,21 @@ class WorkingCalendar:
         return self.on_or_before(self.local_date(received) + timedelta(days=n))
 
     def add_calendar_months(self, received: datetime | date, n: int) -> date:
-        """The last day of a period of N months beginning on the local date of receipt (the wording of the
-        statutes: received 15 March, 6 months ends 14 September), brought back to a working day like
-        ``add_calendar_days``. Where the later month is shorter, its last day stands in for the missing date.
+        """The last day of a period of N months beginning on the local date of receipt, brought back to a
+        working day like ``add_calendar_days``: the day before the date in the later month that corresponds
+        to the day of receipt (received 15 March, 6 months end 14 September), or, where that month has no
+        such date, its last day (received 31 August, 6 months end on the last day of February). The rule
+        for periods in months of the Civil Procedure Rules and the Tribunal Procedure Rules (e.g. SI
+        2018/1082, rule 1.4) and Halsbury's statement of the common law.
         """
         if n < 0:
             raise ValueError(f"cannot count {n} months: the count must not be negative")
         start = self.local_date(received)
         year, month = divmod(start.month - 1 + n, 12)
         year, month = start.year + year, month + 1
-        same_day = date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-        return self.on_or_before(same_day - ONE_DAY)
+        last = calendar.monthrange(year, month)[1]
+        end = date(year, month, last) if start.day > last else date(year, month, start.day) - ONE_DAY
+        return self.on_or_before(end)
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days after ``a`` up to and including ``b``: days left until a deadline ``b`` seen from
