@@ -717,6 +717,30 @@ def test_a_trusted_web_form_from_a_domain_of_ours_acknowledges_its_writer_and_no
     assert_safe(world, TARGET)
 
 
+NOREPLY_FORM = "noreply@riverside.example"
+
+
+def test_a_trusted_web_form_sending_from_a_no_reply_address_acknowledges_its_writer(
+    make_app: Callable[..., App], dovecot: Dovecot, smtp_server: SmtpCapture
+) -> None:
+    # Many web forms send from noreply@: that address takes no replies, but the letter goes to the person the
+    # trusted, vouched form names in its Reply-To, so "no reply" does not silence it.
+    app = make_app(extra=STAFF + f'\n[intake]\nreply_to_trusted_senders = ["{NOREPLY_FORM}"]\n')
+    jobs.poll_cycle(app)
+    world = World(app, dovecot, smtp_server)
+    form = raw(NOREPLY_FORM, "Riverside web form", "Complaint form", COMPLAINT, "<form-5@riverside.example>",
+               [("Reply-To", "Ann Other <ann.other@example.net>")])  # fmt: skip
+    world.send(vouched(form))
+
+    ack = world.one_to("ann.other@example.net")
+    assert ack.message["To"] == "Ann Other <ann.other@example.net>" and world.to(NOREPLY_FORM) == []
+    # Unvouched, the same form is anyone's: nothing goes to its Reply-To, nor to the no-reply address.
+    world.send(raw(NOREPLY_FORM, "Riverside web form", "Complaint form", COMPLAINT, "<form-6@evil.example>",
+                   [("Reply-To", TARGET)]))  # fmt: skip
+    assert world.to(TARGET) == [] and world.to(NOREPLY_FORM) == []
+    assert_safe(world, TARGET)
+
+
 def test_a_forged_web_form_cannot_make_us_write_to_its_reply_to(world: World) -> None:
     world.send(raw(FORMS, "Riverside web form", "Complaint form", COMPLAINT, "<form-2@evil.example>",
                    [("Reply-To", TARGET)]))  # fmt: skip

@@ -17,7 +17,7 @@ from mailbot.intake.headers import Address
 from mailbot.policy import Policy
 from mailbot.routing.context import Routing
 from mailbot.staff.trust import sender_is_vouched
-from mailbot.vocabulary import RECORDED_STAGE
+from mailbot.vocabulary import NO_REPLY_FLAG, RECORDED_STAGE
 
 
 def open_case(
@@ -62,13 +62,15 @@ def complainant(r: Routing) -> Address | None:
 
 def may_answer(r: Routing) -> bool:
     """Whether the writer may be written to automatically: as the verdict says, except that a trusted web
-    form's ``own_address`` is the form's, not its writer's (it sends from an address of ours for the person
-    its Reply-To names, and our server vouches for it), so it alone does not silence the letter."""
+    form's ``own_address`` and ``no_reply_address`` are the form's, not its writer's (it sends from an address
+    of ours, often a no-reply one, for the person its Reply-To names, and our server vouches for it), so
+    they do not silence the letter."""
     if r.verdict.may_auto_reply:
         return True
-    return (
-        r.verdict.may_auto_reply_but_for(frozenset({OWN_ADDRESS_FLAG})) and _trusted_reply_to(r) is not None
-    )
+    return r.verdict.may_auto_reply_but_for(FORMS_OWN_FLAGS) and _trusted_reply_to(r) is not None
+
+
+FORMS_OWN_FLAGS = frozenset({OWN_ADDRESS_FLAG, NO_REPLY_FLAG})  # about a trusted form's From, not its writer
 
 
 def _trusted_reply_to(r: Routing) -> Address | None:
