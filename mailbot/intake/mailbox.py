@@ -7,7 +7,6 @@ folder), so the mailbox's flags are a courtesy to the people who read it, not th
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import auth
+from mailbot import auth, tls
 from mailbot.config.servers import MailboxConfig
 from mailbot.db.models import InboundMessage, MailboxState
 from mailbot.errors import MailbotError
@@ -86,7 +85,7 @@ def _token_login(client: IMAPClient, box: MailboxConfig) -> None:
 @contextmanager
 def connect(box: MailboxConfig) -> Iterator[IMAPClient]:
     """A logged-in client that always logs out, whatever happens inside."""
-    context = ssl.create_default_context()
+    context = None if box.tls == "none" else tls.client_context()
     try:
         client = IMAPClient(box.host, port=box.port, ssl=box.tls == "tls", ssl_context=context, timeout=60)
     except (OSError, IMAPClientError) as exc:

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 import aiosmtplib
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import worker
+from mailbot import tls, worker
 from mailbot.auth.smtp_login import TokenSMTP
 from mailbot.config.servers import SmtpConfig
 from mailbot.config.settings import DeliveryConfig
@@ -81,18 +79,11 @@ def smtp_client(config: SmtpConfig) -> aiosmtplib.SMTP:
         "use_tls": config.tls == "tls",
         "start_tls": config.tls == "starttls",
         "timeout": config.timeout_seconds,
-        "tls_context": None if config.tls == "none" else _tls_context(),
+        "tls_context": None if config.tls == "none" else tls.client_context(),
     }
     if config.oauth is not None:
         return TokenSMTP(config.oauth, **options)
     return aiosmtplib.SMTP(username=config.username, password=config.password, **options)
-
-
-@cache
-def _tls_context() -> ssl.SSLContext:
-    """Made once a process and shared by its connections (an SSLContext is made to be): making one reads the
-    system's certificates, about 40 ms of CPU, and every delivery run made one."""
-    return ssl.create_default_context()
 
 
 def flush_outbox(
