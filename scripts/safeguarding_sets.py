@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "tests" / "data" / "safeguarding_tuning" / "examples.toml"
 FROZEN_SETS = (ROOT / "tests" / "data" / "safeguarding" / "frozen.toml",
                ROOT / "tests" / "data" / "safeguarding" / "frozen2.toml")  # fmt: skip
-# Every part of the front door's kind-labelled tuning set (labelled_more.toml, labelled_fresh.toml, ...): found by
-# name, so a new part joins without an edit here. The front door's frozen sets are not among them.
+# Every part of the front door's kind-labelled tuning set (labelled_more.toml, labelled_fresh.toml, ...):
+# found by name, so a new part joins without an edit here. The front door's frozen sets are not among them.
 LABELLED_SETS = tuple(sorted((ROOT / "tests" / "data").glob("labelled_*.toml")))
 CORPUS = ROOT.parent / "shared" / "corpus"
 
