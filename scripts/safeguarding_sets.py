@@ -36,6 +36,7 @@ _BATCHES = (
     ("# The twenty-third batch", "23rd", "dc95730"), ("# The twenty-fifth batch", "25th", "cf75823"),
     ("# The twenty-seventh batch", "27th", "71c8a3b"), ("# The twenty-ninth batch", "29th", "873e91f"),
     ("# The 38th batch", "38th", "00cfcb5"), ("# The 40th batch", "40th", "3c76aa8"),
+    ("# The 42nd batch", "42nd", ""),
 )  # fmt: skip
 # Batches written from the (seen) frozen sets' misses: left out of training when a frozen set is held out.
 FROM_FROZEN = ("8th", "26th", "31st")
@@ -114,7 +115,8 @@ def _follower_name(batch: str) -> str:
     if number is None:
         return batch
     n = int(number.group()) + 1
-    return f"{n}{'st' if n % 10 == 1 and n != 11 else 'nd' if n % 10 == 2 and n != 12 else 'th'}"
+    ending = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th") if n % 100 not in (11, 12, 13) else "th"
+    return f"{n}{ending}"
 
 
 def frozen_mails(path: Path) -> list[Labelled]:
