@@ -358,9 +358,11 @@ class FoldedText:
     def blanked(self, text: str, spans: Iterable[tuple[int, int]]) -> FoldedText:
         """The same text with harmless phrases blanked out (a category's `not_when`): only strings that
         overlap a blank can be new, so only the blanks and their edges are looked at again. Strings that
-        were found and are now blanked stay counted: a pattern is then run for nothing, never skipped."""
+        were found and are now blanked stay counted: a pattern is then run for nothing, never skipped. Where
+        a string starts is looked up in the blanked text itself, as in any text, so a blanked text's patterns
+        are tried at their own words' places too (it used to fall back to a slower scan)."""
         blanked = FoldedText.__new__(FoldedText)
-        blanked.folded, blanked.needles, blanked.positions = fold(text), self.needles, None
+        blanked.folded, blanked.needles, blanked.positions = fold(text), self.needles, {}
         edge = self.needles.longest
         windows = (blanked.folded[max(0, start - edge) : end + edge] for start, end in spans)
         blanked.found = self.found.union(*(self.needles.found_in(window) for window in windows))
