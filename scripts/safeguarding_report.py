@@ -9,7 +9,10 @@ Usage: python scripts/safeguarding_report.py [tests/data/safeguarding/frozen.tom
                                                               as deployed by default)
 
 The tuning set's examples (`[[example]]`: category, text) are measured the same way, each built as a mail
-whose body is the example's text (quoted and forwarded blocks included as written).
+whose body is the example's text (quoted and forwarded blocks included as written). A front-door labelled set
+(tests/data/front_door/frozen*.toml, tests/data/labelled_*.toml: `kind`, `flags`) is measured as
+scripts/front_door_report.py builds and classifies it (its trusted servers, our own addresses): a mail flagged
+`safeguarding` is a disclosure of no stated category ("unlabelled").
 
 Each labelled mail is built as a real message and classified as deployed (rule chain and screening). A
 disclosure counts as caught when the mail is flagged for safeguarding, and as "right category" when its
@@ -31,10 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mailbot.classify import classify, load_chain  # noqa: E402
+from mailbot.classify.labelled import as_message as front_door_message  # noqa: E402
+from mailbot.classify.labelled import load_set  # noqa: E402
 from mailbot.classify.safeguarding import categories_found, load_screening  # noqa: E402
 from mailbot.intake.parse import parse_mail  # noqa: E402
 
 FROZEN = ROOT / "tests" / "data" / "safeguarding" / "frozen.toml"
+OWN = frozenset({"complaints@riverside.example", "feedback@riverside.example", "@riverside.example"})
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,11 @@ def as_message(entry: dict[str, object]) -> bytes:
 
 
 def as_entries(path: Path) -> list[dict[str, object]]:
-    """The labelled mails of a frozen set, or the tuning set's examples in the same shape."""
+    """The labelled mails of a frozen set, or the tuning set's examples, or a front-door set's mails, in the
+    same shape."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    if "mail" in data and all("kind" in m for m in data["mail"]):
+        return [_front_door_entry(m) for m in data["mail"]]
     if "mail" in data:
         return data["mail"]
     return [
@@ -75,6 +84,26 @@ def as_entries(path: Path) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+def _front_door_entry(mail: dict[str, object]) -> dict[str, object]:
+    disclosure = "safeguarding" in mail.get("flags", ())  # type: ignore[operator]
+    return {**mail, "label": "disclosure" if disclosure else "ordinary",
+            "categories": ["unlabelled"] if disclosure else [], "front_door": True}  # fmt: skip
+
+
+def _message(entry: dict[str, object]) -> bytes:
+    if entry.get("front_door"):
+        return front_door_message(
+            {k: v for k, v in entry.items() if k not in ("label", "categories", "front_door")}
+        )
+    return as_message(entry)
+
+
+def _trusted(path: Path) -> frozenset[str]:
+    """A front-door set's own receiving servers, trusted as scripts/front_door_report.py trusts them."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return load_set(path).trusted_servers if "set" in data else frozenset()
+
+
 def tally(path: Path = FROZEN, backstop: bool = False) -> Tally:
     model = ROOT / "rules" / "safeguarding_model.json" if backstop else None
     chain, screening = (
@@ -84,8 +113,10 @@ def tally(path: Path = FROZEN, backstop: bool = False) -> Tally:
     labelled, caught, right = Counter[str](), Counter[str](), Counter[str]()
     disclosures = found = ordinary = alarms = 0
     missed, raised, statistical = [], [], Counter[str]()
+    trusted = _trusted(path)
     for entry in as_entries(path):
-        verdict = classify(parse_mail(as_message(entry)), chain, screening=screening)
+        mail = parse_mail(_message(entry))
+        verdict = classify(mail, chain, None, OWN, screening, trusted_servers=trusted)
         flagged = "safeguarding" in verdict.flags
         statistical[str(entry["label"])] += any(f.statistical is not None for f in verdict.safeguarding)
         named = set(categories_found(verdict.safeguarding))
@@ -118,7 +149,7 @@ def tally(path: Path = FROZEN, backstop: bool = False) -> Tally:
 
 
 def _one_line(entry: dict[str, object]) -> str:
-    return " ".join(f"{entry['subject']} / {entry['body']}".split())
+    return " ".join(f"{entry['subject']} / {entry.get('body') or entry.get('html', '')}".split())
 
 
 def table(t: Tally) -> str:
