@@ -23,6 +23,7 @@ from mailbot.app import App
 from mailbot.cases import records, threading
 from mailbot.classify import Classification
 from mailbot.db.models import Case, InboundMessage
+from mailbot.db.rows import as_loaded
 from mailbot.db.transient import DatabaseUnavailable, retrying
 from mailbot.intake import limits, quotes
 from mailbot.intake.arrivals import read_raw
@@ -130,19 +131,19 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     """Take the message for this transaction, and read it in the same statement. On PostgreSQL a message
     another worker is processing is passed over at once (SKIP LOCKED) rather than waited for; the conditional
     UPDATE is what makes the claim (SQLite has no row locks: there a second claim waits for the first
-    transaction, then finds it taken)."""
+    transaction, then finds it taken). A plain statement, its row made the session's object by
+    ``db.rows.as_loaded``: the ORM's UPDATE .. RETURNING and loading cost more than the statement."""
     statement = _CLAIM_SKIPPING if session.get_bind().dialect.name == "postgresql" else _CLAIM
-    return session.scalars(statement, {"inbound_id": inbound_id}).first()
+    found = session.connection().execute(statement, {"inbound_id": inbound_id}).mappings().first()
+    return as_loaded(session, InboundMessage, found) if found is not None else None
 
 
 def _claim_statement(skip_locked: bool) -> Any:
     """Built once a process: every message is claimed with it."""
-    this = and_(InboundMessage.id == bindparam("inbound_id"), InboundMessage.state == InboundState.FETCHED)
+    this = and_(_messages.c.id == bindparam("inbound_id"), _messages.c.state == InboundState.FETCHED)
     if skip_locked:
-        this = InboundMessage.id.in_(select(InboundMessage.id).where(this).with_for_update(skip_locked=True))
-    claim = update(InboundMessage).where(this).values(state=InboundState.PROCESSED).returning(InboundMessage)
-    # The session is new: no object in it to bring up to date (the ORM would work out which, per message).
-    return claim.execution_options(synchronize_session=False)
+        this = _messages.c.id.in_(select(_messages.c.id).where(this).with_for_update(skip_locked=True))
+    return update(_messages).where(this).values(state=InboundState.PROCESSED).returning(*_messages.c)
 
 
 _CLAIM, _CLAIM_SKIPPING = _claim_statement(False), _claim_statement(True)

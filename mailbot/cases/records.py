@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mailbot import checked
 from mailbot.db.models import Attachment, Case, CaseEvent, Correspondence, InboundMessage, Outbox, StageRecord
 from mailbot.db.notes import transaction_notes
-from mailbot.db.rows import write_now
+from mailbot.db.rows import write_new, write_now
 from mailbot.intake.headers import Address
 from mailbot.intake.parse import ParsedMail
 from mailbot.intake.store import sanitise_filename, save_blob
@@ -96,41 +96,40 @@ def record_inbound(
     store_dir: Path,
 ) -> Correspondence:
     """Add a received mail to the case, with its attachments written to the content-addressed store."""
-    entry = Correspondence(
-        case_id=case.id,
-        direction="in",
-        kind=kind,
-        from_address=mail.sender.email if mail.sender else "",
-        to_addresses=[a.email for a in (*mail.to, *mail.cc)],
-        subject=mail.subject,
-        date=mail.date or inbound.received_at,
-        new_text=new_text,
-        message_id=mail.message_id,
-        in_reply_to=mail.in_reply_to[0] if mail.in_reply_to else None,
-        references=list(mail.references),
-        inbound_id=inbound.id,
-    )
+    values = {
+        "case_id": case.id,
+        "direction": "in",
+        "kind": kind,
+        "from_address": mail.sender.email if mail.sender else "",
+        "to_addresses": [a.email for a in (*mail.to, *mail.cc)],
+        "subject": mail.subject,
+        "date": mail.date or inbound.received_at,
+        "new_text": new_text,
+        "message_id": mail.message_id,
+        "in_reply_to": mail.in_reply_to[0] if mail.in_reply_to else None,
+        "references": list(mail.references),
+        "inbound_id": inbound.id,
+    }
     files = [
-        Attachment(
-            sha256=save_blob(store_dir, item.payload),
-            filename=sanitise_filename(item.filename),
-            content_type=item.content_type,
-            size=len(item.payload),
-        )
+        {
+            "sha256": save_blob(store_dir, item.payload),
+            "filename": sanitise_filename(item.filename),
+            "content_type": item.content_type,
+            "size": len(item.payload),
+        }
         for item in mail.attachments
     ]
     if "correspondence" in case.__dict__:
         # The case's mail is loaded in this session: the entry joins it there, and goes with the next flush.
+        entry = Correspondence(**values)
         entry.case = case
-        entry.attachments.extend(files)
+        entry.attachments.extend(Attachment(**file) for file in files)
         session.add(entry)
         return entry
-    # Otherwise written at once (``db.rows.write_now``): a flush costs more than the rows.
-    write_now(session, entry)
-    for file in files:
-        file.correspondence_id = entry.id
-        write_now(session, file)
-    set_committed_value(entry, "attachments", files)
+    # Otherwise written at once (``db.rows.write_new``): a flush costs more than the rows.
+    entry = write_new(session, Correspondence, **values)
+    written = [write_new(session, Attachment, correspondence_id=entry.id, **file) for file in files]
+    set_committed_value(entry, "attachments", written)
     return entry
 
 
@@ -138,7 +137,9 @@ def record_outbound(
     session: Session, case: Case, row: Outbox, subject: str, text: str, kind: str, thread_parent: str | None
 ) -> Correspondence:
     """Our own mail on the case, so replies to it thread by Message-ID."""
-    entry = Correspondence(
+    return write_new(  # at once: a flush costs more than the row
+        session,
+        Correspondence,
         case_id=case.id,
         direction="out",
         kind=kind,
@@ -152,7 +153,6 @@ def record_outbound(
         references=[],
         outbox_id=row.id,
     )
-    return write_now(session, entry)  # at once: a flush costs more than the row
 
 
 def last_inbound(session: Session, case: Case) -> Correspondence | None:

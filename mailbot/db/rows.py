@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Insert, inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import ClassManager, Session, make_transient_to_detached
 
 Row = TypeVar("Row")
 
@@ -19,6 +20,8 @@ class _Shape:
 
     insert: Insert  # one statement a table, so SQLAlchemy builds and compiles it once
     columns: tuple[tuple[str, str, Column[Any]], ...]  # (attribute, column key, column) but the id
+    attributes: frozenset[str]  # every column attribute, the id included
+    manager: ClassManager[Any]  # makes an instance without the mapped constructor
 
 
 _SHAPES: dict[type, _Shape] = {}
@@ -33,9 +36,34 @@ def write_now(session: Session, row: Row) -> Row:
     values: dict[str, Any] = {}
     for attribute, key, column in shape.columns:
         if attribute not in given:
-            setattr(row, attribute, _default(column))
+            given[attribute] = _default(column)  # the row is taken as loaded just below: no change to record
         values[key] = given[attribute]
-    row.id = session.connection().execute(shape.insert, values).scalar_one()  # type: ignore[attr-defined]
+    given["id"] = session.connection().execute(shape.insert, values).scalar_one()
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+def write_new(session: Session, cls: type[Row], **values: Any) -> Row:
+    """``write_now`` for a row made here from its column values: without the mapped constructor, whose
+    attribute events cost as much as the INSERT's own work in SQLAlchemy, for a row written as it is made."""
+    shape = _shape(cls)
+    unknown = values.keys() - shape.attributes
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no column {', '.join(sorted(unknown))}")
+    row = shape.manager.new_instance()
+    row.__dict__.update(values)
+    return write_now(session, row)
+
+
+def as_loaded(session: Session, cls: type[Row], found: RowMapping) -> Row:
+    """The object of a row a plain statement read (all its columns, by column key), in the session as if
+    the ORM had loaded it: what is set on it later is a change to it. Without the ORM's loading, which costs
+    more than the statement for one row."""
+    shape = _shape(cls)
+    row = shape.manager.new_instance()
+    row.__dict__.update({attribute: found[key] for attribute, key, _column in shape.columns})
+    row.__dict__["id"] = found["id"]
     make_transient_to_detached(row)
     session.add(row)
     return row
@@ -51,7 +79,9 @@ def _shape(cls: type) -> _Shape:
             for attribute in mapper.column_attrs
             if not attribute.columns[0].primary_key
         )
-        shape = _SHAPES[cls] = _Shape(table.insert().returning(table.c.id), columns)
+        attributes = frozenset(attribute.key for attribute in mapper.column_attrs)
+        insert = table.insert().returning(table.c.id)
+        shape = _SHAPES[cls] = _Shape(insert, columns, attributes, mapper.class_manager)
     return shape
 
 

@@ -6,10 +6,15 @@ stage can override it with ``templates/<policy>/<letter>/`` or ``templates/<lett
 the most specific wins. Welsh letters sit in ``templates/cy/`` in the same layout, with
 ``templates/cy/words.toml`` giving the Welsh for phrases taken from the policies; a letter with no Welsh
 template (those to staff) is written in English.
+
+An organisation edits its templates while the bot runs: an edited, added or removed template is used from
+the next letter a second or more later, without a restart (``RECHECK_SECONDS``). Until then the templates
+already read are used as they are, so a busy batch does not look at the disk for every letter.
 """
 
 from __future__ import annotations
 
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +46,8 @@ COMPLAINANT_LETTERS = (
 )  # fmt: skip
 TEMPLATE_FILES = ("subject.txt", "body.txt", "body.html")
 BILINGUAL_RULE = "-" * 40
+# How long the templates read (and where each letter's were found) are used without looking at the disk.
+RECHECK_SECONDS = 1.0
 
 
 class LetterError(UserError):
@@ -71,12 +78,23 @@ def welsh_long_date(value: date | datetime | None) -> str:
 LONG_DATES: dict[str, Callable[[date | datetime | None], str]] = {ENGLISH: long_date, WELSH: welsh_long_date}
 
 
+@dataclass(frozen=True)
+class _Found:
+    """Where one letter's templates were found, for one language: its folder, and whether it has HTML."""
+
+    folder: str
+    html: bool
+
+
 class Letters:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, clock: Callable[[], float] = time.monotonic) -> None:
         if not directory.is_dir():
             raise LetterError(f"{directory}: templates directory not found")
         self.directory = directory
         self.environments = {language: self._environment(language) for language in LANGUAGES}
+        self._clock = clock
+        self._checked_at: float | None = None
+        self._found: dict[tuple[str, str | None, str | None, str], tuple[_Found, ...]] = {}
 
     def _environment(self, language: str) -> Environment:
         env = Environment(
@@ -87,6 +105,9 @@ class Letters:
             trim_blocks=True,
             lstrip_blocks=True,
             finalize=checked.shown,  # every value a letter shows, from whatever mail it came
+            # Jinja2 would look at a template's file every time it is asked for (and for every template
+            # it includes); ``_recheck`` does it for all of them at most once a second instead.
+            auto_reload=False,
         )
         env.filters["longdate"] = LONG_DATES[language]
         env.filters["translate"] = _translator(self._words(language))
@@ -127,12 +148,39 @@ class Letters:
         language: str = ENGLISH,
     ) -> Letter:
         """``language`` is ``en``, ``cy``, or ``cy+en`` for one letter in Welsh and then in English."""
-        # A letter with no Welsh template falls back to the English one, which is then written once.
-        folders = dict.fromkeys(self.folder(letter, policy, stage, part) for part in _languages(language))
-        letters = [self._render_folder(folder, context) for folder in folders]
+        found = self._where(letter, policy, stage, language)
+        letters = [self._render_folder(where, context) for where in found]
         if len(letters) == 1:
             return letters[0]
-        return bilingual(letters[0], letters[1], _language_of(list(folders)[1]))
+        return bilingual(letters[0], letters[1], _language_of(found[1].folder))
+
+    def _where(self, letter: str, policy: str | None, stage: str | None, language: str) -> tuple[_Found, ...]:
+        """The folders the letter is written from, looked for on disk at most once a second."""
+        self._recheck()
+        key = (letter, policy, stage, language)
+        found = self._found.get(key)
+        if found is None:
+            # A letter with no Welsh template falls back to the English one, which is then written once.
+            folders = dict.fromkeys(self.folder(letter, policy, stage, part) for part in _languages(language))
+            found = tuple(_Found(f, (self.directory / f / "body.html").is_file()) for f in folders)
+            self._found[key] = found
+        return found
+
+    def _recheck(self) -> None:
+        """Once a second at most: forget where letters were found (a folder may have been added or removed)
+        and every template read whose file changed or went (the next letter reads it again)."""
+        now = self._clock()
+        if self._checked_at is not None and now - self._checked_at < RECHECK_SECONDS:
+            return
+        self._checked_at = now
+        self._found.clear()
+        for env in self.environments.values():
+            cache = env.cache
+            if cache is None:
+                continue
+            for name, template in list(cache.items()):
+                if not template.is_up_to_date:
+                    del cache[name]
 
     def missing_translations(self, language: str = WELSH) -> list[str]:
         """Template files of complainant letters (and their policy and stage overrides) that have no
@@ -148,15 +196,12 @@ class Letters:
                     missing.append(translated.relative_to(self.directory).as_posix())
         return missing
 
-    def _render_folder(self, folder: str, context: dict[str, Any]) -> Letter:
+    def _render_folder(self, found: _Found, context: dict[str, Any]) -> Letter:
+        folder = found.folder
         env = self.environments[_language_of(folder)]
         subject = " ".join(self._render(env, f"{folder}/subject.txt", context).split())
         text = self._render(env, f"{folder}/body.txt", context)
-        html = (
-            self._render(env, f"{folder}/body.html", context)
-            if (self.directory / folder / "body.html").is_file()
-            else None
-        )
+        html = self._render(env, f"{folder}/body.html", context) if found.html else None
         return Letter(subject, text, html)
 
     def _render(self, env: Environment, name: str, context: dict[str, Any]) -> str:

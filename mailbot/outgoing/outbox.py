@@ -21,7 +21,7 @@ from mailbot import checked
 from mailbot.config.settings import Config
 from mailbot.db.models import Outbox
 from mailbot.db.notes import transaction_notes
-from mailbot.db.rows import write_now
+from mailbot.db.rows import write_new
 from mailbot.outgoing import wire
 from mailbot.outgoing.letters import Letter
 from mailbot.outgoing.wire import WireLetter
@@ -165,7 +165,10 @@ def queue(
     blocked: str | None = None,
 ) -> Outbox:
     """Write the message to the outbox (state ``suppressed`` with the reason when it must not go)."""
-    row = Outbox(
+    # Written at once, not flushed with everything pending: the case it belongs to has its id, so is written.
+    row = write_new(
+        session,
+        Outbox,
         message_id=message.message_id,
         purpose=purpose,
         automatic=automatic,
@@ -182,8 +185,6 @@ def queue(
         deliver_until=now + timedelta(hours=config.delivery.give_up_after_hours),
         last_error=blocked,
     )
-    # Written at once, not flushed with everything pending: the case it belongs to has its id, so is written.
-    write_now(session, row)
     queued_here(session).add(row.message_id)
     return row
 
