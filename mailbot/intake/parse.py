@@ -4,7 +4,6 @@ Anything that cannot be read as a mail at all raises UnparseableMail, so the run
 
 from __future__ import annotations
 
-import email
 import logging
 import re
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import mailparser
 from mailparser.exceptions import MailParserError
 
 from mailbot.errors import MailbotError
-from mailbot.intake import limits
+from mailbot.intake import limits, mime
 from mailbot.intake.bodies import Attachment, body_text, collect_bodies, enclosed_message
 from mailbot.intake.headers import (
     Address,
@@ -84,7 +83,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     raw = _repair_field_names(raw)
     large = elide(raw)  # long bodies are decoded from the raw bytes: the parser never copies them
     try:
-        message = email.message_from_bytes(large.parsed)
+        message = mime.message_from_bytes(large.parsed)
         if not message.keys():
             raise UnparseableMail("no header fields: not an RFC 5322 message")
         return _build(message, _header_reader(raw), depth=0, large=large)
@@ -101,7 +100,7 @@ def _header_reader(raw: bytes) -> MailParserFields | None:
     if not fields.strip():  # nothing but the relay trail: mail-parser reads it, and may refuse it
         return _whole_header_reader(head)
     try:
-        return MailParserFields(email.message_from_bytes(fields))
+        return MailParserFields(mime.message_from_bytes(fields))
     except (AttributeError, TypeError, ValueError, LookupError, IndexError, KeyError) as exc:
         log.info("mail-parser failed (%r); the stdlib reads the headers instead", exc)
         return None
