@@ -258,10 +258,14 @@ class _NeededStrings:
         if not wanted <= self.strings:
             self.strings = self.strings | wanted
 
-    def found_in(self, text: str) -> frozenset[str]:
+    def current_scan(self) -> _Scan:
         scan = self.scan
         if scan.strings is not self.strings:
             scan = self.scan = _Scan(self.strings)
+        return scan
+
+    def found_in(self, text: str) -> frozenset[str]:
+        scan = self.current_scan()
         kept = self.kept.get(text)
         if kept is not None and kept[0] is scan:
             return kept[1]
@@ -269,6 +273,13 @@ class _NeededStrings:
 
 
 _NEEDED = _NeededStrings()
+
+
+def prepare_scan() -> None:
+    """Make the scan of every needed string now: processes forked after this share it (ahead.py)."""
+    _NEEDED.current_scan()
+
+
 _FOLDED: dict[str, str] = {}
 
 
