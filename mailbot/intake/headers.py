@@ -42,7 +42,9 @@ def raw_values(message: Message, name: str) -> list[str]:
 
 def header_text(value: str | email.header.Header) -> str:
     """Unfold a header and decode RFC 2047 encoded words and raw 8-bit bytes (RFC 6532 says UTF-8)."""
-    text = _FOLD.sub("", str(value))
+    text = str(value)
+    if "\n" in text or "\r" in text:  # folded (most fields are one line)
+        text = _FOLD.sub("", text)
     if _has_raw_bytes(text):
         text = decode_text(text.encode("utf-8", "surrogateescape"), "utf-8")
     if "=?" in text:
@@ -166,7 +168,7 @@ def addresses(message: Message, parser: MailParserFields | None, name: str) -> t
 
 
 def _has_raw_bytes(text: str) -> bool:
-    return _RAW_BYTE.search(text) is not None
+    return not text.isascii() and _RAW_BYTE.search(text) is not None
 
 
 _RAW_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as surrogateescape keeps it
