@@ -69,7 +69,7 @@ _FeedParser._parsegen = types.FunctionType(  # type: ignore[method-assign]
 
 def message_from_bytes(data: bytes, headers_only: bool = False) -> Message:
     """What ``email.message_from_bytes(data)`` gives (compat32, ``Message``), fed the same way."""
-    parser = _FeedParser(Message, policy=compat32)
+    parser = _FeedParser(policy=compat32)  # as email.parser.Parser makes it: a Message factory
     if headers_only:
         parser._set_headersonly()
     text = StringIO(data.decode("ASCII", errors="surrogateescape"))
