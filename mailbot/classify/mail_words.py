@@ -10,6 +10,7 @@ the same text, says in a few lookups that there is nothing to find.
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
@@ -252,11 +253,13 @@ class _NeededStrings:
         self.strings: frozenset[str] = frozenset()
         self.scan = _Scan(self.strings)
         self.kept: dict[str, tuple[_Scan, frozenset[str]]] = {}
+        self.adding = threading.Lock()  # two rule files loaded at once in two threads: neither's strings lost
 
     def add(self, needs: Iterable[frozenset[str]]) -> None:
         wanted = frozenset().union(*needs)
-        if not wanted <= self.strings:
-            self.strings = self.strings | wanted
+        with self.adding:
+            if not wanted <= self.strings:
+                self.strings = self.strings | wanted
 
     def current_scan(self) -> _Scan:
         scan = self.scan
