@@ -12,6 +12,7 @@ by the workers, so a crash loses nothing that was not lost before.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -26,6 +27,8 @@ from sqlalchemy import func, select
 
 from mailbot.app import App
 from mailbot.classify import Classification
+from mailbot.classify.kind_model import KindModel
+from mailbot.classify.mail_words import prepare_scan
 from mailbot.db.models import InboundMessage, InboundRaw
 from mailbot.intake.parse import ParsedMail, parse_mail
 from mailbot.intake.quotes import new_text
@@ -74,6 +77,28 @@ def _start_worker() -> None:
         os._exit(1)
     if _app is not None:  # the parent's pooled connections are its own: never used or closed from here
         _app.engine.dispose(close=False)
+
+
+def _prepare(app: App, model: KindModel | None) -> None:
+    """Done here, once, what every worker would otherwise do for itself at its first mails of every batch
+    (the forked copies share it): import numpy, which the kind model and the safeguarding backstop score
+    with, and pypdf, which reads a PDF's text for the screening (some 0.1 s of CPU each); make the models'
+    weight arrays and the scan of the strings classify.toml's patterns need."""
+    for module in _IMPORTED_BY_READING:
+        with suppress(ImportError):
+            importlib.import_module(module)
+    prepare_scan()
+    with suppress(AttributeError):  # the arrays each model makes once (kind_model.py, safeguarding_model.py)
+        if app.screening.backstop is not None:
+            _ = app.screening.backstop._weights
+        if model is not None:
+            _ = model._coef
+
+
+_IMPORTED_BY_READING = (
+    "numpy",
+    "pypdf",
+)  # imported only when first needed (kind_model.py, attachment_text.py)
 
 
 def _orphaned() -> bool:
@@ -152,9 +177,10 @@ def reading_ahead(app: App, ids: list[int]) -> Iterator[Reader | None]:
         yield None
         return
     global _app, _forked_by
-    if app.learner is not None:
-        app.learner.model()  # looked at here, once for the batch: the workers never open the database
+    # The kind model is looked at here, once for the batch: the workers never open the database.
+    model = app.learner.model() if app.learner is not None else None
     _app, _forked_by = app, os.getpid()
+    _prepare(app, model)
     workers = worker_count()
     try:
         pool = ProcessPoolExecutor(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.classify import classify, load_chain
+from mailbot.classify.junk import _WORD, words_in
 from mailbot.db.models import Case
 from mailbot.intake.parse import parse_mail
 from mailbot.scheduled import jobs
@@ -91,3 +92,23 @@ def test_junk_is_held_unanswered_and_released_as_ordinary_mail(
     assert "opened CMP-2026-0001" in released  # a person judged it; its marks are not read again
     with app.sessions() as session:
         assert len(session.scalars(select(Case)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "don't can't rock'n'roll 'quoted' o''clock it's' '",
+        "abc1def ghi_jkl MIXED case, punctuation!? tabs\tand\nlines\x0bvertical\x1cfile",
+        "Zürich café naïve — non-ASCII goes to the pattern",
+        "a'b'c'd x'' ''y",
+    ],
+)
+def test_words_in_as_the_pattern_finds_them(text: str) -> None:
+    assert words_in(text) == _WORD.findall(text)
+
+
+def test_words_in_every_corpus_text_as_the_pattern_finds_them(corpus_dir: Path) -> None:
+    for path in sorted(corpus_dir.rglob("*.eml"))[:400]:
+        text = parse_mail(path.read_bytes()).text[:20_000]
+        assert words_in(text) == _WORD.findall(text), path

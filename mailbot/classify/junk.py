@@ -48,7 +48,7 @@ class JunkMarksRule(Rule):
 
     def marks(self, mail: ParsedMail, context: MailContext) -> list[str]:
         text = f"{context.subject}\n{context.body}"[:TEXT_LIMIT]
-        words = _WORD.findall(text)
+        words = words_in(text)
         checks = {
             "not in our languages": self._foreign(words),
             "replies asked for at another domain": _reply_elsewhere(mail),
@@ -63,6 +63,26 @@ class JunkMarksRule(Rule):
             return False
         ours = sum(map(self.our_words.__contains__, map(str.casefold, words)))
         return ours < self.min_share * len(words)
+
+
+def words_in(text: str) -> list[str]:
+    """``_WORD.findall(text)``. In ASCII a word is a run of letters, or two joined by an apostrophe: every
+    other character made a space, ``split`` gives the runs, and only a run with an apostrophe in it is
+    cut by the pattern (three times faster on the benchmark's mails)."""
+    if not text.isascii():
+        return _WORD.findall(text)
+    words: list[str] = []
+    for run in text.translate(_NOT_LETTER_OR_APOSTROPHE).split():
+        if "'" in run:
+            words += _WORD.findall(run)
+        else:
+            words.append(run)
+    return words
+
+
+_NOT_LETTER_OR_APOSTROPHE = {
+    code: " " for code in range(128) if not (chr(code).isalpha() or chr(code) == "'")
+}
 
 
 def _fewer_words(text: str, count: int) -> bool:

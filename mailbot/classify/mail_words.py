@@ -10,11 +10,14 @@ the same text, says in a few lookups that there is nothing to find.
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from re import _casefix
 from typing import Any, TypeVar
+
+import ahocorasick
 
 T = TypeVar("T")
 
@@ -201,19 +204,85 @@ class NeedingPattern(_Gated):
         self.compiled = pattern
         self.pattern, self.flags = pattern.pattern, pattern.flags
         self.match, self.fullmatch = pattern.match, pattern.fullmatch
-        self.needs = tuple(tuple(sorted(strings, key=len, reverse=True)) for strings in needs[:_SETS_ASKED])
+        self.needs = tuple(frozenset(strings) for strings in needs[:_SETS_ASKED])
+        _NEEDED.add(self.needs)  # before any text can be asked about
 
     def may_match(self, text: str) -> bool:
         if not self.needs or len(text) < SHORT:
             return True
-        folded = folded_text(text)
-        return all(any(s in folded for s in strings) for strings in self.needs)
+        found = _NEEDED.found_in(text)  # which needed strings the folded text holds: s in it, for each
+        return all(not found.isdisjoint(strings) for strings in self.needs)
 
     def __repr__(self) -> str:
         return f"NeedingPattern({self.compiled!r})"
 
 
 _SETS_ASKED = 2  # the rarest sets of needed strings: the rest seldom rule out what these let through
+_SCANNED_FROM = 3  # characters: shorter strings occur in nearly every text and are looked for one by one
+
+
+class _Scan:
+    """Every needed string of the patterns made so far, found in a folded text in one pass: those of three
+    characters or more by an Aho-Corasick automaton (pyahocorasick, in C), which reports every place each
+    occurs, overlapping ones too; the shorter ones with ``in``. Each pattern used to ask ``in`` of the
+    whole text for each of its strings: some 130 patterns, a few strings each."""
+
+    def __init__(self, strings: frozenset[str]) -> None:
+        self.strings = strings
+        self.short = tuple(sorted(s for s in strings if len(s) < _SCANNED_FROM))
+        self.automaton: ahocorasick.Automaton | None = None
+        if long := sorted(s for s in strings if len(s) >= _SCANNED_FROM):
+            self.automaton = ahocorasick.Automaton()
+            for string in long:
+                self.automaton.add_word(string, string)
+            self.automaton.make_automaton()
+
+    def found_in(self, folded: str) -> frozenset[str]:
+        found = {s for s in self.short if s in folded}
+        if self.automaton is not None:
+            found.update(string for _end, string in self.automaton.iter(folded))
+        return frozenset(found)
+
+
+class _NeededStrings:
+    """The strings NeedingPatterns need, and which of them each recent text holds. A pattern's strings are
+    added before it is first asked; a scan made before that (another thread's, or a text's answer kept
+    from then) is for other strings and is not used: ``strings`` is a new set whenever one is added."""
+
+    def __init__(self) -> None:
+        self.strings: frozenset[str] = frozenset()
+        self.scan = _Scan(self.strings)
+        self.kept: dict[str, tuple[_Scan, frozenset[str]]] = {}
+        self.adding = threading.Lock()  # two rule files loaded at once in two threads: neither's strings lost
+
+    def add(self, needs: Iterable[frozenset[str]]) -> None:
+        wanted = frozenset().union(*needs)
+        with self.adding:
+            if not wanted <= self.strings:
+                self.strings = self.strings | wanted
+
+    def current_scan(self) -> _Scan:
+        scan = self.scan
+        if scan.strings is not self.strings:
+            scan = self.scan = _Scan(self.strings)
+        return scan
+
+    def found_in(self, text: str) -> frozenset[str]:
+        scan = self.current_scan()
+        kept = self.kept.get(text)
+        if kept is not None and kept[0] is scan:
+            return kept[1]
+        return _kept(self.kept, text, (scan, scan.found_in(folded_text(text))))[1]
+
+
+_NEEDED = _NeededStrings()
+
+
+def prepare_scan() -> None:
+    """Make the scan of every needed string now: processes forked after this share it (ahead.py)."""
+    _NEEDED.current_scan()
+
+
 _FOLDED: dict[str, str] = {}
 
 

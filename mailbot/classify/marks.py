@@ -106,8 +106,21 @@ class MassMailMarksRule(Rule):
         return found + [mark for mark, hit in checks.items() if hit]
 
     def _tracking_link(self, text: str, html: str) -> bool:
-        urls = _URL.finditer(f"{text}\n{html[:HTML_LIMIT]}")
-        return any(any_search(self.links, url.group()) for url in urls)
+        return any(any_search(self.links, url) for url in _links(f"{text}\n{html[:HTML_LIMIT]}"))
+
+
+def _links(read: str) -> tuple[str, ...]:
+    """Every link in what a mail says and in its HTML: the same for each mass_mail_marks rule, so found once
+    a mail (the last mail's, held with what was read: bounded by TEXT_LIMIT and HTML_LIMIT)."""
+    global _last_links
+    if _last_links[0] == read:
+        return _last_links[1]
+    found = tuple(url.group() for url in _URL.finditer(read))
+    _last_links = (read, found)
+    return found
+
+
+_last_links: tuple[str, tuple[str, ...]] = ("", ())
 
 
 def _text(mail: ParsedMail, context: MailContext) -> str:

@@ -31,6 +31,7 @@ Pure: no DNS, no I/O. A live rspamd's answer (spam/rspamd.py) arrives as a ``Spa
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import re
@@ -274,6 +275,13 @@ def _our_stamp(headers: Sequence[tuple[str, str]], trusted: frozenset[str]) -> i
     """Where the topmost stamp our own receiving server wrote as it took the mail from outside lies (0 when
     there is none): an Authentication-Results naming it, or a Received saying it took the mail ("by
     mx.example") from anywhere but itself (a content filter's hop back from loopback is ours)."""
+    if not trusted:
+        return 0  # no stamp names one of no servers
+    return _our_stamp_in(tuple(headers), frozenset(trusted))
+
+
+@functools.lru_cache(maxsize=2)  # each filter's verdict asks it of the same mail's headers
+def _our_stamp_in(headers: tuple[tuple[str, str], ...], trusted: frozenset[str]) -> int:
     for index, (key, value) in enumerate(headers):
         name = key.lower()
         if name == "authentication-results" and parse_authentication_results(value).authserv_id in trusted:

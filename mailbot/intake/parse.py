@@ -4,7 +4,6 @@ Anything that cannot be read as a mail at all raises UnparseableMail, so the run
 
 from __future__ import annotations
 
-import email
 import logging
 import re
 from dataclasses import dataclass
@@ -15,10 +14,11 @@ import mailparser
 from mailparser.exceptions import MailParserError
 
 from mailbot.errors import MailbotError
-from mailbot.intake import limits
+from mailbot.intake import limits, mime
 from mailbot.intake.bodies import Attachment, body_text, collect_bodies, enclosed_message
 from mailbot.intake.headers import (
     Address,
+    MailParserFields,
     addresses,
     header_text,
     message_ids,
@@ -83,7 +83,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     raw = _repair_field_names(raw)
     large = elide(raw)  # long bodies are decoded from the raw bytes: the parser never copies them
     try:
-        message = email.message_from_bytes(large.parsed)
+        message = mime.message_from_bytes(large.parsed)
         if not message.keys():
             raise UnparseableMail("no header fields: not an RFC 5322 message")
         return _build(message, _header_reader(raw), depth=0, large=large)
@@ -91,14 +91,24 @@ def parse_mail(raw: bytes) -> ParsedMail:
         raise UnparseableMail("MIME nesting too deep to parse") from exc
 
 
-def _header_reader(raw: bytes) -> mailparser.MailParser | None:
+def _header_reader(raw: bytes) -> MailParserFields | None:
     """mail-parser gives the best addresses and dates. It is given the header block alone (it copies every
     attachment several times); when it trips over a mail, the stdlib's reading of the headers is used."""
     end = _HEADER_END.search(raw)
     head = raw[: end.end()] if end else raw
     fields = _RELAY_TRAIL.sub(b"", head)
+    if not fields.strip():  # nothing but the relay trail: mail-parser reads it, and may refuse it
+        return _whole_header_reader(head)
     try:
-        return mailparser.parse_from_bytes(fields if fields.strip() else head)
+        return MailParserFields(mime.message_from_bytes(fields))
+    except (AttributeError, TypeError, ValueError, LookupError, IndexError, KeyError) as exc:
+        log.info("mail-parser failed (%r); the stdlib reads the headers instead", exc)
+        return None
+
+
+def _whole_header_reader(head: bytes) -> MailParserFields | None:
+    try:
+        return MailParserFields(mailparser.parse_from_bytes(head).message)
     except MailParserError as exc:
         raise UnparseableMail(str(exc)) from exc
     except (AttributeError, TypeError, ValueError, LookupError, IndexError, KeyError) as exc:
@@ -115,7 +125,7 @@ def _repair_field_names(raw: bytes) -> bytes:
 
 
 def _build(
-    message: Message, parser: mailparser.MailParser | None, depth: int, large: LargeBodies = NOTHING_ELIDED
+    message: Message, parser: MailParserFields | None, depth: int, large: LargeBodies = NOTHING_ELIDED
 ) -> ParsedMail:
     headers = tuple((name.lower(), header_text(value)) for name, value in message.raw_items())
     bodies = collect_bodies(message, large)

@@ -71,13 +71,26 @@ def _latest_reply(text: str, languages: tuple[str, ...]) -> str:
     message = EmailMessage(text=text, languages=EmailReplyParser(languages=list(languages)).languages)
     body = message.text  # as the library normalises it: line ends, blank edges of lines
     current, previous = 0, ""
-    for header in _reply_headers(message.HEADER_REGEX, body):
+    for header in _reply_headers(_header_pattern(message), body):
         position = body.find(header, current + 1 if current > 0 else current)
         content = body[current:position].strip()  # as the library has it: -1 (not found) cuts the last letter
         if content:
             return _full_body(content, previous)
         current, previous = (position if position >= 0 else 0), header
     return _full_body(body[current:].strip(), previous)
+
+
+def _header_pattern(message: EmailMessage) -> re.Pattern[str]:
+    """The library's ``HEADER_REGEX`` for the message's languages: it builds the pattern's text anew for
+    every message (from its language tables: the same text for the same languages), once a process here."""
+    key = (tuple(message.languages), message.default_language)
+    pattern = _HEADER_PATTERNS.get(key)
+    if pattern is None:
+        pattern = _HEADER_PATTERNS[key] = message.HEADER_REGEX
+    return pattern
+
+
+_HEADER_PATTERNS: dict[tuple[tuple[str, ...], str], re.Pattern[str]] = {}
 
 
 def _full_body(content: str, header: str) -> str:
