@@ -81,24 +81,16 @@ def _start_worker() -> None:
 
 def _prepare(app: App, model: KindModel | None) -> None:
     """Done here, once, what every worker would otherwise do for itself at its first mails of every batch
-    (the forked copies share it): import numpy, which the kind model and the safeguarding backstop score
-    with, and pypdf, which reads a PDF's text for the screening (some 0.1 s of CPU each); make the models'
-    weight arrays and the scan of the strings classify.toml's patterns need."""
-    for module in _IMPORTED_BY_READING:
-        with suppress(ImportError):
-            importlib.import_module(module)
+    (the forked copies share it): the models' weight arrays (importing numpy), pypdf, which reads a PDF's
+    text for the screening (some 0.1 s of CPU each), and the scan of the strings classify.toml's patterns
+    need."""
+    if app.screening.backstop is not None:
+        app.screening.backstop.prepare()
+    if model is not None:
+        model.prepare()
+    with suppress(ImportError):
+        importlib.import_module("pypdf")  # imported only when first needed (attachment_text.py)
     prepare_scan()
-    with suppress(AttributeError):  # the arrays each model makes once (kind_model.py, safeguarding_model.py)
-        if app.screening.backstop is not None:
-            _ = app.screening.backstop._weights
-        if model is not None:
-            _ = model._coef
-
-
-_IMPORTED_BY_READING = (
-    "numpy",
-    "pypdf",
-)  # imported only when first needed (kind_model.py, attachment_text.py)
 
 
 def _orphaned() -> bool:

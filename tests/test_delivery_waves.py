@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.app import App
+from mailbot.config.servers import SmtpConfig
 from mailbot.db.models import Case, Outbox
-from mailbot.outgoing import waves
+from mailbot.outgoing import smtp, waves
 from mailbot.scheduled import jobs
 from mailbot.testing import Dovecot, SmtpCapture
 from tests.mails import mail
@@ -126,3 +127,26 @@ def test_in_a_wave_a_refusal_and_a_deferral_are_each_recorded_and_the_rest_go(
     jobs.poll_cycle(app)
     accepted = Counter(r for m in smtp_server.messages for r in m.rcpt_tos)
     assert accepted["busy@example.net"] == 1 and accepted["one@example.net"] == 1
+
+
+class _Connection:
+    """Only what ``_connected`` asks of an SMTP client: whether it is up, and to connect."""
+
+    def __init__(self, refuses: bool) -> None:
+        self.refuses, self.is_connected = refuses, False
+
+    async def connect(self) -> None:
+        if self.refuses:
+            raise ConnectionRefusedError("421 too many connections")
+        self.is_connected = True
+
+
+def test_a_connection_the_server_refuses_is_not_used_again_that_run_unless_it_is_the_last() -> None:
+    config = SmtpConfig("127.0.0.1", 25, "none", None, None, None, 5.0, connections=3)
+    first, refused, third = _Connection(False), _Connection(True), _Connection(False)
+    clients = [first, refused, third]
+    assert asyncio.run(smtp._connected(clients, config)) == [first, third]  # type: ignore[arg-type]
+    assert clients == [first, third]  # dropped for the rest of the run
+    last = [_Connection(True)]
+    said = asyncio.run(smtp._connected(last, config))  # type: ignore[arg-type]
+    assert isinstance(said, str) and "cannot connect" in said and len(last) == 1

@@ -153,6 +153,11 @@ class KindModel:
     def _known_grams(self) -> dict[str, tuple[int, ...]]:
         return {}
 
+    def prepare(self) -> None:
+        """Make now what the first prediction would (the weight array, importing numpy): in a process that
+        forks read-ahead workers, once for all of them."""
+        _ = self._coef
+
     @cached_property
     def _coef(self) -> Any:
         """The weights as one array (kinds x columns), built once a model: numpy is imported only here."""

@@ -104,6 +104,11 @@ class SafeguardingModel:
         totals = np.cumsum(np.vstack([np.array(self.intercept), weighted]), axis=0)[-1]
         return [float(total) for total in totals]
 
+    def prepare(self) -> None:
+        """Make now what the first score would (the weight array, importing numpy): in a process that forks
+        read-ahead workers, once for all of them."""
+        _ = self._weights
+
     @cached_property
     def _weights(self) -> Any:
         """The weights as one array (columns x classes), made once a model; numpy is imported only here."""
