@@ -22,9 +22,8 @@ from mailbot.testing import (
     find_postgres,
     find_rspamd,
     require,
-    skip_or_fail,
 )
-from tests.corpus import corpus_location
+from tests.corpus import CORPUS_ENV, REQUIRE_CORPUS_ENV, corpus_location
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret"
@@ -83,10 +82,15 @@ def rspamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rspamd]:
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """The shared corpus; a test that asks for it is skipped where it is absent, and fails in CI."""
+    """The shared corpus; a test that asks for it is skipped, with the reason, where it is absent (it is not
+    part of the repository, so a clean clone may not have it beside it), and fails where
+    MAILBOT_REQUIRE_CORPUS=1 says it must be read."""
     path = corpus_location()
     if not path.is_dir():
-        skip_or_fail(f"third-party corpus not found at {path} (see shared/corpus/README.md)")
+        reason = f"third-party corpus not found at {path} (see shared/corpus/README.md, or set {CORPUS_ENV})"
+        if os.environ.get(REQUIRE_CORPUS_ENV) == "1":
+            pytest.fail(f"{reason} ({REQUIRE_CORPUS_ENV}=1)", pytrace=False)
+        pytest.skip(reason)
     return path
 
 

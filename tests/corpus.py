@@ -7,6 +7,9 @@ import os
 from pathlib import Path
 
 CORPUS_ENV = "MAILBOT_CORPUS_DIR"
+# The corpus is not part of the repository: where it is absent its tests are skipped with the reason, unless
+# this is "1" (a run that must read it), when they fail.
+REQUIRE_CORPUS_ENV = "MAILBOT_REQUIRE_CORPUS"
 BESIDE_THE_REPOSITORY = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 

@@ -22,7 +22,7 @@ from tests.corpus import corpus_location
 CORPUS = corpus_location()
 RULES = Path(__file__).resolve().parents[1] / "rules" / "classify.toml"
 
-# Skipped where the corpus is absent, failed under MAILBOT_REQUIRE_SERVERS=1.
+# Skipped where the corpus is absent, failed under MAILBOT_REQUIRE_CORPUS=1.
 pytestmark = pytest.mark.usefixtures("corpus_dir")
 
 _NOT_MAIL_NAMES = {"LICENSE", "SOURCE.md", "NOTICE", "README.md"}

@@ -12,7 +12,7 @@ from mailbot.intake.quotes import new_text
 from tests.corpus import corpus_location
 
 TALON = corpus_location() / "talon"
-# Skipped where the corpus is absent, failed under MAILBOT_REQUIRE_SERVERS=1.
+# Skipped where the corpus is absent, failed under MAILBOT_REQUIRE_CORPUS=1.
 NEEDS_CORPUS = pytest.mark.usefixtures("corpus_dir")
 # Upstream's expectation for every html_replies/* file; it lives in talon's test code, not in a file.
 HTML_REPLY = "Hi. I am fine.\n\nThanks,\nAlex"
